@@ -1,0 +1,55 @@
+"""The console adapter: commands from standard input, one per line, answered as one member.
+
+It is how people try Quorum without Discord or Slack, and how end-to-end tests drive it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from bot.commands.context import Dispatcher, make_actor
+from bot.commands.reply import Reply
+from bot.config import Settings
+from bot.services.actor import Actor
+
+
+def workspace_platform(workspace: str) -> str:
+    """``slack:T0001`` and ``discord:123`` act on that platform's records (as an operator); anything
+    else is a console workspace."""
+    prefix = workspace.split(":", 1)[0]
+    return prefix if prefix in ("slack", "discord") and ":" in workspace else "console"
+
+
+def console_actor(settings: Settings, workspace: str, user: str, roles: Iterable[str]) -> Actor:
+    member_id = user if user.startswith(("console:", "slack:", "discord:")) else f"console:{user}"
+    display = user.split(":")[-1]
+    return make_actor(settings, workspace_id=workspace, platform=workspace_platform(workspace),
+                      member_id=member_id, display_name=display, platform_roles=frozenset(roles))
+
+
+def render(reply: Reply, as_json: bool) -> str:
+    if as_json:
+        return json.dumps({"ok": reply.ok, "text": reply.as_plain_text(), "ephemeral": reply.ephemeral,
+                           "data": reply.data}, ensure_ascii=False, default=str)
+    prefix = "" if reply.ok else "Error: "
+    return prefix + reply.as_plain_text()
+
+
+async def run_console(
+    dispatcher: Dispatcher, actor: Actor, lines: Iterable[str], out: TextIO = sys.stdout, *, as_json: bool = False
+) -> int:
+    """Answer each non-empty line; returns how many commands failed."""
+    failures = 0
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#"):  # blank lines and comments
+            continue
+        reply = await dispatcher.run_text(text, actor)
+        failures += 0 if reply.ok else 1
+        out.write(render(reply, as_json) + "\n")
+        if not as_json:
+            out.write("\n")
+        out.flush()
+    return failures

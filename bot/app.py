@@ -1,0 +1,93 @@
+"""Wiring: builds the database, services, scheduler, web server and adapters from the settings.
+The only module that imports every layer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot import commands  # noqa: F401  (registers every command)
+from bot.clock import Clock, SystemClock
+from bot.commands.context import Dispatcher
+from bot.config import Settings
+from bot.scheduler import Ticker
+from bot.services import Services
+from bot.web import build_web_app
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger("quorum")
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.settings.database_url)
+        self.services = Services(self.db, self.clock, self.settings)
+        self.dispatcher = Dispatcher(self.services)
+        self.ticker = Ticker(self.settings.tick_seconds)
+        self.web_app = build_web_app(self.services)
+
+    async def migrate(self) -> None:
+        await upgrade(self.settings.database_url)
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def adapter_status(settings: Settings) -> list[str]:
+    """One line per platform saying whether it is on, and how to turn it on if not."""
+    lines = []
+    if settings.secrets.discord_enabled:
+        lines.append("Discord: on (DISCORD_TOKEN is set).")
+    else:
+        lines.append("Discord: off. Set DISCORD_TOKEN to the bot token of your Discord application "
+                     "(README: 'Discord setup').")
+    if settings.secrets.slack_enabled:
+        mode = "Socket Mode" if settings.secrets.slack_app_token else "HTTP mode at POST /slack/events"
+        lines.append(f"Slack: on ({mode}).")
+    else:
+        lines.append("Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (and SLACK_APP_TOKEN for Socket "
+                     "Mode) from your Slack app (README: 'Slack setup').")
+    return lines
+
+
+async def run_forever(app: App) -> None:
+    """Start everything configured and run until SIGINT or SIGTERM, then shut down cleanly."""
+    settings = app.settings
+    await app.migrate()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    runner = web.AppRunner(app.web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web.host, settings.web.port)
+    await site.start()
+    log.info("Quorum is serving http://%s:%s (public URL %s); database %s", settings.web.host,
+             settings.web.port, settings.web.public_url, _safe_url(settings.database_url))
+    for line in adapter_status(settings):
+        log.info(line)
+    app.ticker.start()
+    try:
+        await stop.wait()
+        log.info("Shutting down.")
+    finally:
+        app.ticker.shutdown()
+        await runner.cleanup()
+        await app.close()
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,9 @@
+"""Options used by several commands."""
+
+from __future__ import annotations
+
+from bot.commands.options import Kind, Option
+
+SERIES = Option("series", Kind.SLUG, "The series' slug (optional when the workspace has one series).",
+                positional=True, autocomplete="series", placeholder="series")
+DATE = Option("date", Kind.DATE, "The meeting's date in the series' home zone, YYYY-MM-DD.")

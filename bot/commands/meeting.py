@@ -1,0 +1,136 @@
+"""/meeting: the next meeting, upcoming meetings, series, one-off meetings, cancel and restore."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from bot.commands.common import SERIES
+from bot.commands.context import CommandContext
+from bot.commands.options import Kind, Option
+from bot.commands.registry import REGISTRY
+from bot.commands.render import meeting_data, meeting_text
+from bot.commands.reply import Reply
+from bot.rules.parsing import WEEKDAY_NAMES, format_duration
+from bot.rules.time import format_zone_line
+
+
+@REGISTRY.command("meeting next", "Show the next meeting: times in every zone, host, note-taker, agenda.", SERIES)
+async def meeting_next(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    view, skipped = await ctx.services.meetings.next_meeting(ctx.actor.workspace_id, args.get("series"))
+    now = ctx.services.clock.now()
+    text = meeting_text(view, now, heading=f"Next: {view.title} ({view.series.slug})")
+    if skipped:
+        dates = ", ".join(f"{s.local_date:%a %Y-%m-%d}" for s in skipped)
+        text += f"\n(Cancelled before it: {dates}.)"
+    return Reply(text=text, moments=(view.starts_at,), kind="meeting", data={"meeting": meeting_data(view)})
+
+
+@REGISTRY.command(
+    "meeting list", "List upcoming meetings.", SERIES,
+    Option("count", Kind.INT, "How many meetings to show (1-20).", minimum=1, maximum=20),
+)
+async def meeting_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    views = await ctx.services.meetings.upcoming(ctx.actor.workspace_id, args.get("series"), args.get("count", 5))
+    if not views:
+        return Reply(text="No upcoming meetings.")
+    series = views[0].series
+    lines = [f"Upcoming meetings of {series.name} ({series.slug}):"]
+    for view in views:
+        status = " [CANCELLED]" if view.status == "cancelled" else ""
+        items = len(view.agenda)
+        lines.append(f"- {format_zone_line(view.starts_at, series.timezone, series.display_zones)}{status} · "
+                     f"{items} agenda item{'s' if items != 1 else ''}")
+    return Reply(text="\n".join(lines), moments=tuple(v.starts_at for v in views),
+                 data={"meetings": [meeting_data(v) for v in views]})
+
+
+@REGISTRY.command(
+    "meeting series create", "Create a standing weekly meeting.",
+    Option("slug", Kind.WORD, "Short name used in commands and calendar links, e.g. community.", required=True),
+    Option("name", Kind.TEXT, "The meeting's name, e.g. \"Community meeting\".", required=True),
+    Option("weekday", Kind.WEEKDAY, "Day of the week in the home zone: mon..sun.", required=True),
+    Option("time", Kind.TIME, "Local start time in the home zone, HH:MM.", required=True),
+    Option("tz", Kind.ZONE, "Home time zone (IANA), e.g. America/Los_Angeles.", required=True),
+    Option("duration", Kind.DURATION, "Length of each meeting, e.g. 60 (minutes) or 1h30m."),
+    Option("deadline", Kind.DURATION, "How long before the start the agenda closes (default 24h)."),
+    Option("zones", Kind.ZONES, "Display zones, comma-separated, e.g. UTC,Europe/London,Asia/Shanghai."),
+    Option("start", Kind.DATE, "First meeting date, YYYY-MM-DD (default: from today)."),
+    Option("channel", Kind.WORD, "Channel where announcements and minutes go."),
+    Option("links", Kind.WORD, "Hosts agenda links must be on, comma-separated, e.g. github.com,discuss.example.org."),
+    chair_only=True,
+)
+async def series_create(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    hosts = tuple(h.strip().lower() for h in args["links"].split(",") if h.strip()) if "links" in args else None
+    series = await ctx.services.meetings.create_series(
+        ctx.actor, slug=args["slug"], name=args["name"], weekday=args["weekday"], local_time=args["time"],
+        timezone=args["tz"], duration=args.get("duration", timedelta(minutes=60)),
+        deadline=args.get("deadline", timedelta(hours=24)), zones=args.get("zones"), start=args.get("start"),
+        channel=args.get("channel"), link_hosts=hosts,
+    )
+    first = series.rule.occurrences(ctx.services.clock.now(), 1)
+    first_line = format_zone_line(first[0][1], series.timezone, series.display_zones) if first else "none"
+    text = (
+        f"Created series {series.slug}: {series.name}, {WEEKDAY_NAMES[series.weekday]}s at "
+        f"{series.local_time:%H:%M} {series.timezone}, {format_duration(series.duration)}; the agenda closes "
+        f"{format_duration(series.deadline)} before each meeting.\nFirst meeting: {first_line}"
+    )
+    return Reply(text=text, ephemeral=False, moments=tuple(f[1] for f in first),
+                 data={"series": {"slug": series.slug, "name": series.name, "timezone": series.timezone,
+                                  "weekday": series.weekday, "time": f"{series.local_time:%H:%M}"}})
+
+
+@REGISTRY.command("meeting series list", "List the meeting series of this workspace.")
+async def series_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    rows = await ctx.services.meetings.list_series(ctx.actor.workspace_id)
+    if not rows:
+        return Reply(text="No series yet: a chair creates one with /meeting series create.")
+    lines = [f"- {s.slug}: {s.name}, {WEEKDAY_NAMES[s.weekday]}s {s.local_time:%H:%M} {s.timezone}" for s in rows]
+    return Reply(text="\n".join(lines), data={"series": [s.slug for s in rows]})
+
+
+@REGISTRY.command(
+    "meeting add", "Add a one-off meeting to a series.",
+    Option("when", Kind.DATETIME, "Local date and time, YYYY-MM-DDTHH:MM.", required=True, positional=True,
+           placeholder="<YYYY-MM-DDTHH:MM>"),
+    Option("tz", Kind.ZONE, "Time zone of that local time (IANA).", required=True),
+    SERIES,
+    Option("name", Kind.TEXT, "A name for this meeting, e.g. \"Release planning\"."),
+    chair_only=True,
+)
+async def meeting_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    view = await ctx.services.meetings.add_one_off(ctx.actor, args.get("series"), args["when"], args["tz"],
+                                                    args.get("name"))
+    now = ctx.services.clock.now()
+    return Reply(text="Added a one-off meeting.\n" + meeting_text(view, now), ephemeral=False,
+                 moments=(view.starts_at,), kind="meeting", data={"meeting": meeting_data(view)})
+
+
+@REGISTRY.command(
+    "meeting cancel", "Cancel a meeting (the next one, or the one on a date).",
+    Option("date", Kind.DATE, "The meeting's date, YYYY-MM-DD.", positional=True, placeholder="date"),
+    SERIES,
+    Option("reason", Kind.TEXT, "Why, shown in the announcement."),
+    chair_only=True,
+)
+async def meeting_cancel(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    view = await ctx.services.meetings.set_status(ctx.actor, args.get("series"), args.get("date"), "cancelled",
+                                                   args.get("reason"))
+    when = format_zone_line(view.starts_at, view.series.timezone, view.series.display_zones)
+    return Reply(text=f"Cancelled the meeting of {when}. /meeting restore {view.local_date} undoes it.",
+                 ephemeral=False, moments=(view.starts_at,), data={"meeting": meeting_data(view)})
+
+
+@REGISTRY.command(
+    "meeting restore", "Restore a cancelled meeting.",
+    Option("date", Kind.DATE, "The meeting's date, YYYY-MM-DD.", required=True, positional=True,
+           placeholder="<date>"),
+    SERIES,
+    chair_only=True,
+)
+async def meeting_restore(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    view = await ctx.services.meetings.set_status(ctx.actor, args.get("series"), args["date"], "scheduled")
+    when = format_zone_line(view.starts_at, view.series.timezone, view.series.display_zones)
+    return Reply(text=f"Restored the meeting of {when}.", ephemeral=False, moments=(view.starts_at,),
+                 data={"meeting": meeting_data(view)})

@@ -1,0 +1,68 @@
+"""Text renderings shared by command replies: a meeting, an agenda, relative times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.rules.time import format_home, format_zone_line
+from bot.services.views import AgendaEntry, MeetingView
+
+
+def relative(instant: datetime, now: datetime) -> str:
+    delta = instant - now
+    future = delta >= timedelta()
+    seconds = abs(int(delta.total_seconds()))
+    if seconds < 90:
+        amount = "less than 2 minutes"
+    elif seconds < 2 * 3600:
+        amount = f"{seconds // 60} minutes"
+    elif seconds < 2 * 86400:
+        amount = f"{seconds // 3600} hours"
+    else:
+        amount = f"{seconds // 86400} days"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def agenda_lines(agenda: tuple[AgendaEntry, ...]) -> list[str]:
+    if not agenda:
+        return ["  (no items yet)"]
+    return [f"  {item.position}. #{item.id} {item.title} <{item.link}> (added by {item.author_name})"
+            for item in agenda]
+
+
+def meeting_text(view: MeetingView, now: datetime, *, heading: str | None = None) -> str:
+    series = view.series
+    status = {"cancelled": " [CANCELLED]", "held": " [held]"}.get(view.status, "")
+    title = heading or f"{view.title} ({series.slug})"
+    lines = [
+        f"{title}{status}",
+        format_zone_line(view.starts_at, series.timezone, series.display_zones),
+    ]
+    if view.status != "cancelled":
+        state = "closes" if view.deadline > now else "closed"
+        lines.append(f"Agenda {state}: {format_home(view.deadline, series.timezone)} ({relative(view.deadline, now)})")
+    host = view.name_of(view.occurrence.host) or "not assigned yet"
+    notes = view.name_of(view.occurrence.note_taker) or "not assigned yet"
+    lines.append(f"Host: {host} · Note-taker: {notes}")
+    lines.append("Agenda:")
+    lines.extend(agenda_lines(view.agenda))
+    return "\n".join(lines)
+
+
+def meeting_data(view: MeetingView) -> dict[str, Any]:
+    """The same shape as a meeting in the JSON export, plus the series slug and deadline."""
+    return {
+        "id": view.occurrence.meeting_id,
+        "series": view.series.slug,
+        "starts_at": view.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "deadline": view.deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "status": view.status,
+        "host": view.occurrence.host,
+        "note_taker": view.occurrence.note_taker,
+        "agenda": [
+            {"id": i.id, "position": i.position, "title": i.title, "link": i.link, "author": i.author,
+             "author_name": i.author_name, "added_at": i.added_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            for i in view.agenda
+        ],
+    }

@@ -1,0 +1,56 @@
+"""The neutral answer every command handler returns; adapters render it as plain text, a Discord
+embed or Slack Block Kit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that runs a command as the member who clicks it. ``action`` is command text in the
+    shared grammar, e.g. ``vote cast #3 +1``; ``id`` is a stable custom id for platforms."""
+
+    label: str
+    action: str
+    id: str
+    style: str = "secondary"  # primary | secondary | danger
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    ok: bool = True
+    ephemeral: bool = True
+    title: str | None = None
+    fields: tuple[Field, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    # Instants the reply is about, so platforms can add each reader's own local time
+    # (<t:UNIX:F> on Discord, <!date^UNIX^...> on Slack) next to the display-zone line.
+    moments: tuple[datetime, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+    kind: str = "text"  # text | meeting | vote | help | error ...
+
+    @classmethod
+    def error(cls, message: str, **data: Any) -> Reply:
+        return cls(text=message, ok=False, ephemeral=True, kind="error", data=dict(data))
+
+    def as_plain_text(self) -> str:
+        """Everything in the reply as text, for the console and for fallbacks."""
+        parts = []
+        if self.title:
+            parts.append(self.title)
+        if self.text:
+            parts.append(self.text)
+        parts.extend(f"{f.name}: {f.value}" for f in self.fields)
+        if self.buttons:
+            parts.append("Actions: " + " | ".join(f"[{b.label}] {b.action}" for b in self.buttons))
+        return "\n".join(parts)

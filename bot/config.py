@@ -1,0 +1,371 @@
+"""Typed settings from the TOML config file and the environment. The only reader of either.
+
+Secrets (platform tokens) come only from the environment and are kept out of ``repr`` so they never
+reach a log line."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InvalidInput
+from bot.rules.parsing import parse_duration, parse_zone
+
+DEFAULT_CONFIG_PATH = Path("config/quorum.toml")
+EXAMPLE_CONFIG_PATH = Path("config/quorum.example.toml")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/quorum.db"
+
+
+@dataclass(frozen=True)
+class RoleConfig:
+    name: str
+    members: tuple[str, ...] = ()
+    discord_role: str | None = None
+    slack_usergroup: str | None = None
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://localhost:8080"
+
+
+@dataclass(frozen=True)
+class ReminderConfig:
+    member_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    author_offset: timedelta = timedelta(hours=1)
+    channel_before_deadline: timedelta = timedelta(hours=2)
+    vote_before_close: timedelta = timedelta(hours=24)
+    max_attempts: int = 6
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    guild_ids: tuple[int, ...] = ()
+    sync_global: bool = False
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Tokens from the environment. ``repr`` names which are present, never their values."""
+
+    discord_token: str | None = field(default=None, repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        present = [name for name in ("discord_token", "slack_bot_token", "slack_signing_secret",
+                                     "slack_app_token") if getattr(self, name)]
+        return f"Secrets(present={present})"
+
+    @property
+    def discord_enabled(self) -> bool:
+        return bool(self.discord_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    web: WebConfig = WebConfig()
+    roles: Mapping[str, RoleConfig] = field(default_factory=lambda: {"PMC": RoleConfig("PMC")})
+    chair_roles: tuple[str, ...] = ("PMC",)
+    binding_role: str = "PMC"
+    default_display_zones: tuple[str, ...] = ("UTC",)
+    allowed_link_hosts: tuple[str, ...] = ()
+    reminders: ReminderConfig = ReminderConfig()
+    discord: DiscordConfig = DiscordConfig()
+    tick_seconds: int = 30
+    log_level: str = "INFO"
+    secrets: Secrets = Secrets()
+    slack_api_url: str | None = None
+    discord_api_url: str | None = None
+    source: str = "built-in defaults"
+
+    def role_members(self, role: str) -> tuple[str, ...]:
+        config = self.roles.get(role)
+        return config.members if config else ()
+
+    def config_roles_of(self, member_id: str) -> frozenset[str]:
+        return frozenset(name for name, role in self.roles.items() if member_id in role.members)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    key: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[ConfigProblem], source: str) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+        self.source = source
+
+
+def resolve_config_path(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+    """``--config``, else ``$QUORUM_CONFIG``, else ``config/quorum.toml`` if present, else none."""
+    if explicit:
+        return Path(explicit)
+    if env.get("QUORUM_CONFIG"):
+        return Path(env["QUORUM_CONFIG"])
+    if DEFAULT_CONFIG_PATH.exists():
+        return DEFAULT_CONFIG_PATH
+    return None
+
+
+def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate; raises ``ConfigError`` listing every problem with its line."""
+    environ = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    text = ""
+    source = "built-in defaults"
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([ConfigProblem(str(path), f"cannot read the file ({exc.strerror})")], str(path)) from exc
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            line = getattr(exc, "lineno", None)
+            raise ConfigError([ConfigProblem("toml", str(exc), line)], str(path)) from exc
+        source = str(path)
+    return _build(raw, text, environ, source)
+
+
+_KNOWN = {
+    "database": {"url"},
+    "web": {"host", "port", "public_url"},
+    "permissions": {"chair_roles", "binding_role"},
+    "defaults": {"display_zones", "allowed_link_hosts"},
+    "reminders": {"member_offsets", "author_offset", "channel_before_deadline", "vote_before_close",
+                  "max_attempts"},
+    "discord": {"guild_ids", "sync_global"},
+    "scheduler": {"tick_seconds"},
+    "logging": {"level"},
+    "roles": None,  # any role name
+}
+_ROLE_KEYS = {"members", "discord_role", "slack_usergroup"}
+_SECRET_KEYS = {"token", "discord_token", "slack_bot_token", "slack_signing_secret", "slack_app_token",
+                "signing_secret", "bot_token", "app_token"}
+_MEMBER_ID = re.compile(r"^(console:[^\s:]+|discord:\d+|slack:[A-Z0-9]+:[A-Z0-9]+)$")
+
+
+class _Reader:
+    def __init__(self, raw: dict[str, Any], text: str) -> None:
+        self.raw = raw
+        self.lines = text.splitlines()
+        self.problems: list[ConfigProblem] = []
+
+    def line_of(self, table: str, key: str | None) -> int | None:
+        """The line of ``key`` inside ``[table]`` (or of the table header when key is None)."""
+        current = ""
+        header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+        for number, line in enumerate(self.lines, start=1):
+            found = header.match(line)
+            if found:
+                current = found.group(1).replace('"', "").replace(" ", "")
+                if key is None and current == table:
+                    return number
+                continue
+            if key is not None and current == table and re.match(rf"^\s*{re.escape(key)}\s*=", line):
+                return number
+        return None
+
+    def problem(self, table: str, key: str | None, message: str) -> None:
+        name = f"{table}.{key}" if key else table
+        self.problems.append(ConfigProblem(name, message, self.line_of(table, key)))
+
+    def table(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name, {})
+        if not isinstance(value, dict):
+            self.problem(name, None, "must be a table, written [" + name + "]")
+            return {}
+        return value
+
+    def get(self, table: str, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        value = self.table(table).get(key, default)
+        if value is default:
+            return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            self.problem(table, key, f"must be a {names}, not {type(value).__name__}")
+            return default
+        return value
+
+    def strings(self, table: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(table, key, list, None)
+        if value is None:
+            return default
+        if not all(isinstance(v, str) for v in value):
+            self.problem(table, key, "must be a list of strings")
+            return default
+        return tuple(value)
+
+    def duration(self, table: str, key: str, default: timedelta) -> timedelta:
+        value = self.get(table, key, str, None)
+        if value is None:
+            return default
+        try:
+            return parse_duration(value)
+        except InvalidInput as exc:
+            self.problem(table, key, exc.message)
+            return default
+
+
+def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) -> Settings:
+    reader = _Reader(raw, text)
+    for table, value in raw.items():
+        if table not in _KNOWN:
+            reader.problem(table, None, f"unknown section; known sections are {', '.join(sorted(_KNOWN))}")
+            continue
+        keys = _KNOWN[table]
+        if keys is not None and isinstance(value, dict):
+            for key in value:
+                if key in _SECRET_KEYS or "token" in key or "secret" in key:
+                    reader.problem(table, key, "secrets are read only from environment variables "
+                                   "(DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN); "
+                                   "remove it from the file")
+                elif key not in keys:
+                    reader.problem(table, key, f"unknown key; known keys are {', '.join(sorted(keys))}")
+
+    database_url = env.get("QUORUM_DATABASE_URL") or reader.get("database", "url", str, DEFAULT_DATABASE_URL)
+    if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        reader.problem("database", "url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+
+    port = reader.get("web", "port", int, 8080)
+    if not 0 < port < 65536:
+        reader.problem("web", "port", "must be between 1 and 65535")
+        port = 8080
+    public_url = reader.get("web", "public_url", str, f"http://localhost:{port}")
+    if not public_url.startswith(("http://", "https://")):
+        reader.problem("web", "public_url", "must start with http:// or https://")
+    web = WebConfig(host=reader.get("web", "host", str, "127.0.0.1"), port=port,
+                    public_url=public_url.rstrip("/"))
+
+    roles: dict[str, RoleConfig] = {}
+    for role_name, role_raw in reader.table("roles").items():
+        if not isinstance(role_raw, dict):
+            reader.problem("roles", role_name, "must be a table, written [roles." + role_name + "]")
+            continue
+        table = f"roles.{role_name}"
+        for key in role_raw:
+            if key not in _ROLE_KEYS:
+                reader.problem(table, key, f"unknown key; known keys are {', '.join(sorted(_ROLE_KEYS))}")
+        members = role_raw.get("members", [])
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            reader.problem(table, "members", "must be a list of member ids such as \"console:alice\"")
+            members = []
+        for member in members:
+            if not _MEMBER_ID.match(member):
+                reader.problem(table, "members", f"'{member}' is not a member id: use console:NAME, "
+                               "discord:USER_ID or slack:TEAM_ID:USER_ID")
+        discord_role = role_raw.get("discord_role")
+        slack_group = role_raw.get("slack_usergroup")
+        for key, value in (("discord_role", discord_role), ("slack_usergroup", slack_group)):
+            if value is not None and not isinstance(value, str | int):
+                reader.problem(table, key, "must be a string")
+        roles[role_name] = RoleConfig(
+            name=role_name,
+            members=tuple(members),
+            discord_role=str(discord_role) if discord_role is not None else None,
+            slack_usergroup=str(slack_group).lstrip("@") if slack_group is not None else None,
+        )
+
+    chair_roles = reader.strings("permissions", "chair_roles", ("PMC",))
+    binding_role = reader.get("permissions", "binding_role", str, "PMC")
+    if not roles:
+        roles = {name: RoleConfig(name) for name in {*chair_roles, binding_role}}
+    for role in (*chair_roles, binding_role):
+        if role not in roles:
+            key = "binding_role" if role == binding_role else "chair_roles"
+            reader.problem("permissions", key, f"role '{role}' is not declared; add a [roles.{role}] table")
+
+    zones = reader.strings("defaults", "display_zones", ("UTC",))
+    for zone in zones:
+        try:
+            parse_zone(zone)
+        except InvalidInput as exc:
+            reader.problem("defaults", "display_zones", exc.message)
+    hosts = tuple(h.lower() for h in reader.strings("defaults", "allowed_link_hosts", ()))
+
+    reminders = ReminderConfig(
+        member_offsets=tuple(
+            _offsets(reader, reader.strings("reminders", "member_offsets", ("24h", "1h")))
+        ),
+        author_offset=reader.duration("reminders", "author_offset", timedelta(hours=1)),
+        channel_before_deadline=reader.duration("reminders", "channel_before_deadline", timedelta(hours=2)),
+        vote_before_close=reader.duration("reminders", "vote_before_close", timedelta(hours=24)),
+        max_attempts=reader.get("reminders", "max_attempts", int, 6),
+    )
+    guild_ids_raw = reader.get("discord", "guild_ids", list, [])
+    guild_ids: list[int] = []
+    for gid in guild_ids_raw:
+        if isinstance(gid, int) and not isinstance(gid, bool):
+            guild_ids.append(gid)
+        elif isinstance(gid, str) and gid.isdigit():
+            guild_ids.append(int(gid))
+        else:
+            reader.problem("discord", "guild_ids", f"'{gid}' is not a guild id (a number)")
+    discord = DiscordConfig(guild_ids=tuple(guild_ids),
+                            sync_global=reader.get("discord", "sync_global", bool, False))
+    tick = reader.get("scheduler", "tick_seconds", int, 30)
+    if not 1 <= tick <= 3600:
+        reader.problem("scheduler", "tick_seconds", "must be between 1 and 3600")
+        tick = 30
+    level = reader.get("logging", "level", str, "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        reader.problem("logging", "level", "must be DEBUG, INFO, WARNING or ERROR")
+        level = "INFO"
+
+    if reader.problems:
+        raise ConfigError(reader.problems, source)
+    return Settings(
+        database_url=database_url,
+        web=web,
+        roles=roles,
+        chair_roles=chair_roles,
+        binding_role=binding_role,
+        default_display_zones=tuple(parse_zone(z).key for z in zones),
+        allowed_link_hosts=hosts,
+        reminders=reminders,
+        discord=discord,
+        tick_seconds=tick,
+        log_level=level,
+        secrets=Secrets(
+            discord_token=env.get("DISCORD_TOKEN") or None,
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        ),
+        slack_api_url=env.get("SLACK_API_URL") or None,
+        discord_api_url=env.get("DISCORD_API_URL") or None,
+        source=source,
+    )
+
+
+def _offsets(reader: _Reader, values: tuple[str, ...]) -> list[timedelta]:
+    offsets = []
+    for value in values:
+        try:
+            offsets.append(parse_duration(value))
+        except InvalidInput as exc:
+            reader.problem("reminders", "member_offsets", exc.message)
+    return offsets

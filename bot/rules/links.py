@@ -1,0 +1,54 @@
+"""Validation of the links attached to agenda items and votes."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from bot.errors import InvalidInput
+
+MAX_LINK_LENGTH = 500
+MAX_TITLE_LENGTH = 200
+
+
+def validate_link(text: str, allowed_hosts: tuple[str, ...] = ()) -> str:
+    link = text.strip().strip("<>")
+    if len(link) > MAX_LINK_LENGTH:
+        raise InvalidInput(f"That link is {len(link)} characters long: links may be at most {MAX_LINK_LENGTH}.")
+    try:
+        parts = urlsplit(link)
+    except ValueError as exc:
+        raise InvalidInput(f"'{link[:80]}' is not a valid link: give a full http:// or https:// URL.") from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"'{link[:80]}' is not a web link: give a full http:// or https:// URL, for example "
+            "https://github.com/org/repo/issues/1."
+        )
+    if any(ch.isspace() for ch in link):
+        raise InvalidInput("Links cannot contain spaces: copy the address from the browser's address bar.")
+    host = parts.hostname.lower()
+    if allowed_hosts and not any(host == h or host.endswith("." + h) for h in allowed_hosts):
+        raise InvalidInput(
+            f"Links to {host} are not accepted in this series: use a link on {', '.join(allowed_hosts)}."
+        )
+    return link
+
+
+def validate_title(text: str, what: str = "title") -> str:
+    title = " ".join(text.split())
+    if not title:
+        raise InvalidInput(f'The {what} is empty: put it in quotes, for example "Release plan for 0.9".')
+    if len(title) > MAX_TITLE_LENGTH:
+        raise InvalidInput(
+            f"The {what} is {len(title)} characters long: keep it to {MAX_TITLE_LENGTH} and put the details "
+            "behind the link."
+        )
+    return title
+
+
+def normalize_link(link: str) -> str:
+    """The form used to detect duplicate links: http and https, host case, a trailing slash and the
+    #fragment do not make a link different; the path and query do."""
+    parts = urlsplit(link)
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{(parts.hostname or '').lower()}{path}{query}"

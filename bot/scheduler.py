@@ -1,0 +1,49 @@
+"""APScheduler 3.x as an in-process alarm clock. It holds no state of its own: on each tick the
+services compute from the database what is due, so a restart or a second replica loses nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger("quorum.scheduler")
+
+TickJob = Callable[[], Awaitable[None]]
+
+
+class Ticker:
+    def __init__(self, tick_seconds: int) -> None:
+        self.tick_seconds = tick_seconds
+        self.jobs: list[tuple[str, TickJob]] = []
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def add(self, name: str, job: TickJob) -> None:
+        self.jobs.append((name, job))
+
+    async def tick(self) -> None:
+        """Run every job once; one failing job does not stop the others."""
+        for name, job in self.jobs:
+            try:
+                await job()
+            except Exception:
+                log.exception("scheduled job %s failed; it runs again on the next tick", name)
+
+    def start(self) -> None:
+        """Start inside the running event loop."""
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, id="tick",
+                                max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
+        self._scheduler.start()
+
+    def wake_at(self, when: datetime) -> None:
+        """An extra tick at a precise instant (the nearest due time), besides the regular interval."""
+        if self._scheduler is not None:
+            self._scheduler.add_job(self.tick, "date", run_date=when, max_instances=1, coalesce=True,
+                                    misfire_grace_time=None)
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)

@@ -1,0 +1,24 @@
+"""Use cases. The only layer that combines rules with storage, inside one transaction each."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.agenda import AgendaService
+from bot.services.export import ExportService
+from bot.services.meetings import MeetingService
+from bot.services.members import MemberService
+from storage.db import Database
+
+
+class Services:
+    """Every service, built once from the database, the clock and the settings."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.members = MemberService(db, clock, settings)
+        self.meetings = MeetingService(db, clock, settings)
+        self.agenda = AgendaService(db, clock, settings, self.meetings)
+        self.export = ExportService(db, clock, settings)

@@ -1,0 +1,21 @@
+"""Who is acting: the member, their workspace and their roles (platform-reported joined with config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    workspace_id: str
+    member_id: str
+    display_name: str
+    platform: str = "console"
+    # Roles the platform reported for this member on this request (Discord roles, Slack user groups,
+    # console --role). Config-listed roles are added by ``roles`` below.
+    platform_roles: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    is_chair: bool = False
+    # The member's zone as the platform reports it (Slack users.info), used when they set none.
+    platform_timezone: str | None = None
+    channel_id: str | None = None

@@ -1,0 +1,163 @@
+"""Agenda use cases: add, list, remove and reorder items, with the deadline and link rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import Conflict, NotFound, PermissionDenied
+from bot.rules.agenda import MAX_ITEMS_PER_MEETING, agenda_open, reorder
+from bot.rules.links import normalize_link, validate_link, validate_title
+from bot.rules.time import format_home
+from bot.services.actor import Actor
+from bot.services.meetings import MeetingService, require_chair
+from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
+from storage.db import Database
+from storage.models import AgendaItem, Meeting
+from storage.queries import agenda as q
+from storage.queries import meetings as meetings_q
+
+
+@dataclass(frozen=True)
+class Added:
+    item: AgendaEntry
+    meeting: MeetingView
+
+
+class AgendaService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.meetings = meetings
+
+    async def add(
+        self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None
+    ) -> Added:
+        title = validate_title(title)
+        now = self.clock.now()
+        async with self.db.write() as session:
+            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            link = validate_link(link, series.link_hosts)
+            if day is not None:
+                occurrence = await self.meetings.meeting_on(session, series, day)
+                if occurrence.starts_at <= now:
+                    raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is over; "
+                                   + await self._offer_next(session, series))
+            else:
+                upcoming = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False)
+                if not upcoming:
+                    raise NotFound(f"{series.name} has no upcoming meeting to add an item to.")
+                occurrence = upcoming[0]
+            if occurrence.cancelled:
+                raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is cancelled; "
+                               + await self._offer_next(session, series, after=occurrence.starts_at))
+            view = MeetingView(series, occurrence)
+            if not agenda_open(now, view.deadline):
+                raise Conflict(
+                    f"The agenda of {format_home(occurrence.starts_at, series.timezone)} closed at "
+                    f"{format_home(view.deadline, series.timezone)} ({_hours(series)} before the meeting); "
+                    + await self._offer_next(session, series, after=occurrence.starts_at)
+                )
+            meeting = await self.meetings.stored(session, series, occurrence)
+            assert meeting.id is not None
+            key = normalize_link(link)
+            existing = await q.item_with_link(session, meeting.id, key)
+            if existing is not None:
+                raise Conflict(
+                    f"That link is already on this agenda as #{existing.id} \"{existing.title}\" "
+                    f"(added by {existing.author_name}): one item per link."
+                )
+            position = await q.next_position(session, meeting.id)
+            if position > MAX_ITEMS_PER_MEETING:
+                raise Conflict(f"This agenda already has {MAX_ITEMS_PER_MEETING} items: add it to the next meeting.")
+            row = await q.insert_item(session, {
+                "meeting_id": meeting.id, "position": position, "title": title, "link": link, "link_key": key,
+                "author": actor.member_id, "author_name": actor.display_name, "added_at": now,
+            })
+            if row is None:  # a concurrent add of the same link won the unique constraint
+                raise Conflict("That link was just added to this agenda by someone else: one item per link.")
+            await meetings_q.touch_series(session, series.id, now)
+            views = await self.meetings.views(session, series, [occurrence_of(meeting)])
+        self.meetings.notify_changed(series.id)
+        return Added(AgendaEntry.of(row), views[0])
+
+    async def _offer_next(self, session: AsyncSession, series: SeriesInfo, after: datetime | None = None) -> str:
+        """The sentence offering the next meeting whose agenda is still open."""
+        for occurrence in await self.meetings.upcoming_in(session, series, 6, include_cancelled=False, after=after):
+            view = MeetingView(series, occurrence)
+            if agenda_open(self.clock.now(), view.deadline):
+                return (f"add it to the next meeting, {format_home(occurrence.starts_at, series.timezone)}, "
+                        f"with date={view.local_date.isoformat()}.")
+        return "no later meeting is open for items yet."
+
+    async def list(self, workspace_id: str, slug: str | None = None, day: date | None = None) -> MeetingView:
+        async with self.db.read() as session:
+            series = await self.meetings.series_in(session, workspace_id, slug)
+            if day is not None:
+                occurrence = await self.meetings.meeting_on(session, series, day)
+            else:
+                upcoming = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False)
+                if not upcoming:
+                    raise NotFound(f"{series.name} has no upcoming meeting.")
+                occurrence = upcoming[0]
+            return (await self.meetings.views(session, series, [occurrence]))[0]
+
+    async def remove(self, actor: Actor, item_id: int) -> tuple[AgendaEntry, MeetingView]:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            item, series, meeting_row = await self._locate(session, actor, item_id)
+            if item.author != actor.member_id and not actor.is_chair:
+                raise PermissionDenied(
+                    f"Only {item.author_name} (who added #{item_id}) or a chair may remove it."
+                )
+            view = MeetingView(series, occurrence_of(meeting_row))
+            if not agenda_open(now, view.deadline):
+                raise Conflict(
+                    f"The agenda of {format_home(view.starts_at, series.timezone)} closed at "
+                    f"{format_home(view.deadline, series.timezone)}: items can no longer be removed."
+                )
+            removed = AgendaEntry.of(item)
+            await q.delete_item(session, item_id)
+            assert meeting_row.id is not None
+            remaining = await q.items_of(session, meeting_row.id)
+            await q.set_positions(session, remaining, [i.id for i in remaining if i.id is not None])
+            await meetings_q.touch_series(session, series.id, now)
+            views = await self.meetings.views(session, series, [occurrence_of(meeting_row)])
+        self.meetings.notify_changed(series.id)
+        return removed, views[0]
+
+    async def move(self, actor: Actor, item_id: int, position: int) -> MeetingView:
+        require_chair(actor, "reorder the agenda", self.settings.chair_roles)
+        now = self.clock.now()
+        async with self.db.write() as session:
+            item, series, meeting_row = await self._locate(session, actor, item_id)
+            assert meeting_row.id is not None
+            items = await q.items_of(session, meeting_row.id)
+            order = reorder([i.id for i in items if i.id is not None], item_id, position)
+            await q.set_positions(session, items, order)
+            await meetings_q.touch_series(session, series.id, now)
+            await session.flush()
+            views = await self.meetings.views(session, series, [occurrence_of(meeting_row)])
+        self.meetings.notify_changed(series.id)
+        return views[0]
+
+    async def _locate(
+        self, session: AsyncSession, actor: Actor, item_id: int
+    ) -> tuple[AgendaItem, SeriesInfo, Meeting]:
+        item = await q.get_item(session, item_id)
+        meeting_row = await meetings_q.meeting_by_id(session, item.meeting_id) if item else None
+        if item is None or meeting_row is None or meeting_row.workspace_id != actor.workspace_id:
+            raise NotFound(f"There is no agenda item #{item_id}: /agenda list shows the items and their numbers.")
+        series_row = await meetings_q.series_by_id(session, meeting_row.series_id)
+        assert series_row is not None
+        return item, SeriesInfo.of(series_row), meeting_row
+
+
+def _hours(series: SeriesInfo) -> str:
+    hours = series.deadline.total_seconds() / 3600
+    return f"{hours:g} h"

@@ -1,0 +1,108 @@
+"""Export of the records: JSON with the SPEC's stable keys, and Markdown for people."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import NotFound
+from bot.rules.parsing import WEEKDAYS
+from bot.rules.time import format_zone_line
+from bot.services.views import AgendaEntry, SeriesInfo
+from storage.db import Database
+from storage.models import Meeting
+from storage.queries import agenda as agenda_q
+from storage.queries import meetings as meetings_q
+from storage.queries import members as members_q
+
+
+def iso(instant: datetime) -> str:
+    """UTC ISO 8601 with a Z, as the export promises."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ExportService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+
+    async def _load(self, slug: str | None) -> tuple[list[SeriesInfo], list[Meeting], dict[int, list[AgendaEntry]]]:
+        async with self.db.read() as session:
+            series_rows = await meetings_q.all_series(session)
+            if slug is not None:
+                series_rows = [s for s in series_rows if s.slug == slug]
+                if not series_rows:
+                    raise NotFound(f"There is no series '{slug}' to export.")
+            series = [SeriesInfo.of(s) for s in series_rows]
+            meetings: list[Meeting] = []
+            for info in series:
+                meetings.extend(await meetings_q.meetings_of_series(session, info.id))
+            items = await agenda_q.items_of_many(session, [m.id for m in meetings if m.id is not None])
+        return series, meetings, {k: [AgendaEntry.of(i) for i in v] for k, v in items.items()}
+
+    async def as_dict(self, slug: str | None = None) -> dict[str, Any]:
+        series, meetings, items = await self._load(slug)
+        by_id = {s.id: s for s in series}
+        return {
+            "series": [
+                {"slug": s.slug, "name": s.name, "timezone": s.timezone, "weekday": WEEKDAYS[s.weekday],
+                 "time": f"{s.local_time:%H:%M}", "workspace": s.workspace_id,
+                 "duration_minutes": int(s.duration.total_seconds() // 60),
+                 "agenda_deadline_minutes": int(s.deadline.total_seconds() // 60),
+                 "display_zones": list(s.display_zones), "start_date": s.start_date.isoformat()}
+                for s in series
+            ],
+            "meetings": [
+                {
+                    "id": m.id, "series": by_id[m.series_id].slug, "starts_at": iso(m.starts_at),
+                    "status": m.status, "host": m.host, "note_taker": m.note_taker, "name": m.name,
+                    "agenda": [
+                        {"id": i.id, "position": i.position, "title": i.title, "link": i.link, "author": i.author,
+                         "author_name": i.author_name, "added_at": iso(i.added_at)}
+                        for i in items.get(m.id or 0, [])
+                    ],
+                }
+                for m in meetings
+            ],
+            "votes": [],
+        }
+
+    async def as_json(self, slug: str | None = None) -> str:
+        return json.dumps(await self.as_dict(slug), indent=2, ensure_ascii=False) + "\n"
+
+    async def as_markdown(self, slug: str | None = None) -> str:
+        series, meetings, items = await self._load(slug)
+        lines: list[str] = []
+        async with self.db.read() as session:
+            people = {p for m in meetings for p in (m.host, m.note_taker) if p}
+            names: dict[str, str] = {}
+            for info in series:
+                names.update(await members_q.display_names(session, info.workspace_id, people))
+        for info in series:
+            lines.append(f"# {info.name} (`{info.slug}`)")
+            lines.append("")
+            lines.append(f"{info.rule.local_time:%H:%M} on {WEEKDAYS[info.weekday].title()}days, {info.timezone}; "
+                         f"agenda closes {info.deadline.total_seconds() / 3600:g} h before each meeting.")
+            lines.append("")
+            for meeting in (m for m in meetings if m.series_id == info.id):
+                title = meeting.name or info.name
+                lines.append(f"## {title}: {format_zone_line(meeting.starts_at, info.timezone, info.display_zones)}")
+                lines.append("")
+                lines.append(f"- Status: {meeting.status}")
+                if meeting.host:
+                    lines.append(f"- Host: {names.get(meeting.host, meeting.host)}")
+                if meeting.note_taker:
+                    lines.append(f"- Note-taker: {names.get(meeting.note_taker, meeting.note_taker)}")
+                agenda = items.get(meeting.id or 0, [])
+                if agenda:
+                    lines.append("")
+                    lines.append("### Agenda")
+                    lines.append("")
+                    for item in agenda:
+                        lines.append(f"{item.position}. [{item.title}]({item.link}) (#{item.id}, {item.author_name})")
+                lines.append("")
+        return "\n".join(lines).rstrip() + "\n" if lines else "No records yet.\n"

@@ -1,0 +1,281 @@
+"""Meeting use cases: series, upcoming meetings, one-offs, cancel and restore."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.rules.meetings import Occurrence, extra_key, plan, regular_key
+from bot.rules.parsing import WEEKDAY_NAMES, format_duration
+from bot.rules.time import format_home, strict_instant
+from bot.services.actor import Actor
+from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
+from storage.db import Database
+from storage.models import Meeting, Series
+from storage.queries import agenda as agenda_q
+from storage.queries import meetings as q
+from storage.queries import members as members_q
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+HORIZON = timedelta(days=5 * 366)  # how far ahead "the next meeting" is searched
+MAX_DEADLINE = timedelta(days=14)
+MAX_MEETING_DURATION = timedelta(hours=12)
+
+ChangeListener = Callable[[int], None]
+
+
+class MeetingService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self._listeners: list[ChangeListener] = []
+
+    # -- change notification (the calendar cache listens) ------------------------------------
+    def on_series_changed(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def notify_changed(self, series_id: int) -> None:
+        for listener in self._listeners:
+            listener(series_id)
+
+    # -- series ----------------------------------------------------------------------------
+    async def create_series(
+        self,
+        actor: Actor,
+        *,
+        slug: str,
+        name: str,
+        weekday: int,
+        local_time: time,
+        timezone: str,
+        duration: timedelta = timedelta(minutes=60),
+        deadline: timedelta = timedelta(hours=24),
+        zones: tuple[str, ...] | None = None,
+        start: date | None = None,
+        channel: str | None = None,
+        link_hosts: tuple[str, ...] | None = None,
+    ) -> SeriesInfo:
+        require_chair(actor, "create a series", self.settings.chair_roles)
+        if not SLUG.match(slug):
+            raise InvalidInput(
+                f"'{slug}' cannot be a series slug: use 2-40 lowercase letters, digits and dashes, "
+                "for example slug=community."
+            )
+        if duration > MAX_MEETING_DURATION:
+            raise InvalidInput(f"duration={format_duration(duration)} is too long: a meeting may last at most 12h.")
+        if deadline > MAX_DEADLINE:
+            raise InvalidInput(
+                f"deadline={format_duration(deadline)} is too long: the agenda may close at most 14d ahead."
+            )
+        now = self.clock.now()
+        home = ZoneInfo(timezone)
+        first = start or now.astimezone(home).date()
+        display = zones if zones is not None else self.settings.default_display_zones
+        row = Series(
+            workspace_id=actor.workspace_id, slug=slug, name=name, weekday=weekday,
+            local_time=f"{local_time:%H:%M}", timezone=timezone, start_date=first,
+            duration_minutes=int(duration.total_seconds() // 60),
+            deadline_minutes=int(deadline.total_seconds() // 60),
+            display_zones=",".join(display), link_hosts=",".join(link_hosts or self.settings.allowed_link_hosts),
+            channel=channel, created_by=actor.member_id, created_at=now, updated_at=now,
+        )
+        async with self.db.write() as session:
+            if not await q.insert_series(session, row):
+                raise Conflict(f"A series named '{slug}' already exists: choose another slug=.")
+            stored = await q.series_by_slug(session, slug)
+            assert stored is not None
+        return SeriesInfo.of(stored)
+
+    async def list_series(self, workspace_id: str) -> list[SeriesInfo]:
+        async with self.db.read() as session:
+            rows = await q.series_of_workspace(session, workspace_id)
+        return [SeriesInfo.of(r) for r in rows]
+
+    async def resolve_series(self, workspace_id: str, slug: str | None) -> SeriesInfo:
+        async with self.db.read() as session:
+            return await self.series_in(session, workspace_id, slug)
+
+    async def series_in(self, session: AsyncSession, workspace_id: str, slug: str | None) -> SeriesInfo:
+        """The series named ``slug`` in the workspace, or its only series when none is named."""
+        if slug:
+            row = await q.series_by_slug(session, slug)
+            if row is None or row.workspace_id != workspace_id:
+                names = [s.slug for s in await q.series_of_workspace(session, workspace_id)]
+                known = f" This workspace has: {', '.join(names)}." if names else (
+                    " This workspace has no series yet: a chair creates one with /meeting series create.")
+                raise NotFound(f"There is no series '{slug}'.{known}")
+            return SeriesInfo.of(row)
+        rows = await q.series_of_workspace(session, workspace_id)
+        if not rows:
+            raise NotFound(
+                "This workspace has no meeting series yet: a chair creates one with "
+                "/meeting series create slug=community name=\"Community meeting\" weekday=wed time=08:00 "
+                "tz=America/Los_Angeles."
+            )
+        if len(rows) > 1:
+            raise InvalidInput(
+                f"This workspace has several series ({', '.join(r.slug for r in rows)}): name one, for "
+                f"example series={rows[0].slug}."
+            )
+        return SeriesInfo.of(rows[0])
+
+    # -- meetings --------------------------------------------------------------------------
+    async def occurrences(
+        self, session: AsyncSession, series: SeriesInfo, start: datetime, end: datetime
+    ) -> list[Occurrence]:
+        stored = [occurrence_of(m) for m in await q.meetings_between(session, series.id, start, end)]
+        return plan(series.rule, series.duration, stored, start, end)
+
+    async def upcoming_in(
+        self, session: AsyncSession, series: SeriesInfo, count: int, *, include_cancelled: bool = True,
+        after: datetime | None = None,
+    ) -> list[Occurrence]:
+        """The next ``count`` meetings that have not started yet."""
+        now = after or self.clock.now()
+        found: list[Occurrence] = []
+        window = timedelta(days=max(28, 8 * count))
+        start = now + timedelta(microseconds=1)
+        while len(found) < count and start < now + HORIZON:
+            end = start + window
+            for meeting in await self.occurrences(session, series, start, end):
+                if include_cancelled or not meeting.cancelled:
+                    found.append(meeting)
+            start = end
+        return found[:count]
+
+    async def views(self, session: AsyncSession, series: SeriesInfo, meetings: list[Occurrence]) -> list[MeetingView]:
+        ids = [m.meeting_id for m in meetings if m.meeting_id is not None]
+        items = await agenda_q.items_of_many(session, ids)
+        people = {p for m in meetings for p in (m.host, m.note_taker) if p}
+        names = await members_q.display_names(session, series.workspace_id, people)
+        return [
+            MeetingView(
+                series, m,
+                tuple(AgendaEntry.of(i) for i in items.get(m.meeting_id, [])) if m.meeting_id else (),
+                tuple(sorted(names.items())),
+            )
+            for m in meetings
+        ]
+
+    async def upcoming(self, workspace_id: str, slug: str | None, count: int) -> list[MeetingView]:
+        async with self.db.read() as session:
+            series = await self.series_in(session, workspace_id, slug)
+            meetings = await self.upcoming_in(session, series, count)
+            return await self.views(session, series, meetings)
+
+    async def next_meeting(self, workspace_id: str, slug: str | None) -> tuple[MeetingView, list[MeetingView]]:
+        """The next meeting that is not cancelled, and any cancelled ones before it."""
+        async with self.db.read() as session:
+            series = await self.series_in(session, workspace_id, slug)
+            upcoming = await self.upcoming_in(session, series, 12)
+            skipped: list[Occurrence] = []
+            for meeting in upcoming:
+                if not meeting.cancelled:
+                    views = await self.views(session, series, [meeting, *skipped])
+                    return views[0], views[1:]
+                skipped.append(meeting)
+            raise NotFound(f"{series.name} has no meeting that is not cancelled in the next 12.")
+
+    async def meeting_on(self, session: AsyncSession, series: SeriesInfo, day: date) -> Occurrence:
+        """The meeting of the series on a local date (its home zone), regular or one-off."""
+        zone = ZoneInfo(series.timezone)
+        start = datetime.combine(day, time(0), zone) - timedelta(hours=2)
+        end = datetime.combine(day + timedelta(days=1), time(0), zone) + timedelta(hours=2)
+        candidates = [m for m in await self.occurrences(session, series, start, end)
+                      if m.starts_at.astimezone(zone).date() == day]
+        if candidates:
+            return candidates[0]
+        nearby = await self.occurrences(session, series, start - timedelta(days=14), end + timedelta(days=14))
+        dates = ", ".join(f"{m.starts_at.astimezone(zone):%Y-%m-%d}" for m in nearby[:4])
+        raise NotFound(
+            f"{series.name} has no meeting on {day:%a %Y-%m-%d} (it meets on {WEEKDAY_NAMES[series.weekday]}s"
+            f"{'; nearby: ' + dates if dates else ''})."
+        )
+
+    async def stored(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence) -> Meeting:
+        """The meeting row of an occurrence, created on first need."""
+        if occurrence.meeting_id is not None:
+            row = await q.meeting_by_id(session, occurrence.meeting_id)
+            assert row is not None
+            return row
+        now = self.clock.now()
+        return await q.get_or_create_meeting(session, {
+            "workspace_id": series.workspace_id, "series_id": series.id, "occurrence_key": occurrence.key,
+            "starts_at": occurrence.starts_at, "timezone": occurrence.timezone, "name": occurrence.name,
+            "duration_minutes": int(occurrence.duration.total_seconds() // 60), "status": occurrence.status,
+            "created_at": now, "updated_at": now,
+        })
+
+    async def add_one_off(
+        self, actor: Actor, slug: str | None, local: datetime, zone_name: str, name: str | None
+    ) -> MeetingView:
+        require_chair(actor, "add a meeting", self.settings.chair_roles)
+        instant = strict_instant(local, ZoneInfo(zone_name))
+        now = self.clock.now()
+        if instant <= now:
+            raise InvalidInput(f"{format_home(instant, zone_name)} is in the past: give a future date and time.")
+        async with self.db.write() as session:
+            series = await self.series_in(session, actor.workspace_id, slug)
+            key = extra_key(instant)
+            regular = regular_key(instant.astimezone(ZoneInfo(series.timezone)).date())
+            existing = await q.meeting_by_key(session, series.id, key)
+            clash = series.rule.is_occurrence(date.fromisoformat(regular)) and \
+                series.rule.instant_on(date.fromisoformat(regular)) == instant
+            if existing is not None or clash:
+                raise Conflict(f"{series.name} already meets at {format_home(instant, series.timezone)}.")
+            occurrence = Occurrence(key, instant, zone_name, series.duration, name=name)
+            row = await self.stored(session, series, occurrence)
+            await q.touch_series(session, series.id, now)
+            view = (await self.views(session, series, [occurrence_of(row)]))[0]
+        self.notify_changed(series.id)
+        return view
+
+    async def set_status(
+        self, actor: Actor, slug: str | None, day: date | None, status: str, reason: str | None = None
+    ) -> MeetingView:
+        """Cancel (``status='cancelled'``) or restore (``'scheduled'``) a meeting; chairs only."""
+        require_chair(actor, "cancel or restore a meeting", self.settings.chair_roles)
+        now = self.clock.now()
+        async with self.db.write() as session:
+            series = await self.series_in(session, actor.workspace_id, slug)
+            if day is None:
+                upcoming = await self.upcoming_in(session, series, 1, include_cancelled=status != "cancelled")
+                if not upcoming:
+                    raise NotFound(f"{series.name} has no upcoming meeting.")
+                occurrence = upcoming[0]
+            else:
+                occurrence = await self.meeting_on(session, series, day)
+            if occurrence.starts_at <= now:
+                raise Conflict(
+                    f"The meeting of {format_home(occurrence.starts_at, series.timezone)} has already started; "
+                    "only upcoming meetings can be cancelled or restored."
+                )
+            if occurrence.status == status:
+                word = "cancelled" if status == "cancelled" else "scheduled (not cancelled)"
+                raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is already {word}.")
+            row = await self.stored(session, series, occurrence)
+            row.status = status
+            row.status_reason = reason
+            row.status_changed_by = actor.member_id
+            row.updated_at = now
+            await q.touch_series(session, series.id, now)
+            view = (await self.views(session, series, [replace(occurrence_of(row))]))[0]
+        self.notify_changed(series.id)
+        return view
+
+
+def require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...] = ()) -> None:
+    if not actor.is_chair:
+        roles = " or ".join(chair_roles) or "a chair role"
+        raise PermissionDenied(
+            f"Only a chair ({roles}) may {what}: ask a chair to do it, or ask an admin for the role."
+        )

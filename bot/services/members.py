@@ -1,0 +1,73 @@
+"""Members: recording who acts (name, roles as the platform reports them) and their own settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.rules.parsing import parse_zone
+from bot.services.actor import Actor
+from storage.db import Database
+from storage.queries import members as q
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    id: str
+    display_name: str
+    timezone: str | None
+    reminder_offsets: str | None
+
+
+class MemberService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        # What was last written for each member, so a command only writes when something changed.
+        self._seen: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+
+    async def touch(self, actor: Actor) -> None:
+        """Record the workspace, the member's display name and the roles the platform reported."""
+        key = (actor.workspace_id, actor.member_id)
+        state = (actor.display_name, actor.platform_roles)
+        if self._seen.get(key) == state:
+            return
+        now = self.clock.now()
+        async with self.db.write() as session:
+            await q.ensure_workspace(session, actor.workspace_id, actor.platform, now)
+            await q.upsert_member(session, actor.workspace_id, actor.member_id, actor.display_name, now)
+            if await q.platform_roles(session, actor.workspace_id, actor.member_id) != set(actor.platform_roles):
+                await q.replace_platform_roles(session, actor.workspace_id, actor.member_id,
+                                               actor.platform_roles, now)
+        self._seen[key] = state
+
+    async def set_timezone(self, actor: Actor, zone_name: str) -> str:
+        zone = parse_zone(zone_name).key
+        async with self.db.write() as session:
+            await q.set_member_fields(session, actor.workspace_id, actor.member_id, self.clock.now(),
+                                      timezone=zone)
+        return zone
+
+    async def get(self, workspace_id: str, member_id: str) -> MemberInfo | None:
+        async with self.db.read() as session:
+            member = await q.get_member(session, workspace_id, member_id)
+        if member is None:
+            return None
+        return MemberInfo(member.id, member.display_name, member.timezone, member.reminder_offsets)
+
+    async def role_holders(self, workspace_id: str, role: str) -> list[str]:
+        """Members holding ``role``: those the platform reported plus those the config lists."""
+        async with self.db.read() as session:
+            seen = await q.role_holders(session, workspace_id, role)
+        return sorted(set(seen) | set(self.settings.role_members(role)))
+
+    async def record_role_listing(self, workspace_id: str, role: str, member_ids: list[str],
+                                  names: dict[str, str] | None = None) -> None:
+        """A full listing of a role's holders from the platform, e.g. when a vote opens."""
+        now = self.clock.now()
+        async with self.db.write() as session:
+            await q.replace_role_holders(session, workspace_id, role, member_ids, now)
+            for member_id, name in (names or {}).items():
+                await q.upsert_member(session, workspace_id, member_id, name, now)

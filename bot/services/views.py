@@ -1,0 +1,107 @@
+"""Read models the services hand to commands, web pages and exports: frozen, no database objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.rules.meetings import Occurrence
+from bot.rules.time import WeeklyRule, agenda_deadline
+from storage.models import AgendaItem, Meeting, Series
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    return tuple(part for part in (p.strip() for p in text.split(",")) if part)
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    id: int
+    workspace_id: str
+    slug: str
+    name: str
+    weekday: int
+    local_time: time
+    timezone: str
+    start_date: date
+    duration: timedelta
+    deadline: timedelta
+    display_zones: tuple[str, ...]
+    link_hosts: tuple[str, ...]
+    channel: str | None
+    feed_token: str | None
+    updated_at: datetime
+
+    @property
+    def rule(self) -> WeeklyRule:
+        return WeeklyRule(self.weekday, self.local_time, self.timezone, self.start_date)
+
+    @classmethod
+    def of(cls, row: Series) -> SeriesInfo:
+        assert row.id is not None
+        hour, minute = (int(p) for p in row.local_time.split(":"))
+        return cls(
+            id=row.id, workspace_id=row.workspace_id, slug=row.slug, name=row.name, weekday=row.weekday,
+            local_time=time(hour, minute), timezone=row.timezone, start_date=row.start_date,
+            duration=timedelta(minutes=row.duration_minutes), deadline=timedelta(minutes=row.deadline_minutes),
+            display_zones=split_list(row.display_zones), link_hosts=split_list(row.link_hosts),
+            channel=row.channel, feed_token=row.feed_token, updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    id: int
+    position: int
+    title: str
+    link: str
+    author: str
+    author_name: str
+    added_at: datetime
+
+    @classmethod
+    def of(cls, row: AgendaItem) -> AgendaEntry:
+        assert row.id is not None
+        return cls(row.id, row.position, row.title, row.link, row.author, row.author_name, row.added_at)
+
+
+def occurrence_of(row: Meeting) -> Occurrence:
+    return Occurrence(
+        key=row.occurrence_key, starts_at=row.starts_at, timezone=row.timezone,
+        duration=timedelta(minutes=row.duration_minutes), status=row.status, name=row.name, host=row.host,
+        note_taker=row.note_taker, meeting_id=row.id,
+    )
+
+
+@dataclass(frozen=True)
+class MeetingView:
+    series: SeriesInfo
+    occurrence: Occurrence
+    agenda: tuple[AgendaEntry, ...] = ()
+    names: tuple[tuple[str, str], ...] = ()  # member id -> display name, for host and note-taker
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.occurrence.starts_at
+
+    @property
+    def deadline(self) -> datetime:
+        return agenda_deadline(self.occurrence.starts_at, self.series.deadline)
+
+    @property
+    def local_date(self) -> date:
+        return self.occurrence.starts_at.astimezone(ZoneInfo(self.series.timezone)).date()
+
+    @property
+    def status(self) -> str:
+        return self.occurrence.status
+
+    @property
+    def title(self) -> str:
+        return self.occurrence.name or self.series.name
+
+    def name_of(self, member_id: str | None) -> str | None:
+        if member_id is None:
+            return None
+        return dict(self.names).get(member_id, member_id.split(":")[-1])

@@ -1,0 +1,24 @@
+"""The HTTP server's routes: health check (and, added by their features, calendar feeds, the
+subscription page and the Slack endpoint)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.services import Services
+
+SERVICES_KEY = web.AppKey("services", Services)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES_KEY]
+    async with services.db.read() as session:
+        await session.connection()
+    return web.json_response({"ok": True})
+
+
+def build_web_app(services: Services) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICES_KEY] = services
+    app.router.add_get("/healthz", healthz)
+    return app

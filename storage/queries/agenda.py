@@ -1,0 +1,73 @@
+"""Agenda items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AgendaItem
+from storage.queries.common import insert_ignoring_conflict
+
+
+async def items_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
+    rows = await session.execute(
+        select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id)  # type: ignore[arg-type]
+    )
+    return list(rows.scalars())
+
+
+async def items_of_many(session: AsyncSession, meeting_ids: Iterable[int]) -> dict[int, list[AgendaItem]]:
+    ids = sorted(set(meeting_ids))
+    found: dict[int, list[AgendaItem]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = await session.execute(
+        select(AgendaItem).where(AgendaItem.meeting_id.in_(ids))  # type: ignore[attr-defined]
+        .order_by(AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id)  # type: ignore[arg-type]
+    )
+    for item in rows.scalars():
+        found[item.meeting_id].append(item)
+    return found
+
+
+async def get_item(session: AsyncSession, item_id: int) -> AgendaItem | None:
+    return await session.get(AgendaItem, item_id)
+
+
+async def next_position(session: AsyncSession, meeting_id: int) -> int:
+    result = await session.execute(
+        select(func.coalesce(func.max(AgendaItem.position), 0)).where(AgendaItem.meeting_id == meeting_id)
+    )
+    return int(result.scalar_one()) + 1
+
+
+async def insert_item(session: AsyncSession, values: dict[str, object]) -> AgendaItem | None:
+    """The new item, or None when the meeting already has this link (the unique constraint decides)."""
+    inserted = await insert_ignoring_conflict(session, AgendaItem, values, ["meeting_id", "link_key"])
+    if not inserted:
+        return None
+    rows = await session.execute(
+        select(AgendaItem).where(
+            AgendaItem.meeting_id == values["meeting_id"], AgendaItem.link_key == values["link_key"]
+        )
+    )
+    return rows.scalars().one()
+
+
+async def item_with_link(session: AsyncSession, meeting_id: int, link_key: str) -> AgendaItem | None:
+    rows = await session.execute(
+        select(AgendaItem).where(AgendaItem.meeting_id == meeting_id, AgendaItem.link_key == link_key)
+    )
+    return rows.scalars().first()
+
+
+async def delete_item(session: AsyncSession, item_id: int) -> None:
+    await session.execute(delete(AgendaItem).where(AgendaItem.id == item_id))  # type: ignore[arg-type]
+
+
+async def set_positions(session: AsyncSession, items: Sequence[AgendaItem], ordered_ids: Sequence[int]) -> None:
+    by_id = {item.id: item for item in items}
+    for position, item_id in enumerate(ordered_ids, start=1):
+        by_id[item_id].position = position

@@ -1,0 +1,22 @@
+"""Helpers shared by the query modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+
+async def insert_ignoring_conflict(
+    session: AsyncSession, model: type[SQLModel], values: dict[str, Any], conflict: list[str]
+) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on either database; True when a row was inserted. Used where
+    two requests may create the same row at once (a retry, two replicas): the constraint decides."""
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = builder(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,92 @@
+"""Series and meetings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Meeting, Series
+from storage.queries.common import insert_ignoring_conflict
+
+
+async def series_by_slug(session: AsyncSession, slug: str) -> Series | None:
+    rows = await session.execute(select(Series).where(Series.slug == slug))
+    return rows.scalars().first()
+
+
+async def series_by_id(session: AsyncSession, series_id: int) -> Series | None:
+    return await session.get(Series, series_id)
+
+
+async def series_of_workspace(session: AsyncSession, workspace_id: str) -> list[Series]:
+    rows = await session.execute(select(Series).where(Series.workspace_id == workspace_id).order_by(Series.slug))
+    return list(rows.scalars())
+
+
+async def all_series(session: AsyncSession) -> list[Series]:
+    rows = await session.execute(select(Series).order_by(Series.slug))
+    return list(rows.scalars())
+
+
+async def insert_series(session: AsyncSession, series: Series) -> bool:
+    """False when the slug is taken (decided by the unique constraint, not by a prior read)."""
+    values = series.model_dump(exclude={"id"})
+    inserted = await insert_ignoring_conflict(session, Series, values, ["slug"])
+    return inserted
+
+
+async def touch_series(session: AsyncSession, series_id: int, now: datetime) -> None:
+    """Mark the series as changed, which invalidates its calendar feed."""
+    await session.execute(update(Series).where(Series.id == series_id).values(updated_at=now))  # type: ignore[arg-type]
+
+
+async def meetings_between(
+    session: AsyncSession, series_id: int, start: datetime, end: datetime
+) -> list[Meeting]:
+    rows = await session.execute(
+        select(Meeting)
+        .where(Meeting.series_id == series_id, Meeting.starts_at >= start, Meeting.starts_at < end)  # type: ignore[arg-type]
+        .order_by(Meeting.starts_at)  # type: ignore[arg-type]
+    )
+    return list(rows.scalars())
+
+
+async def meetings_of_series(session: AsyncSession, series_id: int) -> list[Meeting]:
+    rows = await session.execute(
+        select(Meeting).where(Meeting.series_id == series_id).order_by(Meeting.starts_at)  # type: ignore[arg-type]
+    )
+    return list(rows.scalars())
+
+
+async def meetings_of_workspace(session: AsyncSession, workspace_id: str | None) -> list[Meeting]:
+    query = select(Meeting).order_by(Meeting.starts_at, Meeting.id)  # type: ignore[arg-type]
+    if workspace_id is not None:
+        query = query.where(Meeting.workspace_id == workspace_id)
+    rows = await session.execute(query)
+    return list(rows.scalars())
+
+
+async def meeting_by_key(session: AsyncSession, series_id: int, key: str) -> Meeting | None:
+    rows = await session.execute(
+        select(Meeting).where(Meeting.series_id == series_id, Meeting.occurrence_key == key)
+    )
+    return rows.scalars().first()
+
+
+async def meeting_by_id(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    return await session.get(Meeting, meeting_id)
+
+
+async def get_or_create_meeting(session: AsyncSession, values: dict[str, object]) -> Meeting:
+    """The stored meeting for (series, occurrence key), created from ``values`` if absent. Safe when two
+    transactions create it at once: the unique constraint keeps one."""
+    await insert_ignoring_conflict(session, Meeting, values, ["series_id", "occurrence_key"])
+    meeting = await meeting_by_key(session, int(values["series_id"]), str(values["occurrence_key"]))  # type: ignore[call-overload]
+    assert meeting is not None
+    return meeting
+
+
+async def count_meetings(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(Meeting))).scalar_one())

@@ -1,0 +1,120 @@
+"""Workspaces, members and role grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Member, RoleGrant, Workspace
+from storage.queries.common import insert_ignoring_conflict
+
+
+async def ensure_workspace(session: AsyncSession, workspace_id: str, platform: str, now: datetime) -> None:
+    await insert_ignoring_conflict(
+        session, Workspace, {"id": workspace_id, "platform": platform, "name": "", "created_at": now}, ["id"]
+    )
+
+
+async def get_member(session: AsyncSession, workspace_id: str, member_id: str) -> Member | None:
+    return await session.get(Member, (workspace_id, member_id))
+
+
+async def upsert_member(
+    session: AsyncSession, workspace_id: str, member_id: str, display_name: str, now: datetime
+) -> Member:
+    member = await session.get(Member, (workspace_id, member_id))
+    if member is None:
+        await insert_ignoring_conflict(
+            session, Member,
+            {"workspace_id": workspace_id, "id": member_id, "display_name": display_name, "updated_at": now},
+            ["workspace_id", "id"],
+        )
+        member = await session.get(Member, (workspace_id, member_id))
+        assert member is not None
+    elif member.display_name != display_name:
+        member.display_name = display_name
+        member.updated_at = now
+    return member
+
+
+async def set_member_fields(
+    session: AsyncSession, workspace_id: str, member_id: str, now: datetime, **fields: str | None
+) -> Member:
+    member = await session.get(Member, (workspace_id, member_id))
+    if member is None:
+        raise LookupError(member_id)
+    for key, value in fields.items():
+        setattr(member, key, value)
+    member.updated_at = now
+    return member
+
+
+async def platform_roles(session: AsyncSession, workspace_id: str, member_id: str) -> set[str]:
+    rows = await session.execute(
+        select(RoleGrant.role).where(
+            RoleGrant.workspace_id == workspace_id,
+            RoleGrant.member_id == member_id,
+            RoleGrant.source == "platform",
+        )
+    )
+    return set(rows.scalars())
+
+
+async def replace_platform_roles(
+    session: AsyncSession, workspace_id: str, member_id: str, roles: Iterable[str], now: datetime
+) -> None:
+    await session.execute(
+        delete(RoleGrant).where(
+            RoleGrant.workspace_id == workspace_id,
+            RoleGrant.member_id == member_id,
+            RoleGrant.source == "platform",
+        )
+    )
+    for role in sorted(set(roles)):
+        session.add(RoleGrant(workspace_id=workspace_id, member_id=member_id, role=role, source="platform",
+                              seen_at=now))
+
+
+async def replace_role_holders(
+    session: AsyncSession, workspace_id: str, role: str, member_ids: Iterable[str], now: datetime
+) -> None:
+    """Record a full listing of a role's holders from the platform (Discord role, Slack user group)."""
+    await session.execute(
+        delete(RoleGrant).where(
+            RoleGrant.workspace_id == workspace_id, RoleGrant.role == role, RoleGrant.source == "platform"
+        )
+    )
+    for member_id in sorted(set(member_ids)):
+        session.add(RoleGrant(workspace_id=workspace_id, member_id=member_id, role=role, source="platform",
+                              seen_at=now))
+
+
+async def role_holders(session: AsyncSession, workspace_id: str, role: str) -> list[str]:
+    rows = await session.execute(
+        select(RoleGrant.member_id).where(RoleGrant.workspace_id == workspace_id, RoleGrant.role == role)
+        .distinct()
+    )
+    return sorted(rows.scalars())
+
+
+async def display_names(session: AsyncSession, workspace_id: str, member_ids: Iterable[str]) -> dict[str, str]:
+    ids = sorted(set(member_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Member.id, Member.display_name).where(Member.workspace_id == workspace_id, Member.id.in_(ids))  # type: ignore[attr-defined]
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def members_of(session: AsyncSession, workspace_id: str, member_ids: Iterable[str]) -> list[Member]:
+    ids = sorted(set(member_ids))
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Member).where(Member.workspace_id == workspace_id, Member.id.in_(ids))  # type: ignore[attr-defined]
+    )
+    return list(rows.scalars())
