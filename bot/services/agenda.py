@@ -135,7 +135,7 @@ class AgendaService:
         require_chair(actor, "reorder the agenda", self.settings.chair_roles)
         now = self.clock.now()
         async with self.db.write() as session:
-            item, series, meeting_row = await self._locate(session, actor, item_id)
+            _item, series, meeting_row = await self._locate(session, actor, item_id)
             assert meeting_row.id is not None
             items = await q.items_of(session, meeting_row.id)
             order = reorder([i.id for i in items if i.id is not None], item_id, position)

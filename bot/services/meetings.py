@@ -261,7 +261,8 @@ class MeetingService:
                 )
             if occurrence.status == status:
                 word = "cancelled" if status == "cancelled" else "scheduled (not cancelled)"
-                raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is already {word}.")
+                when = format_home(occurrence.starts_at, series.timezone)
+                raise Conflict(f"The meeting of {when} is already {word}.")
             row = await self.stored(session, series, occurrence)
             row.status = status
             row.status_reason = reason

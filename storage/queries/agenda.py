@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import AgendaItem
 from storage.queries.common import insert_ignoring_conflict
@@ -13,7 +15,9 @@ from storage.queries.common import insert_ignoring_conflict
 
 async def items_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
     rows = await session.execute(
-        select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position, AgendaItem.id)  # type: ignore[arg-type]
+        select(AgendaItem)
+        .where(col(AgendaItem.meeting_id) == meeting_id)
+        .order_by(col(AgendaItem.position), col(AgendaItem.id))
     )
     return list(rows.scalars())
 
@@ -24,8 +28,9 @@ async def items_of_many(session: AsyncSession, meeting_ids: Iterable[int]) -> di
     if not ids:
         return found
     rows = await session.execute(
-        select(AgendaItem).where(AgendaItem.meeting_id.in_(ids))  # type: ignore[attr-defined]
-        .order_by(AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id)  # type: ignore[arg-type]
+        select(AgendaItem)
+        .where(col(AgendaItem.meeting_id).in_(ids))
+        .order_by(col(AgendaItem.meeting_id), col(AgendaItem.position), col(AgendaItem.id))
     )
     for item in rows.scalars():
         found[item.meeting_id].append(item)
@@ -38,19 +43,19 @@ async def get_item(session: AsyncSession, item_id: int) -> AgendaItem | None:
 
 async def next_position(session: AsyncSession, meeting_id: int) -> int:
     result = await session.execute(
-        select(func.coalesce(func.max(AgendaItem.position), 0)).where(AgendaItem.meeting_id == meeting_id)
+        select(func.coalesce(func.max(col(AgendaItem.position)), 0)).where(col(AgendaItem.meeting_id) == meeting_id)
     )
     return int(result.scalar_one()) + 1
 
 
-async def insert_item(session: AsyncSession, values: dict[str, object]) -> AgendaItem | None:
+async def insert_item(session: AsyncSession, values: dict[str, Any]) -> AgendaItem | None:
     """The new item, or None when the meeting already has this link (the unique constraint decides)."""
     inserted = await insert_ignoring_conflict(session, AgendaItem, values, ["meeting_id", "link_key"])
     if not inserted:
         return None
     rows = await session.execute(
         select(AgendaItem).where(
-            AgendaItem.meeting_id == values["meeting_id"], AgendaItem.link_key == values["link_key"]
+            col(AgendaItem.meeting_id) == values["meeting_id"], col(AgendaItem.link_key) == values["link_key"]
         )
     )
     return rows.scalars().one()
@@ -58,13 +63,13 @@ async def insert_item(session: AsyncSession, values: dict[str, object]) -> Agend
 
 async def item_with_link(session: AsyncSession, meeting_id: int, link_key: str) -> AgendaItem | None:
     rows = await session.execute(
-        select(AgendaItem).where(AgendaItem.meeting_id == meeting_id, AgendaItem.link_key == link_key)
+        select(AgendaItem).where(col(AgendaItem.meeting_id) == meeting_id, col(AgendaItem.link_key) == link_key)
     )
     return rows.scalars().first()
 
 
 async def delete_item(session: AsyncSession, item_id: int) -> None:
-    await session.execute(delete(AgendaItem).where(AgendaItem.id == item_id))  # type: ignore[arg-type]
+    await session.execute(delete(AgendaItem).where(col(AgendaItem.id) == item_id))
 
 
 async def set_positions(session: AsyncSession, items: Sequence[AgendaItem], ordered_ids: Sequence[int]) -> None:

@@ -14,7 +14,7 @@ async def insert_ignoring_conflict(
 ) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING on either database; True when a row was inserted. Used where
     two requests may create the same row at once (a retry, two replicas): the constraint decides."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = SQLModel.metadata.tables[str(model.__tablename__)]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = builder(table).values(**values).on_conflict_do_nothing(index_elements=conflict)

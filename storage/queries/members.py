@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import Member, RoleGrant, Workspace
 from storage.queries.common import insert_ignoring_conflict
@@ -28,7 +29,8 @@ async def upsert_member(
     member = await session.get(Member, (workspace_id, member_id))
     if member is None:
         await insert_ignoring_conflict(
-            session, Member,
+            session,
+            Member,
             {"workspace_id": workspace_id, "id": member_id, "display_name": display_name, "updated_at": now},
             ["workspace_id", "id"],
         )
@@ -54,10 +56,10 @@ async def set_member_fields(
 
 async def platform_roles(session: AsyncSession, workspace_id: str, member_id: str) -> set[str]:
     rows = await session.execute(
-        select(RoleGrant.role).where(
-            RoleGrant.workspace_id == workspace_id,
-            RoleGrant.member_id == member_id,
-            RoleGrant.source == "platform",
+        select(col(RoleGrant.role)).where(
+            col(RoleGrant.workspace_id) == workspace_id,
+            col(RoleGrant.member_id) == member_id,
+            col(RoleGrant.source) == "platform",
         )
     )
     return set(rows.scalars())
@@ -68,14 +70,15 @@ async def replace_platform_roles(
 ) -> None:
     await session.execute(
         delete(RoleGrant).where(
-            RoleGrant.workspace_id == workspace_id,
-            RoleGrant.member_id == member_id,
-            RoleGrant.source == "platform",
+            col(RoleGrant.workspace_id) == workspace_id,
+            col(RoleGrant.member_id) == member_id,
+            col(RoleGrant.source) == "platform",
         )
     )
     for role in sorted(set(roles)):
-        session.add(RoleGrant(workspace_id=workspace_id, member_id=member_id, role=role, source="platform",
-                              seen_at=now))
+        session.add(
+            RoleGrant(workspace_id=workspace_id, member_id=member_id, role=role, source="platform", seen_at=now)
+        )
 
 
 async def replace_role_holders(
@@ -84,17 +87,21 @@ async def replace_role_holders(
     """Record a full listing of a role's holders from the platform (Discord role, Slack user group)."""
     await session.execute(
         delete(RoleGrant).where(
-            RoleGrant.workspace_id == workspace_id, RoleGrant.role == role, RoleGrant.source == "platform"
+            col(RoleGrant.workspace_id) == workspace_id,
+            col(RoleGrant.role) == role,
+            col(RoleGrant.source) == "platform",
         )
     )
     for member_id in sorted(set(member_ids)):
-        session.add(RoleGrant(workspace_id=workspace_id, member_id=member_id, role=role, source="platform",
-                              seen_at=now))
+        session.add(
+            RoleGrant(workspace_id=workspace_id, member_id=member_id, role=role, source="platform", seen_at=now)
+        )
 
 
 async def role_holders(session: AsyncSession, workspace_id: str, role: str) -> list[str]:
     rows = await session.execute(
-        select(RoleGrant.member_id).where(RoleGrant.workspace_id == workspace_id, RoleGrant.role == role)
+        select(col(RoleGrant.member_id))
+        .where(col(RoleGrant.workspace_id) == workspace_id, col(RoleGrant.role) == role)
         .distinct()
     )
     return sorted(rows.scalars())
@@ -105,7 +112,9 @@ async def display_names(session: AsyncSession, workspace_id: str, member_ids: It
     if not ids:
         return {}
     rows = await session.execute(
-        select(Member.id, Member.display_name).where(Member.workspace_id == workspace_id, Member.id.in_(ids))  # type: ignore[attr-defined]
+        select(col(Member.id), col(Member.display_name)).where(
+            col(Member.workspace_id) == workspace_id, col(Member.id).in_(ids)
+        )
     )
     return {row[0]: row[1] for row in rows}
 
@@ -115,6 +124,6 @@ async def members_of(session: AsyncSession, workspace_id: str, member_ids: Itera
     if not ids:
         return []
     rows = await session.execute(
-        select(Member).where(Member.workspace_id == workspace_id, Member.id.in_(ids))  # type: ignore[attr-defined]
+        select(Member).where(col(Member.workspace_id) == workspace_id, col(Member.id).in_(ids))
     )
     return list(rows.scalars())

@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test`. Each creates .venv when needed and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= $(if $(wildcard config/quorum.toml),config/quorum.toml,config/quorum.example.toml)
+# Tests use the tzdata wheel's zone database, never the machine's, so results do not depend on the host.
+export PYTHONTZPATH :=
+
+.PHONY: run test lint typecheck pytest bench install clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/quorum --config $(CONFIG) run
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	bash tests/prepare.sh
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python bench/commands.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

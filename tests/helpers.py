@@ -1,0 +1,43 @@
+"""Small helpers for tests: members acting in a workspace, and running command text."""
+
+from __future__ import annotations
+
+from bot.commands.context import Dispatcher, make_actor
+from bot.commands.reply import Reply
+from bot.config import Settings
+from bot.services.actor import Actor
+
+SEED_ZONES = "UTC,Europe/London,Europe/Berlin,Asia/Kolkata,Asia/Shanghai"
+SEED_SERIES = (
+    '/meeting series create slug=community name="TVM Community Meeting" weekday=wed time=08:00 '
+    f"tz=America/Los_Angeles zones={SEED_ZONES} start=2022-03-02"
+)
+
+
+class Members:
+    """Builds actors for a console workspace: ``members.chair("alice")``, ``members.member("bob")``."""
+
+    def __init__(self, settings: Settings, workspace: str = "tvm") -> None:
+        self.settings = settings
+        self.workspace = workspace
+
+    def actor(self, name: str, *roles: str) -> Actor:
+        return make_actor(self.settings, workspace_id=self.workspace, platform="console",
+                          member_id=f"console:{name}", display_name=name, platform_roles=frozenset(roles))
+
+    def chair(self, name: str = "alice") -> Actor:
+        return self.actor(name, "PMC")
+
+    def member(self, name: str = "bob") -> Actor:
+        return self.actor(name)
+
+
+async def run(dispatcher: Dispatcher, actor: Actor, text: str) -> Reply:
+    return await dispatcher.run_text(text, actor)
+
+
+async def ok(dispatcher: Dispatcher, actor: Actor, text: str) -> Reply:
+    """Run a command that must succeed; fail the test with the reply's text otherwise."""
+    reply = await dispatcher.run_text(text, actor)
+    assert reply.ok, f"{text!r} failed: {reply.text}"
+    return reply
