@@ -54,3 +54,23 @@ class Reply:
         if self.buttons:
             parts.append("Actions: " + " | ".join(f"[{b.label}] {b.action}" for b in self.buttons))
         return "\n".join(parts)
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """A JSON-safe form of a reply, stored in the outbox and read back by notifiers."""
+    return {
+        "text": reply.text, "ok": reply.ok, "ephemeral": reply.ephemeral, "title": reply.title,
+        "fields": [[f.name, f.value] for f in reply.fields],
+        "buttons": [[b.label, b.action, b.id, b.style] for b in reply.buttons],
+        "moments": [m.isoformat() for m in reply.moments], "data": reply.data, "kind": reply.kind,
+    }
+
+
+def reply_from_json(raw: dict[str, Any]) -> Reply:
+    return Reply(
+        text=raw["text"], ok=raw.get("ok", True), ephemeral=raw.get("ephemeral", False), title=raw.get("title"),
+        fields=tuple(Field(n, v) for n, v in raw.get("fields", [])),
+        buttons=tuple(Button(label, action, id_, style) for label, action, id_, style in raw.get("buttons", [])),
+        moments=tuple(datetime.fromisoformat(m) for m in raw.get("moments", [])), data=raw.get("data", {}),
+        kind=raw.get("kind", "text"),
+    )

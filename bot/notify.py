@@ -1,0 +1,55 @@
+"""The boundary between the outbox and the platforms: what an outbound message is, and what a
+platform's notifier must do with it. Services write messages to the outbox; the dispatcher hands them
+to the notifier of the workspace's platform (console, Discord, Slack)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.commands.reply import Reply
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    id: int
+    key: str  # idempotency key, unique across the outbox
+    workspace_id: str
+    kind: str  # "dm" (target: member id) | "channel" (target: channel id) | "update" (target: message ref)
+    target: str
+    reply: Reply
+    # For "dm": the channel to mention the member in if their DMs are closed.
+    fallback_channel: str | None = None
+
+
+class DeliveryError(Exception):
+    """Sending failed. ``transient`` failures are retried with backoff; others are recorded and given up."""
+
+    def __init__(self, message: str, *, transient: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class DirectMessagesClosed(DeliveryError):
+    """The member does not accept direct messages from the bot: fall back to a channel mention."""
+
+    def __init__(self, message: str = "direct messages are closed") -> None:
+        super().__init__(message, transient=False)
+
+
+class Notifier(Protocol):
+    platform: str  # "console" | "discord" | "slack"
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        """Deliver the message; return the platform's reference to the posted message (for later
+        updates), or None. Raise ``DeliveryError`` (or ``DirectMessagesClosed``) on failure."""
+        ...
+
+
+class RoleDirectory(Protocol):
+    """A platform's listing of who holds a role, used to snapshot a vote's electorate at opening."""
+
+    async def holders(self, workspace_id: str, role: str) -> dict[str, str] | None:
+        """Member id -> display name of everyone holding ``role``; None when the platform cannot list it."""
+        ...
