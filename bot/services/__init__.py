@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.notify import Notifier, RoleDirectory
 from bot.services.agenda import AgendaService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
@@ -22,3 +23,6 @@ class Services:
         self.meetings = MeetingService(db, clock, settings)
         self.agenda = AgendaService(db, clock, settings, self.meetings)
         self.export = ExportService(db, clock, settings)
+        # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
+        self.notifiers: dict[str, Notifier] = {}
+        self.role_directories: dict[str, RoleDirectory] = {}
