@@ -23,6 +23,9 @@ class Button:
     action: str
     id: str
     style: str = "secondary"  # primary | secondary | danger
+    # When set, the platform first asks the member for text with this prompt (a Discord modal, a Slack
+    # dialog) and appends it, quoted, to ``action``: e.g. the reason a -1 veto needs.
+    prompt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Reply:
     # Instants the reply is about, so platforms can add each reader's own local time
     # (<t:UNIX:F> on Discord, <!date^UNIX^...> on Slack) next to the display-zone line.
     moments: tuple[datetime, ...] = ()
+    # Structured content for adapters and --json. Conventions: data["refresh"] holds reply_to_json() of
+    # a message that should replace the one a clicked button was on (e.g. a vote's live tally).
     data: dict[str, Any] = field(default_factory=dict)
     kind: str = "text"  # text | meeting | vote | help | error ...
 
@@ -61,7 +66,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
     return {
         "text": reply.text, "ok": reply.ok, "ephemeral": reply.ephemeral, "title": reply.title,
         "fields": [[f.name, f.value] for f in reply.fields],
-        "buttons": [[b.label, b.action, b.id, b.style] for b in reply.buttons],
+        "buttons": [[b.label, b.action, b.id, b.style, b.prompt] for b in reply.buttons],
         "moments": [m.isoformat() for m in reply.moments], "data": reply.data, "kind": reply.kind,
     }
 
@@ -70,7 +75,7 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
     return Reply(
         text=raw["text"], ok=raw.get("ok", True), ephemeral=raw.get("ephemeral", False), title=raw.get("title"),
         fields=tuple(Field(n, v) for n, v in raw.get("fields", [])),
-        buttons=tuple(Button(label, action, id_, style) for label, action, id_, style in raw.get("buttons", [])),
+        buttons=tuple(Button(*fields) for fields in raw.get("buttons", [])),
         moments=tuple(datetime.fromisoformat(m) for m in raw.get("moments", [])), data=raw.get("data", {}),
         kind=raw.get("kind", "text"),
     )
