@@ -165,6 +165,8 @@ _KNOWN = {
 _ROLE_KEYS = {"members", "discord_role", "slack_usergroup"}
 _SECRET_KEYS = {"token", "discord_token", "slack_bot_token", "slack_signing_secret", "slack_app_token",
                 "signing_secret", "bot_token", "app_token"}
+_TYPE_NAMES = {int: "a whole number", str: "a string in quotes", bool: "true or false", list: "a list [..]",
+               float: "a number", dict: "a table"}
 _MEMBER_ID = re.compile(r"^(console:[^\s:]+|discord:\d+|slack:[A-Z0-9]+:[A-Z0-9]+)$")
 
 
@@ -205,8 +207,9 @@ class _Reader:
         if value is default:
             return default
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.problem(table, key, f"must be a {names}, not {type(value).__name__}")
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            self.problem(table, key, f"must be {names}, not {_TYPE_NAMES.get(type(value), type(value).__name__)}")
             return default
         return value
 
@@ -234,7 +237,11 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
     reader = _Reader(raw, text)
     for table, value in raw.items():
         if table not in _KNOWN:
-            reader.problem(table, None, f"unknown section; known sections are {', '.join(sorted(_KNOWN))}")
+            if isinstance(value, dict) and any("token" in k or "secret" in k for k in value):
+                reader.problem(table, None, "holds a secret: tokens are read only from environment variables "
+                               "(DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN); remove it")
+            else:
+                reader.problem(table, None, f"unknown section; known sections are {', '.join(sorted(_KNOWN))}")
             continue
         keys = _KNOWN[table]
         if keys is not None and isinstance(value, dict):

@@ -6,4 +6,5 @@ from bot.commands.options import Kind, Option
 
 SERIES = Option("series", Kind.SLUG, "The series' slug (optional when the workspace has one series).",
                 positional=True, autocomplete="series", placeholder="series")
-DATE = Option("date", Kind.DATE, "The meeting's date in the series' home zone, YYYY-MM-DD.")
+DATE = Option("date", Kind.DATE, "The meeting's date in the series' home zone, YYYY-MM-DD.", positional=True,
+              placeholder="date")

@@ -118,7 +118,7 @@ class Option:
             case Kind.REF:
                 return text.startswith("#")
             case Kind.SLUG:
-                return bool(_SLUG.match(text))
+                return bool(_SLUG.match(text)) and not _DATE_SHAPE.match(text) and not text.isdigit()
             case Kind.BOOL:
                 return text.lower() in _TRUE | _FALSE
         return False  # pragma: no cover

@@ -65,9 +65,9 @@ class MeetingService:
         link_hosts: tuple[str, ...] | None = None,
     ) -> SeriesInfo:
         require_chair(actor, "create a series", self.settings.chair_roles)
-        if not SLUG.match(slug):
+        if not SLUG.match(slug) or not any(ch.isalpha() for ch in slug):
             raise InvalidInput(
-                f"'{slug}' cannot be a series slug: use 2-40 lowercase letters, digits and dashes, "
+                f"'{slug}' cannot be a series slug: use 2-40 lowercase letters, digits and dashes (at least one letter), "
                 "for example slug=community."
             )
         if duration > MAX_MEETING_DURATION:
