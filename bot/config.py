@@ -144,8 +144,11 @@ def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Se
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            line = getattr(exc, "lineno", None)
-            raise ConfigError([ConfigProblem("toml", str(exc), line)], str(path)) from exc
+            # Python 3.11's TOMLDecodeError has no lineno attribute; the message says "(at line N, column M)".
+            found = re.search(r"line (\d+)", str(exc))
+            line = int(found.group(1)) if found else None
+            message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+            raise ConfigError([ConfigProblem("toml", f"not valid TOML: {message}", line)], str(path)) from exc
         source = str(path)
     return _build(raw, text, environ, source)
 
