@@ -67,8 +67,8 @@ class MeetingService:
         require_chair(actor, "create a series", self.settings.chair_roles)
         if not SLUG.match(slug) or not any(ch.isalpha() for ch in slug):
             raise InvalidInput(
-                f"'{slug}' cannot be a series slug: use 2-40 lowercase letters, digits and dashes (at least one letter), "
-                "for example slug=community."
+                f"'{slug}' cannot be a series slug: use 2-40 lowercase letters, digits and dashes (at least one "
+                "letter), for example slug=community."
             )
         if duration > MAX_MEETING_DURATION:
             raise InvalidInput(f"duration={format_duration(duration)} is too long: a meeting may last at most 12h.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -73,7 +74,7 @@ def test_series_wall_time_never_moves(zone: str, first: date, local: time, weekd
     start = datetime.combine(first, time(0), ZoneInfo(zone)).astimezone(UTC)
     found = rule.occurrences(start - timedelta(days=1), 60)
     assert len(found) == 60
-    for (day, instant), (next_day, _) in zip(found, found[1:], strict=False):
+    for (day, _), (next_day, _) in itertools.pairwise(found):
         assert next_day - day == timedelta(days=7)
     for day, instant in found:
         assert day.weekday() == weekday and day >= first
