@@ -20,23 +20,23 @@ from pathlib import Path
 
 os.environ.setdefault("PYTHONTZPATH", "")
 
-import aiosqlite  # noqa: E402
+import aiosqlite
 
-from bot.clock import ManualClock  # noqa: E402
-from bot.commands.context import make_actor  # noqa: E402
-from bot.config import RoleConfig, Settings  # noqa: E402
-from bot.rules.links import normalize_link  # noqa: E402
-from bot.rules.parsing import parse_time  # noqa: E402
-from bot.services import Services  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from bot.clock import ManualClock
+from bot.commands.context import make_actor
+from bot.config import RoleConfig, Settings
+from bot.rules.links import normalize_link
+from bot.rules.parsing import parse_time
+from bot.services import Services
+from storage.db import Database
+from storage.migrate import upgrade
 
 WEEKS = 52
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def run_services(path: Path, members: int, rounds: int) -> tuple[list[float], float, list[tuple]]:

@@ -65,6 +65,8 @@ class AgendaService:
                 )
             meeting = await self.meetings.stored(session, series, occurrence)
             assert meeting.id is not None
+            # Positions are max+1: concurrent adds to one meeting must not read the same max.
+            await meetings_q.lock_meeting(session, meeting.id)
             key = normalize_link(link)
             existing = await q.item_with_link(session, meeting.id, key)
             if existing is not None:
@@ -111,6 +113,8 @@ class AgendaService:
         now = self.clock.now()
         async with self.db.write() as session:
             item, series, meeting_row = await self._locate(session, actor, item_id)
+            assert meeting_row.id is not None
+            await meetings_q.lock_meeting(session, meeting_row.id)
             if item.author != actor.member_id and not actor.is_chair:
                 raise PermissionDenied(
                     f"Only {item.author_name} (who added #{item_id}) or a chair may remove it."

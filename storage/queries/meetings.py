@@ -77,6 +77,12 @@ async def meeting_by_key(session: AsyncSession, series_id: int, key: str) -> Mee
     return rows.scalars().first()
 
 
+async def lock_meeting(session: AsyncSession, meeting_id: int) -> None:
+    """Serialize writers of one meeting's agenda on PostgreSQL (row lock until commit). SQLite needs no
+    lock: its write transactions start with BEGIN IMMEDIATE and already run one at a time."""
+    await session.execute(select(col(Meeting.id)).where(col(Meeting.id) == meeting_id).with_for_update())
+
+
 async def meeting_by_id(session: AsyncSession, meeting_id: int) -> Meeting | None:
     return await session.get(Meeting, meeting_id)
 
