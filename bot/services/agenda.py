@@ -68,12 +68,6 @@ class AgendaService:
             # Positions are max+1: concurrent adds to one meeting must not read the same max.
             await meetings_q.lock_meeting(session, meeting.id)
             key = normalize_link(link)
-            existing = await q.item_with_link(session, meeting.id, key)
-            if existing is not None:
-                raise Conflict(
-                    f"That link is already on this agenda as #{existing.id} \"{existing.title}\" "
-                    f"(added by {existing.author_name}): one item per link."
-                )
             position = await q.next_position(session, meeting.id)
             if position > MAX_ITEMS_PER_MEETING:
                 raise Conflict(f"This agenda already has {MAX_ITEMS_PER_MEETING} items: add it to the next meeting.")
@@ -81,8 +75,14 @@ class AgendaService:
                 "meeting_id": meeting.id, "position": position, "title": title, "link": link, "link_key": key,
                 "author": actor.member_id, "author_name": actor.display_name, "added_at": now,
             })
-            if row is None:  # a concurrent add of the same link won the unique constraint
-                raise Conflict("That link was just added to this agenda by someone else: one item per link.")
+            if row is None:  # the unique constraint refused a second item with this link
+                existing = await q.item_with_link(session, meeting.id, key)
+                if existing is None:  # pragma: no cover - the conflicting row was removed meanwhile
+                    raise Conflict("That link was just added to this agenda by someone else: one item per link.")
+                raise Conflict(
+                    f"That link is already on this agenda as #{existing.id} \"{existing.title}\" "
+                    f"(added by {existing.author_name}): one item per link."
+                )
             await meetings_q.touch_series(session, series.id, now)
             views = await self.meetings.views(session, series, [occurrence_of(meeting)])
         self.meetings.notify_changed(series.id)

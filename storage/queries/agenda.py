@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import AgendaItem
-from storage.queries.common import insert_ignoring_conflict
 
 
 async def items_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
@@ -50,15 +50,16 @@ async def next_position(session: AsyncSession, meeting_id: int) -> int:
 
 async def insert_item(session: AsyncSession, values: dict[str, Any]) -> AgendaItem | None:
     """The new item, or None when the meeting already has this link (the unique constraint decides)."""
-    inserted = await insert_ignoring_conflict(session, AgendaItem, values, ["meeting_id", "link_key"])
-    if not inserted:
-        return None
-    rows = await session.execute(
-        select(AgendaItem).where(
-            col(AgendaItem.meeting_id) == values["meeting_id"], col(AgendaItem.link_key) == values["link_key"]
-        )
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        builder(AgendaItem)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["meeting_id", "link_key"])
+        .returning(AgendaItem)
     )
-    return rows.scalars().one()
+    row = (await session.execute(statement)).scalars().first()
+    return row
 
 
 async def item_with_link(session: AsyncSession, meeting_id: int, link_key: str) -> AgendaItem | None:

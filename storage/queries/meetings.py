@@ -80,6 +80,8 @@ async def meeting_by_key(session: AsyncSession, series_id: int, key: str) -> Mee
 async def lock_meeting(session: AsyncSession, meeting_id: int) -> None:
     """Serialize writers of one meeting's agenda on PostgreSQL (row lock until commit). SQLite needs no
     lock: its write transactions start with BEGIN IMMEDIATE and already run one at a time."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        return
     await session.execute(select(col(Meeting.id)).where(col(Meeting.id) == meeting_id).with_for_update())
 
 
