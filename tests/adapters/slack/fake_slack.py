@@ -17,6 +17,9 @@ from urllib.parse import urlencode
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
+# How long a test waits for Quorum to send something before failing (a limit, never a sleep).
+WAIT_LIMIT = 5.0
+
 
 @dataclass
 class Call:
@@ -82,13 +85,10 @@ class FakeSlack:
             target.append(call)
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
         """Until ``predicate`` holds (Quorum answers after acking, on its own task)."""
-        async def wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(predicate)
-
-        await asyncio.wait_for(wait(), timeout)
+        async with asyncio.timeout(WAIT_LIMIT), self._changed:
+            await self._changed.wait_for(predicate)
 
     async def responses_count(self, count: int) -> list[Call]:
         await self.wait_for(lambda: len(self.responses) >= count)
@@ -193,7 +193,7 @@ def block_actions_body(*, team: str, user: str, user_name: str, action_id: str, 
         "type": "block_actions",
         "user": {"id": user, "username": user_name, "name": user_name, "team_id": team},
         "api_app_id": "A123456", "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-        "container": {"type": "message" if not ephemeral else "message", "message_ts": message_ts,
+        "container": {"type": "message", "message_ts": message_ts,
                       "channel_id": channel, "is_ephemeral": ephemeral},
         "trigger_id": trigger_id, "team": {"id": team, "domain": "example"}, "enterprise": None,
         "is_enterprise_install": False, "channel": {"id": channel, "name": "test"},
