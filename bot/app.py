@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bot import commands  # noqa: F401  (registers every command)
+from bot.adapters.slack import SlackAdapter
 from bot.clock import Clock, SystemClock
 from bot.commands.context import Dispatcher
 from bot.config import Settings
 from bot.scheduler import Ticker
 from bot.services import Services
-from bot.web import build_web_app
+from bot.web import build_web_app, mount_slack
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -34,11 +35,20 @@ class App:
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
         self.web_app = build_web_app(self.services)
+        self.slack: SlackAdapter | None = None
+        if self.settings.secrets.slack_enabled:
+            self.slack = SlackAdapter(self.dispatcher, self.settings)
+            self.services.notifiers["slack"] = self.slack.notifier
+            self.services.role_directories["slack"] = self.slack.directory
+            if not self.settings.secrets.slack_app_token:
+                mount_slack(self.web_app, self.slack.handle_http)
 
     async def migrate(self) -> None:
         await upgrade(self.settings.database_url)
 
     async def close(self) -> None:
+        if self.slack is not None:
+            await self.slack.close()
         await self.db.dispose()
 
 
@@ -77,6 +87,8 @@ async def run_forever(app: App) -> None:
     for line in adapter_status(settings):
         log.info(line)
     app.ticker.start()
+    if app.slack is not None and settings.secrets.slack_app_token:
+        await app.slack.start_socket_mode(settings.secrets.slack_app_token)
     try:
         await stop.wait()
         log.info("Shutting down.")

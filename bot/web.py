@@ -3,6 +3,8 @@ subscription page and the Slack endpoint)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from bot.services import Services
@@ -22,3 +24,8 @@ def build_web_app(services: Services) -> web.Application:
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def mount_slack(app: web.Application, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> None:
+    """Slack's commands, interactions and events all arrive at one signed endpoint (HTTP mode)."""
+    app.router.add_post("/slack/events", handler)

@@ -9,6 +9,7 @@ from bot.services.agenda import AgendaService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
+from bot.services.requests import RequestLog
 from storage.db import Database
 
 
@@ -23,6 +24,7 @@ class Services:
         self.meetings = MeetingService(db, clock, settings)
         self.agenda = AgendaService(db, clock, settings, self.meetings)
         self.export = ExportService(db, clock, settings)
+        self.requests = RequestLog(db, clock)
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
