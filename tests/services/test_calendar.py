@@ -122,7 +122,7 @@ async def test_southern_hemisphere_and_half_hour_zones(services: Services, dispa
             assert [e.start for e in in_2022(read)] == ours, zone
     body = (await services.calendar.feed("apac", "Australia/Lord_Howe")).body
     assert b"TZOFFSETTO:+1030" in body and b"TZOFFSETTO:+1100" in body
-    assert "\\n03:45 +0545 (Asia/Kathmandu)" in (await services.calendar.feed("apac")).body.decode().replace("\r\n ", "")
+    assert "\\n03:45 +0545 (Asia/Kathmandu)" in unfolded((await services.calendar.feed("apac")).body)
 
 
 async def test_one_off_meetings_in_the_overlap_and_the_gap(services: Services, dispatcher: Dispatcher,
