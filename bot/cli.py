@@ -84,8 +84,12 @@ def cmd_export(args: argparse.Namespace) -> int:
             elif args.format == "markdown":
                 text = await exporter.as_markdown(args.series)
             else:
-                print("ics export is not available yet", file=sys.stderr)
-                return 2
+                # The same bytes the HTTP feed serves; bytes, so written to the binary stream (CRLF kept).
+                body = await app.services.calendar.export(args.series, args.tz)
+                sys.stdout.flush()
+                sys.stdout.buffer.write(body)
+                sys.stdout.buffer.flush()
+                return 0
         except QuorumError as exc:
             print(exc.message, file=sys.stderr)
             return 1

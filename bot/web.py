@@ -19,10 +19,18 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def add_calendar_routes(app: web.Application) -> None:
+    from bot.web_calendar import calendar_resource, index
+
+    app.router.add_get("/", index)
+    app.router.add_get("/calendar/{name}", calendar_resource)
+
+
 def build_web_app(services: Services) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", healthz)
+    add_calendar_routes(app)
     return app
 
 
