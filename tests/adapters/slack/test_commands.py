@@ -38,7 +38,7 @@ async def test_series_create_is_announced_in_channel_and_next_meeting_shows_each
 async def test_every_command_group_answers_through_slack(slack: SlackHarness) -> None:
     await slack.command("/meeting", SERIES)
     for group in REGISTRY.groups():
-        text = EXAMPLES.get(group) or REGISTRY.in_group(group)[0].path[1]
+        text = EXAMPLES.get(group) or " ".join(REGISTRY.in_group(group)[0].path[1:])
         answer = await slack.command(f"/{group}", text, user=MEMBER)
         assert answer["text"], f"/{group} {text} gave an empty answer"
         if group in EXAMPLES:
