@@ -6,6 +6,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.notify import Notifier, RoleDirectory
 from bot.services.agenda import AgendaService
+from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
@@ -23,6 +24,7 @@ class Services:
         self.meetings = MeetingService(db, clock, settings)
         self.agenda = AgendaService(db, clock, settings, self.meetings)
         self.export = ExportService(db, clock, settings)
+        self.event_mirror = EventMirrorService(db, clock, settings, self.meetings)
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
