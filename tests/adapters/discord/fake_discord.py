@@ -6,6 +6,7 @@ carry a ``Via`` header (without one discord.py assumes a Cloudflare ban)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -45,6 +46,40 @@ class FakeDiscord:
     failures: list[Failure] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
+    # The gateway: dispatches (t, d) to send after READY, and the open sockets.
+    guilds: list[dict[str, Any]] = field(default_factory=list)
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    identified: asyncio.Event = field(default_factory=asyncio.Event)
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        for socket in self.sockets:
+            await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+
+    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
+        """Enough of the gateway for a bot session: HELLO, IDENTIFY -> READY and GUILD_CREATEs,
+        heartbeats acknowledged. Text frames (JSON), which discord.py accepts besides zlib streams."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45000}}))
+        async for frame in socket:
+            message = json.loads(frame.data)
+            if message["op"] == 1:
+                await socket.send_str(json.dumps({"op": 11}))
+            elif message["op"] == 2:
+                self.calls.append(Call("WS", "/gateway", {}, {"op": 2, "intents": message["d"]["intents"]}))
+                ready = {"v": 10, "user": BOT_USER, "guilds": [{"id": g["id"], "unavailable": True} for g in self.guilds],
+                         "session_id": "s1", "resume_gateway_url": str(request.url), "shard": [0, 1],
+                         "application": {"id": str(APP_ID), "flags": 0}}
+                await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
+                for guild in self.guilds:
+                    await socket.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq),
+                                                      "d": guild}))
+                self.identified.set()
+        self.sockets.remove(socket)
+        return socket
 
     def snowflake(self) -> str:
         return str(next(self._ids))
@@ -53,6 +88,12 @@ class FakeDiscord:
              headers: dict[str, str] | None = None, times: int = 1) -> None:
         """The next ``times`` calls matching ``method`` and the path regex get this answer."""
         self.failures.append(Failure(method, pattern, status, body or {}, headers or {}, times))
+
+    async def wait_for(self, method: str, pattern: str, count: int = 1) -> list[Call]:
+        """Until ``count`` matching calls have arrived (for clients running on their own)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.calls_to(method, pattern)) >= count)
+        return self.calls_to(method, pattern)
 
     def calls_to(self, method: str, pattern: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
@@ -76,7 +117,7 @@ class FakeDiscord:
                          "bot_public": True, "bot_require_code_grant": False, "owner": BOT_USER, "summary": "",
                          "verify_key": "00", "team": None, "flags": 0, "bot": BOT_USER}
         if path == "/gateway/bot":
-            return 200, {"url": "ws://127.0.0.1:1/gateway", "shards": 1,
+            return 200, {"url": self.url.replace("http://", "ws://") + "/gateway", "shards": 1,
                          "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
                                                  "max_concurrency": 1}}
         if re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path) and method == "PUT":
@@ -136,6 +177,8 @@ class FakeDiscord:
         if body is None and raw and request.content_type.startswith("multipart/"):
             body = _payload_json(raw)
         self.calls.append(Call(request.method, path, dict(request.query), body))
+        async with self._arrived:
+            self._arrived.notify_all()
         for failure in self.failures:
             if failure.times > 0 and failure.method == request.method and re.fullmatch(failure.pattern, path):
                 failure.times -= 1
@@ -160,5 +203,6 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.
 
 def build_app(fake: FakeDiscord) -> web.Application:
     app = web.Application()
+    app.router.add_get("/gateway", fake.gateway)
     app.router.add_route("*", "/{tail:.*}", fake.handle)
     return app

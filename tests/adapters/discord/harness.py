@@ -58,10 +58,11 @@ def role(role_id: int, name: str, position: int) -> dict[str, Any]:
             "hoist": False, "managed": False, "mentionable": False, "flags": 0}
 
 
-async def guild_create(client: QuorumClient, *, roles: tuple[tuple[int, str], ...] = ((CHAIR_ROLE_ID, "Maintainers"),
-                                                                                       (OTHER_ROLE_ID, "Contributors"))
-                       ) -> discord.Guild:
-    payload = {
+ROLES = ((CHAIR_ROLE_ID, "Maintainers"), (OTHER_ROLE_ID, "Contributors"))
+
+
+def guild_payload(roles: tuple[tuple[int, str], ...] = ROLES) -> dict[str, Any]:
+    return {
         "id": str(GUILD_ID), "name": "TVM", "icon": None, "owner_id": "1", "afk_channel_id": None, "afk_timeout": 300,
         "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
         "roles": [role(GUILD_ID, "@everyone", 0), *(role(rid, name, i + 1) for i, (rid, name) in enumerate(roles))],
@@ -75,7 +76,10 @@ async def guild_create(client: QuorumClient, *, roles: tuple[tuple[int, str], ..
         "threads": [], "presences": [], "voice_states": [], "stage_instances": [], "guild_scheduled_events": [],
         "stickers": [], "soundboard_sounds": [],
     }
-    client._connection.parse_guild_create(payload)  # type: ignore[arg-type]
+
+
+async def guild_create(client: QuorumClient, roles: tuple[tuple[int, str], ...] = ROLES) -> discord.Guild:
+    client._connection.parse_guild_create(guild_payload(roles))  # type: ignore[arg-type]
     await settle(client)
     guild = client.get_guild(GUILD_ID)
     assert guild is not None
@@ -90,6 +94,11 @@ def member(user_id: int, name: str, roles: tuple[int, ...]) -> dict[str, Any]:
     return {"user": user(user_id, name), "roles": [str(r) for r in roles], "joined_at": "2022-01-01T00:00:00+00:00",
             "deaf": False, "mute": False, "flags": 0, "nick": None, "avatar": None, "pending": False,
             "permissions": "2147483647"}
+
+
+def interaction_payload(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]]) -> dict[str, Any]:
+    """An INTERACTION_CREATE body in a guild channel, e.g. to send over the fake gateway."""
+    return _base(kind, data, actor, in_guild=True)
 
 
 def _base(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]], *, in_guild: bool,
