@@ -70,7 +70,8 @@ class FakeDiscord:
                 await socket.send_str(json.dumps({"op": 11}))
             elif message["op"] == 2:
                 self.calls.append(Call("WS", "/gateway", {}, {"op": 2, "intents": message["d"]["intents"]}))
-                ready = {"v": 10, "user": BOT_USER, "guilds": [{"id": g["id"], "unavailable": True} for g in self.guilds],
+                guilds = [{"id": g["id"], "unavailable": True} for g in self.guilds]
+                ready = {"v": 10, "user": BOT_USER, "guilds": guilds,
                          "session_id": "s1", "resume_gateway_url": str(request.url), "shard": [0, 1],
                          "application": {"id": str(APP_ID), "flags": 0}}
                 await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
