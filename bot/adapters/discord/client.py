@@ -12,8 +12,9 @@ import discord
 import yarl
 from discord import app_commands
 
+from bot.adapters.discord.buttons import ActionButton
 from bot.adapters.discord.events import EventSync
-from bot.adapters.discord.interactions import ActionButton, Interactions
+from bot.adapters.discord.interactions import Interactions
 from bot.adapters.discord.notifier import DiscordNotifier
 from bot.adapters.discord.render import snowflake_of
 from bot.adapters.discord.tree import build_tree_commands
@@ -63,6 +64,7 @@ class QuorumClient(discord.Client):
         self.quorum = Interactions(dispatcher, self)
         self.events = EventSync(dispatcher.services, self)
         self.notifier = DiscordNotifier(self)
+        self.quorum.on_meetings_changed = self.events.guild_changed
         for command in build_tree_commands(dispatcher.registry, self.quorum.run_command, self.quorum.suggest):
             self.tree.add_command(command)
         self._synced: set[int] = set()

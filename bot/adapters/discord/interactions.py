@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.render import (
-    BUTTON_TEMPLATE,
-    button_custom_id,
-    discord_actor,
-    mention_resolver,
-    render,
-    workspace_id,
-)
+from bot.adapters.discord.buttons import build_view
+from bot.adapters.discord.render import discord_actor, mention_resolver, render, workspace_id
 from bot.adapters.discord.tree import as_raw
 from bot.commands.context import Dispatcher
 from bot.commands.registry import Command
@@ -44,6 +37,9 @@ class Interactions:
         self.settings = dispatcher.services.settings
         # Seconds a command may take before the interaction is deferred (tests set 0 to force it).
         self.defer_after = 1.5
+        # Called after a /meeting command succeeded in a guild (scheduled events follow at once; not
+        # every meeting change goes through MeetingService.on_series_changed, e.g. a new series).
+        self.on_meetings_changed: Callable[[discord.Guild], None] | None = None
         # Prompts of buttons this process rendered, keyed by custom id: the modal shows them. After a
         # restart a generic label is used (custom ids have room for the action, not for the prompt).
         self.prompts: dict[str, str] = {}
@@ -83,7 +79,9 @@ class Interactions:
                if (name := option.name) in values and values[name] is not None}
         work = asyncio.ensure_future(self.dispatcher.run(
             command, raw, self.actor_of(interaction, workspace), mention_resolver(interaction.guild)))
-        await self._answer(interaction, work, component=False)
+        reply = await self._answer(interaction, work, component=False)
+        if reply.ok and command.group == "meeting" and interaction.guild is not None and self.on_meetings_changed:
+            self.on_meetings_changed(interaction.guild)
 
     # -- buttons ---------------------------------------------------------------------------
     async def run_action(self, interaction: discord.Interaction, action: str) -> None:
@@ -108,7 +106,7 @@ class Interactions:
 
     # -- answering -------------------------------------------------------------------------
     async def _answer(self, interaction: discord.Interaction, work: asyncio.Future[Reply], *,
-                      component: bool) -> None:
+                      component: bool) -> Reply:
         done, _ = await asyncio.wait({work}, timeout=self.defer_after)
         deferred = not done
         if deferred:
@@ -120,16 +118,17 @@ class Interactions:
         refresh = reply.data.get("refresh") if reply.ok else None
         if component and isinstance(refresh, dict):
             updated = reply_from_json(refresh)
-            message = render(updated, view=self.view_for(updated))
+            message = render(updated)
             message.pop("allowed_mentions", None)
+            # None takes the buttons away (e.g. the vote closed).
+            message["view"] = build_view(updated, self.prompts)
             if deferred:
                 await interaction.edit_original_response(**message)
             else:
                 await interaction.response.edit_message(**message)
             await interaction.followup.send(**render(reply), ephemeral=True)
-            return
-        view = self.view_for(reply)
-        out = render(reply, view=view)
+            return reply
+        out = render(reply, view=build_view(reply, self.prompts))
         if not deferred:
             await interaction.response.send_message(**_without_none(out), ephemeral=reply.ephemeral)
         elif component or not reply.ephemeral:
@@ -140,20 +139,7 @@ class Interactions:
         else:
             out.pop("allowed_mentions", None)
             await interaction.edit_original_response(**out)
-
-    def view_for(self, reply: Reply) -> discord.ui.View | None:
-        if not reply.buttons:
-            return None
-        view = discord.ui.View(timeout=None)
-        for button in reply.buttons[:25]:
-            custom_id = button_custom_id(button)
-            if custom_id is None:
-                log.warning("button %r dropped: its action is too long for a Discord custom id", button.label)
-                continue
-            if button.prompt:
-                self.prompts[custom_id] = button.prompt
-            view.add_item(ActionButton(custom_id, button.label, button.style))
-        return view
+        return reply
 
     # -- autocomplete ----------------------------------------------------------------------
     async def suggest(self, interaction: discord.Interaction, source: str,
@@ -218,36 +204,6 @@ def _name(text: str) -> str:
 
 def _without_none(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
-
-
-class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_TEMPLATE):
-    """A button whose custom id holds the command it runs, so clicks work after a restart (the class
-    is registered with ``Client.add_dynamic_items`` at start)."""
-
-    def __init__(self, custom_id: str, label: str, style: str = "secondary") -> None:
-        from bot.adapters.discord.render import _STYLES
-
-        super().__init__(discord.ui.Button(label=label[:80], custom_id=custom_id,
-                                           style=_STYLES.get(style, discord.ButtonStyle.secondary)))
-        found = re.fullmatch(BUTTON_TEMPLATE, custom_id)
-        assert found is not None
-        self.action = found.group("action")
-        self.asks = found.group("mode") == "p"
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> ActionButton:
-        label = getattr(item, "label", None) or "Quorum"
-        return cls(match.group(0), label)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        handler = getattr(interaction.client, "quorum", None)
-        if not isinstance(handler, Interactions):
-            return
-        if self.asks:
-            await handler.ask_then_run(interaction, self.action, self.item.custom_id or "", self.item.label)
-        else:
-            await handler.run_action(interaction, self.action)
 
 
 class PromptModal(discord.ui.Modal):

@@ -10,6 +10,7 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.buttons import build_view
 from bot.adapters.discord.render import USER_PINGS, render, snowflake_of
 from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
 
@@ -98,17 +99,9 @@ def _send_kwargs(message: OutboundMessage) -> dict[str, Any]:
     kwargs = render(message.reply)
     # Announcements and DM fallbacks mention members on purpose; @everyone never.
     kwargs["allowed_mentions"] = USER_PINGS
-    view = None
-    if message.reply.buttons:
-        from bot.adapters.discord.interactions import ActionButton
-        from bot.adapters.discord.render import button_custom_id
-
-        view = discord.ui.View(timeout=None)
-        for button in message.reply.buttons[:25]:
-            custom_id = button_custom_id(button)
-            if custom_id is not None:
-                view.add_item(ActionButton(custom_id, button.label, button.style))
-    if view is not None:
+    view = build_view(message.reply)
+    # An edit always sets the buttons (None removes them, e.g. when a vote closes); a post only has some.
+    if view is not None or message.kind == "update":
         kwargs["view"] = view
     if kwargs.get("embed") is None:
         kwargs.pop("embed", None)

@@ -10,20 +10,13 @@ from typing import Any
 import discord
 
 from bot.commands.context import MentionResolver, make_actor
-from bot.commands.reply import Button, Reply
+from bot.commands.reply import Reply
 from bot.config import Settings
 from bot.errors import InvalidInput
 from bot.services.actor import Actor
 
 CONTENT_LIMIT = 2000
 EMBED_LIMIT = 4096
-CUSTOM_ID_LIMIT = 100
-# Custom ids of action buttons: the command text itself, so a click still works after a restart
-# without any stored state. ``a`` runs the action; ``p`` first asks for text in a modal.
-BUTTON_PREFIX = "quorum:"
-BUTTON_TEMPLATE = r"quorum:(?P<mode>[ap]):(?P<action>.+)"
-_STYLES = {"primary": discord.ButtonStyle.primary, "secondary": discord.ButtonStyle.secondary,
-           "danger": discord.ButtonStyle.danger, "success": discord.ButtonStyle.success}
 _MENTION = re.compile(r"^<@!?(\d{5,25})>$")
 # Nobody is pinged by accident: user text (agenda titles, reasons) may contain @everyone.
 NO_PINGS = discord.AllowedMentions(everyone=False, roles=False, users=False, replied_user=False)
@@ -51,11 +44,6 @@ def local_times(reply: Reply) -> str:
         return ""
     label = "Your local time" if len(stamps) == 1 else "Your local times"
     return f"{label}: {' · '.join(stamps)}"
-
-
-def button_custom_id(button: Button) -> str | None:
-    custom_id = f"{BUTTON_PREFIX}{'p' if button.prompt else 'a'}:{button.action}"
-    return custom_id if len(custom_id) <= CUSTOM_ID_LIMIT else None
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -48,8 +48,9 @@ async def test_the_adapter_serves_a_guild_end_to_end(db: Database, clock: Manual
         await fake.dispatch("INTERACTION_CREATE", interaction_payload(2, data, ALICE))
         calls = await asyncio.wait_for(fake.wait_for("POST", r"/interactions/\d+/[^/]+/callback"), 10)
         assert "Created series community" in calls[-1].body["data"]["content"]
-        # The new series' meetings appear as scheduled events (on the next sync or change).
-        await adapter.client.events.tick()
-        assert len(fake.calls_to("POST", rf"/guilds/{GUILD_ID}/scheduled-events")) == 4
+        # The new series' meetings appear in the server's event list.
+        events = await asyncio.wait_for(fake.wait_for("POST", rf"/guilds/{GUILD_ID}/scheduled-events", 4), 10)
+        await adapter.client.events.wait_idle()
+        assert len(events) == 4
     finally:
         await adapter.stop()
