@@ -61,7 +61,8 @@ def role(role_id: int, name: str, position: int) -> dict[str, Any]:
 ROLES = ((CHAIR_ROLE_ID, "Maintainers"), (OTHER_ROLE_ID, "Contributors"))
 
 
-def guild_payload(roles: tuple[tuple[int, str], ...] = ROLES) -> dict[str, Any]:
+def guild_payload(roles: tuple[tuple[int, str], ...] = ROLES,
+                  members: tuple[tuple[int, str, tuple[int, ...]], ...] = ()) -> dict[str, Any]:
     return {
         "id": str(GUILD_ID), "name": "TVM", "icon": None, "owner_id": "1", "afk_channel_id": None, "afk_timeout": 300,
         "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
@@ -70,7 +71,8 @@ def guild_payload(roles: tuple[tuple[int, str], ...] = ROLES) -> dict[str, Any]:
         "rules_channel_id": None, "vanity_url_code": None, "description": None, "banner": None, "premium_tier": 0,
         "preferred_locale": "en-US", "public_updates_channel_id": None, "nsfw_level": 0,
         "premium_progress_bar_enabled": False,
-        "joined_at": "2022-03-01T00:00:00+00:00", "large": False, "member_count": 3, "members": [],
+        "joined_at": "2022-03-01T00:00:00+00:00", "large": False,
+        "member_count": len(members) or 3, "members": [member(*m) for m in members],
         "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "general", "position": 0,
                       "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None}],
         "threads": [], "presences": [], "voice_states": [], "stage_instances": [], "guild_scheduled_events": [],
@@ -78,8 +80,9 @@ def guild_payload(roles: tuple[tuple[int, str], ...] = ROLES) -> dict[str, Any]:
     }
 
 
-async def guild_create(client: QuorumClient, roles: tuple[tuple[int, str], ...] = ROLES) -> discord.Guild:
-    client._connection.parse_guild_create(guild_payload(roles))  # type: ignore[arg-type]
+async def guild_create(client: QuorumClient, roles: tuple[tuple[int, str], ...] = ROLES,
+                       members: tuple[tuple[int, str, tuple[int, ...]], ...] = ()) -> discord.Guild:
+    client._connection.parse_guild_create(guild_payload(roles, members))  # type: ignore[arg-type]
     await settle(client)
     guild = client.get_guild(GUILD_ID)
     assert guild is not None
