@@ -158,7 +158,14 @@ class DiscordAdapter:
         assert token, "DISCORD_TOKEN is not set"
         use_api_base(self.settings.discord_api_url)
         if self.settings.discord_api_url:
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = await gateway_from(self.settings.discord_api_url, token)
+            try:
+                gateway = await gateway_from(self.settings.discord_api_url, token)
+            except (aiohttp.ClientError, KeyError, ValueError) as exc:
+                # The rest of Quorum (web, scheduler, other platforms) keeps running.
+                log.error("Discord: %s/gateway/bot did not name a gateway (%s); Discord stays off. Check "
+                          "DISCORD_API_URL.", self.settings.discord_api_url.rstrip("/"), type(exc).__name__)
+                return
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
         self._task = asyncio.get_running_loop().create_task(self._run(token), name="quorum-discord")
 
     async def _run(self, token: str) -> None:

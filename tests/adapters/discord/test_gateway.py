@@ -54,3 +54,14 @@ async def test_the_adapter_serves_a_guild_end_to_end(db: Database, clock: Manual
         assert len(events) == 4
     finally:
         await adapter.stop()
+
+
+async def test_an_api_url_without_a_gateway_leaves_discord_off(db: Database, clock: ManualClock, settings: Settings,
+                                                               fake: FakeDiscord, default_gateway: None) -> None:
+    fake.fail("GET", "/gateway/bot", 500, {"message": "down"})
+    configured = replace(settings, secrets=Secrets(discord_token="fake-token"), discord_api_url=f"{fake.url}/api/v10")
+    adapter = DiscordAdapter(Dispatcher(Services(db, clock, configured)))
+    await adapter.start()
+    assert not adapter.client.is_ready()
+    assert not fake.calls_to("GET", "/users/@me"), "no login was attempted"
+    await adapter.stop()
