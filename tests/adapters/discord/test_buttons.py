@@ -146,3 +146,15 @@ async def test_open_votes_autocomplete(vote_client: QuorumClient, fake: FakeDisc
     services.votes = object()  # type: ignore[attr-defined]  # what the votes branch adds
     await autocomplete(vote_client, BOB, "vote show", "vote", vote="")
     assert fake.calls_to("POST", CALLBACK)[-1].body["data"]["choices"] == [{"name": "#1 Adopt the RFC", "value": "#1"}]
+
+
+def test_choice_options_become_discord_choices() -> None:
+    from bot.adapters.discord.tree import schema
+
+    [vote] = schema(VOTES)
+    cast = next(o for o in vote["options"] if o["name"] == "cast")
+    value = next(o for o in cast["options"] if o["name"] == "value")
+    assert value["choices"] == [{"name": "+1", "value": "+1"}, {"name": "0", "value": "0"},
+                                {"name": "-1", "value": "-1"}]
+    show = next(o for o in vote["options"] if o["name"] == "show")
+    assert show["options"][0]["autocomplete"] is True

@@ -103,8 +103,9 @@ async def test_direct_message_channel_post_and_edit(client: QuorumClient, fake: 
     edited = await client.notifier.send(outbound("update", posted, text="Cancelled."))
     assert edited == posted
     channel_id, message_id = posted.split(":")
-    assert fake.calls_to("PATCH", rf"/channels/{channel_id}/messages/{message_id}")[-1].body["content"].startswith(
-        "Cancelled.")
+    edit = fake.calls_to("PATCH", rf"/channels/{channel_id}/messages/{message_id}")[-1].body
+    assert edit["content"].startswith("Cancelled.")
+    assert edit["components"] == [], "an edit without buttons takes the old ones away"
 
 
 async def test_closed_direct_messages(client: QuorumClient, fake: FakeDiscord) -> None:
