@@ -86,6 +86,13 @@ async def run_forever(app: App) -> None:
              settings.web.port, settings.web.public_url, _safe_url(settings.database_url))
     for line in adapter_status(settings):
         log.info(line)
+    discord_adapter = None
+    if settings.secrets.discord_enabled:
+        from bot.adapters.discord.client import DiscordAdapter
+
+        discord_adapter = DiscordAdapter(app.dispatcher)
+        app.ticker.add("discord-events", discord_adapter.tick)
+        await discord_adapter.start()
     app.ticker.start()
     if app.slack is not None and settings.secrets.slack_app_token:
         await app.slack.start_socket_mode(settings.secrets.slack_app_token)
@@ -94,6 +101,8 @@ async def run_forever(app: App) -> None:
         log.info("Shutting down.")
     finally:
         app.ticker.shutdown()
+        if discord_adapter is not None:
+            await discord_adapter.stop()
         await runner.cleanup()
         await app.close()
 

@@ -101,6 +101,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def cmd_discord_invite_url(args: argparse.Namespace) -> int:
+    from bot.adapters.discord.client import invite_url
+
+    settings = _settings(args)
+    app_id = args.app_id or settings.discord.application_id
+    if app_id is None:
+        print("Give the application id: --app-id ID, or application_id under [discord] in the config "
+              "(Discord developer portal, your application, General Information).", file=sys.stderr)
+        return 2
+    print(invite_url(app_id))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quorum", description="Meetings and binding votes for communities.")
     parser.add_argument("--config", help="config file (default: $QUORUM_CONFIG, else config/quorum.toml)")
@@ -124,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    discord_cmd = sub.add_parser("discord", help="Discord setup helpers")
+    discord_sub = discord_cmd.add_subparsers(dest="discord_command", required=True)
+    invite = discord_sub.add_parser("invite-url", help="print the URL that adds the bot to a server")
+    invite.add_argument("--app-id", type=int, help="the application id (default: [discord] application_id)")
+    invite.set_defaults(func=cmd_discord_invite_url)
 
     sub.add_parser("check-config", help="validate the config file").set_defaults(func=cmd_check_config)
     return parser

@@ -50,6 +50,8 @@ class ReminderConfig:
 class DiscordConfig:
     guild_ids: tuple[int, ...] = ()
     sync_global: bool = False
+    application_id: int | None = None  # for `quorum discord invite-url`
+    members_intent: bool = False  # privileged; lets role holders be listed for vote electorates
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ _KNOWN = {
     "defaults": {"display_zones", "allowed_link_hosts"},
     "reminders": {"member_offsets", "author_offset", "channel_before_deadline", "vote_before_close",
                   "max_attempts"},
-    "discord": {"guild_ids", "sync_global"},
+    "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
     "scheduler": {"tick_seconds"},
     "logging": {"level"},
     "roles": None,  # any role name
@@ -334,8 +336,14 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
             guild_ids.append(int(gid))
         else:
             reader.problem("discord", "guild_ids", f"'{gid}' is not a guild id (a number)")
+    application_id = reader.get("discord", "application_id", (int, str), None)
+    if application_id is not None and not str(application_id).isdigit():
+        reader.problem("discord", "application_id", f"'{application_id}' is not an application id (a number)")
+        application_id = None
     discord = DiscordConfig(guild_ids=tuple(guild_ids),
-                            sync_global=reader.get("discord", "sync_global", bool, False))
+                            sync_global=reader.get("discord", "sync_global", bool, False),
+                            application_id=int(application_id) if application_id is not None else None,
+                            members_intent=reader.get("discord", "members_intent", bool, False))
     tick = reader.get("scheduler", "tick_seconds", int, 30)
     if not 1 <= tick <= 3600:
         reader.problem("scheduler", "tick_seconds", "must be between 1 and 3600")

@@ -131,3 +131,21 @@ class ProcessedRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     created_at: datetime = Field(sa_column=_utc())
+
+
+# -- Discord adapter (migration 0006) ------------------------------------------------------------
+
+
+class DiscordEvent(SQLModel, table=True):
+    """A meeting mirrored as a Discord guild scheduled event, so a restart updates the event it made
+    instead of creating another."""
+
+    series_id: int = Field(primary_key=True, foreign_key="series.id")
+    occurrence_key: str = Field(primary_key=True, max_length=60)
+    guild_id: str = Field(max_length=30)
+    event_id: str = Field(max_length=30)
+    name: str = Field(max_length=200)
+    starts_at: datetime = Field(sa_column=_utc())
+    ends_at: datetime = Field(sa_column=_utc())
+    status: str = Field(max_length=20)  # scheduled | cancelled
+    updated_at: datetime = Field(sa_column=_utc())

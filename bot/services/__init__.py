@@ -7,6 +7,7 @@ from bot.config import Settings
 from bot.notify import Notifier, RoleDirectory
 from bot.services.agenda import AgendaService
 from bot.services.calendar import CalendarService
+from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
@@ -27,6 +28,7 @@ class Services:
         self.export = ExportService(db, clock, settings)
         self.requests = RequestLog(db, clock)
         self.calendar = CalendarService(db, clock, settings, self.meetings)
+        self.event_mirror = EventMirrorService(db, clock, settings, self.meetings)
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}

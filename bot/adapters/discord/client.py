@@ -1,0 +1,187 @@
+"""The Discord client: minimum intents, the generated command tree synced per guild, persistent
+action buttons, scheduled-event mirroring and the notifier. ``DiscordAdapter`` is what app.py starts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+
+from bot.adapters.discord.buttons import ActionButton
+from bot.adapters.discord.events import EventSync
+from bot.adapters.discord.interactions import Interactions
+from bot.adapters.discord.notifier import DiscordNotifier
+from bot.adapters.discord.render import snowflake_of
+from bot.adapters.discord.tree import build_tree_commands
+from bot.commands.context import Dispatcher
+from bot.config import Settings
+
+log = logging.getLogger("quorum.discord")
+
+DISCORD_API = "https://discord.com/api/v10"
+# Longest rate-limit wait discord.py sits out inside a send; longer ones go back to the outbox.
+MAX_RATELIMIT_WAIT = 30.0
+
+
+def intents(settings: Settings) -> discord.Intents:
+    """Guilds only (channels, roles, and each interaction's member with their roles). The privileged
+    members intent only when role listings are wanted for vote electorates (docs/discord.md)."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.members = settings.discord.members_intent
+    return chosen
+
+
+def invite_permissions() -> discord.Permissions:
+    return discord.Permissions(view_channel=True, send_messages=True, send_messages_in_threads=True,
+                               embed_links=True, read_message_history=True, manage_events=True,
+                               create_events=True)
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(application_id, permissions=invite_permissions(),
+                                   scopes=("bot", "applications.commands"))
+
+
+def use_api_base(api_url: str | None) -> None:
+    """Point every REST call of discord.py at ``api_url`` (Discord's own when None)."""
+    discord.http.Route.BASE = (api_url or DISCORD_API).rstrip("/")
+
+
+class QuorumClient(discord.Client):
+    def __init__(self, dispatcher: Dispatcher, **options: Any) -> None:
+        settings = dispatcher.services.settings
+        super().__init__(intents=intents(settings), max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+                         allowed_mentions=discord.AllowedMentions.none(), **options)
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.tree: app_commands.CommandTree[QuorumClient] = app_commands.CommandTree(self)
+        self.quorum = Interactions(dispatcher, self)
+        self.events = EventSync(dispatcher.services, self)
+        self.notifier = DiscordNotifier(self)
+        self.quorum.on_meetings_changed = self.events.guild_changed
+        for command in build_tree_commands(dispatcher.registry, self.quorum.run_command, self.quorum.suggest):
+            self.tree.add_command(command)
+        self._synced: set[int] = set()
+
+    async def setup_hook(self) -> None:
+        # Buttons of messages posted before a restart are routed by their custom ids.
+        self.add_dynamic_items(ActionButton)
+        if self.settings.discord.sync_global:
+            await self.tree.sync()
+
+    async def sync_commands(self, guild_id: int) -> None:
+        """Publish the command tree to one guild (guild commands update at once; global ones can
+        take an hour)."""
+        guild = discord.Object(id=guild_id)
+        self.tree.copy_global_to(guild=guild)
+        await self.tree.sync(guild=guild)
+        self._synced.add(guild_id)
+
+    def serves(self, guild_id: int) -> bool:
+        configured = self.settings.discord.guild_ids
+        return not configured or guild_id in configured
+
+    async def on_ready(self) -> None:
+        log.info("Discord: connected as %s to %d guild(s)", self.user, len(self.guilds))
+        for guild in self.guilds:
+            await self._welcome(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._welcome(guild)
+
+    async def _welcome(self, guild: discord.Guild) -> None:
+        if not self.serves(guild.id):
+            log.warning("Discord: guild %s is not in [discord] guild_ids; its commands are not synced", guild.id)
+            return
+        try:
+            if guild.id not in self._synced and not self.settings.discord.sync_global:
+                await self.sync_commands(guild.id)
+            await self.events.sync_guild(guild)
+        except discord.HTTPException:
+            log.exception("Discord: setting up guild %s failed; it is retried on the next start", guild.id)
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        log.error("Discord command failed: %s", error)
+
+    # -- role listing (electorate snapshots) ------------------------------------------------
+    async def holders(self, workspace_id: str, role: str) -> dict[str, str] | None:
+        """Everyone holding a configured role in the guild; None without the members intent (the
+        member cache would be empty, so a listing would be wrong rather than short)."""
+        if not self.intents.members:
+            return None
+        guild_id = snowflake_of(workspace_id)
+        guild = self.get_guild(guild_id) if guild_id is not None else None
+        if guild is None:
+            return None
+        if not guild.chunked:
+            await guild.chunk()
+        config = self.settings.roles.get(role)
+        wanted = config.discord_role if config and config.discord_role else role
+        found = next((r for r in guild.roles if str(r.id) == wanted or r.name == wanted), None)
+        if found is None:
+            return {}
+        return {f"discord:{m.id}": m.display_name for m in found.members if not m.bot}
+
+
+async def gateway_from(api_url: str, token: str) -> yarl.URL:
+    """The gateway a Discord-compatible server names in ``/gateway/bot`` (discord.py would otherwise
+    connect to Discord's own gateway whatever the REST base)."""
+    async with aiohttp.ClientSession() as session, session.get(
+        f"{api_url.rstrip('/')}/gateway/bot", headers={"Authorization": f"Bot {token}"}
+    ) as response:
+        response.raise_for_status()
+        data = await response.json()
+    return yarl.URL(str(data["url"]))
+
+
+class DiscordAdapter:
+    """Started by app.py when DISCORD_TOKEN is set: runs the client in the background."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.settings = dispatcher.services.settings
+        self.client = QuorumClient(dispatcher)
+        self._task: asyncio.Task[None] | None = None
+        services = dispatcher.services
+        services.notifiers["discord"] = self.client.notifier
+        services.role_directories["discord"] = self.client
+        services.meetings.on_series_changed(self.client.events.series_changed)
+
+    async def start(self) -> None:
+        token = self.settings.secrets.discord_token
+        assert token, "DISCORD_TOKEN is not set"
+        use_api_base(self.settings.discord_api_url)
+        if self.settings.discord_api_url:
+            try:
+                gateway = await gateway_from(self.settings.discord_api_url, token)
+            except (aiohttp.ClientError, KeyError, ValueError) as exc:
+                # The rest of Quorum (web, scheduler, other platforms) keeps running.
+                log.error("Discord: %s/gateway/bot did not name a gateway (%s); Discord stays off. Check "
+                          "DISCORD_API_URL.", self.settings.discord_api_url.rstrip("/"), type(exc).__name__)
+                return
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+        self._task = asyncio.get_running_loop().create_task(self._run(token), name="quorum-discord")
+
+    async def _run(self, token: str) -> None:
+        try:
+            await self.client.start(token)
+        except discord.LoginFailure:
+            log.error("Discord: the token was refused; check DISCORD_TOKEN (docs/discord.md)")
+        except discord.PrivilegedIntentsRequired:
+            log.error("Discord: the members intent is on in the config but not in the developer portal; "
+                      "enable 'Server Members Intent' or set [discord] members_intent = false")
+
+    async def tick(self) -> None:
+        if self.client.is_ready():
+            await self.client.events.tick()
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -1,0 +1,154 @@
+"""Upcoming meetings mirrored as guild scheduled events: created, moved or renamed when the meeting
+changes, cancelled with it. Links are stored, and every event carries a marker in its description so
+an event created just before a crash is found again instead of duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+import discord
+
+from bot.adapters.discord.render import workspace_id
+from bot.services import Services
+from bot.services.event_mirror import MARKER_PREFIX, EventLink, MirroredMeeting
+
+log = logging.getLogger("quorum.discord.events")
+
+PERIODIC_SYNC = timedelta(minutes=10)
+
+
+class EventSync:
+    def __init__(self, services: Services, client: discord.Client) -> None:
+        self.services = services
+        self.client = client
+        # One sync at a time in this process, so two triggers never both create the same event.
+        self._lock = asyncio.Lock()
+        self._last_full: datetime | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- triggers --------------------------------------------------------------------------
+    def series_changed(self, series_id: int) -> None:
+        """``MeetingService.on_series_changed`` listener (synchronous): sync in the background."""
+        self._background(self.sync_series(series_id))
+
+    def guild_changed(self, guild: discord.Guild) -> None:
+        self._background(self._sync_logged(guild))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work, name="quorum-event-sync")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sync_logged(self, guild: discord.Guild) -> None:
+        try:
+            await self.sync_guild(guild)
+        except Exception:
+            log.exception("syncing the scheduled events of guild %s failed; the periodic sync retries", guild.id)
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def sync_series(self, series_id: int) -> None:
+        try:
+            workspace = await self.services.event_mirror.workspace_of_series(series_id)
+            guild = self._guild_of(workspace)
+            if guild is not None:
+                await self.sync_guild(guild)
+        except Exception:
+            log.exception("syncing the scheduled events of series %s failed; the periodic sync retries", series_id)
+
+    async def tick(self) -> None:
+        """Ticker job: every ``PERIODIC_SYNC``, sync every guild (catches anything a trigger missed)."""
+        now = self.services.clock.now()
+        if self._last_full is not None and now - self._last_full < PERIODIC_SYNC:
+            return
+        self._last_full = now
+        for guild in list(self.client.guilds):
+            try:
+                await self.sync_guild(guild)
+            except Exception:
+                log.exception("syncing the scheduled events of guild %s failed", guild.id)
+
+    def _guild_of(self, workspace: str | None) -> discord.Guild | None:
+        if workspace is None or not workspace.startswith("discord:") or not workspace[8:].isdigit():
+            return None
+        return self.client.get_guild(int(workspace[8:]))
+
+    # -- the sync --------------------------------------------------------------------------
+    async def sync_guild(self, guild: discord.Guild) -> None:
+        async with self._lock:
+            wanted, links = await self.services.event_mirror.plan(workspace_id(guild.id))
+            stored = {(link.series_id, link.occurrence_key): link for link in links}
+            found: dict[str, int] | None = None  # markers of the guild's events, fetched when needed
+            now = self.services.clock.now()
+            seen = set()
+            for meeting in wanted:
+                key = (meeting.series_id, meeting.occurrence_key)
+                seen.add(key)
+                link = stored.get(key)
+                if meeting.cancelled:
+                    if link is not None and link.status == "scheduled":
+                        await self._cancel(guild, link)
+                    continue
+                if link is None or link.status == "cancelled":
+                    if found is None:
+                        found = await self._markers(guild)
+                    adopted = found.get(meeting.marker) if link is None else None
+                    if adopted is not None:
+                        await self._update(guild, meeting, _link(guild, meeting, adopted))
+                    else:
+                        await self._create(guild, meeting)
+                elif (link.name, link.starts_at, link.ends_at) != (meeting.name, meeting.starts_at, meeting.ends_at):
+                    await self._update(guild, meeting, link)
+            # A linked meeting that is no longer planned (e.g. a one-off moved) loses its event.
+            for key, link in stored.items():
+                if key not in seen and link.status == "scheduled" and link.starts_at > now:
+                    await self._cancel(guild, link)
+
+    async def _markers(self, guild: discord.Guild) -> dict[str, int]:
+        markers: dict[str, int] = {}
+        for event in await guild.fetch_scheduled_events(with_counts=False):
+            for line in (event.description or "").splitlines():
+                if line.startswith(MARKER_PREFIX):
+                    markers[line.strip()] = event.id
+        return markers
+
+    async def _create(self, guild: discord.Guild, meeting: MirroredMeeting) -> None:
+        event = await guild.create_scheduled_event(
+            name=meeting.name, start_time=meeting.starts_at, end_time=meeting.ends_at,
+            entity_type=discord.EntityType.external, privacy_level=discord.PrivacyLevel.guild_only,
+            location=meeting.location, description=meeting.description,
+        )
+        await self.services.event_mirror.save(_link(guild, meeting, event.id))
+
+    async def _update(self, guild: discord.Guild, meeting: MirroredMeeting, link: EventLink) -> None:
+        try:
+            event = await guild.fetch_scheduled_event(int(link.event_id))
+            await event.edit(name=meeting.name, start_time=meeting.starts_at, end_time=meeting.ends_at,
+                             location=meeting.location, description=meeting.description)
+        except discord.NotFound:
+            # Someone deleted the event by hand: make a new one.
+            await self._create(guild, meeting)
+            return
+        await self.services.event_mirror.save(_link(guild, meeting, int(link.event_id)))
+
+    async def _cancel(self, guild: discord.Guild, link: EventLink) -> None:
+        try:
+            event = await guild.fetch_scheduled_event(int(link.event_id))
+            if event.status is discord.EventStatus.scheduled:
+                await event.cancel()
+        except discord.NotFound:
+            pass  # already gone: nothing to cancel
+        await self.services.event_mirror.save(EventLink(
+            link.series_id, link.occurrence_key, link.guild_id, link.event_id, link.name, link.starts_at,
+            link.ends_at, "cancelled"))
+
+
+def _link(guild: discord.Guild, meeting: MirroredMeeting, event_id: int) -> EventLink:
+    return EventLink(meeting.series_id, meeting.occurrence_key, str(guild.id), str(event_id), meeting.name,
+                     meeting.starts_at, meeting.ends_at, "scheduled")

@@ -1,0 +1,108 @@
+"""Outbox delivery on Discord: direct messages, channel posts and edits of earlier posts.
+
+discord.py waits out rate limits itself (per route and globally); a wait longer than the client's
+``max_ratelimit_timeout`` comes back as ``DeliveryError(retry_after=...)`` so the outbox retries later
+instead of holding a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.adapters.discord.buttons import build_view
+from bot.adapters.discord.render import USER_PINGS, render, snowflake_of
+from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
+
+CANNOT_SEND_TO_USER = 50007  # Discord's code when a member's DMs are closed to the bot
+
+
+def message_ref(channel_id: int, message_id: int) -> str:
+    return f"{channel_id}:{message_id}"
+
+
+class DiscordNotifier:
+    platform = "discord"
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        try:
+            if message.kind == "dm":
+                return await self._dm(message)
+            if message.kind == "channel":
+                channel = self._channel(message.workspace_id, message.target)
+                sent = await channel.send(**_send_kwargs(message))
+                return message_ref(sent.channel.id, sent.id)
+            if message.kind == "update":
+                channel_id, _, message_id = message.target.partition(":")
+                if not (channel_id.isdigit() and message_id.isdigit()):
+                    raise DeliveryError(f"'{message.target}' is not a Discord message reference", transient=False)
+                partial = self.client.get_partial_messageable(int(channel_id)).get_partial_message(int(message_id))
+                kwargs = _send_kwargs(message)
+                kwargs.pop("allowed_mentions", None)
+                await partial.edit(**kwargs)
+                return message.target
+            raise DeliveryError(f"unknown message kind '{message.kind}'", transient=False)
+        except discord.RateLimited as exc:
+            raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from exc
+        except discord.Forbidden as exc:
+            if exc.code == CANNOT_SEND_TO_USER:
+                raise DirectMessagesClosed() from exc
+            raise DeliveryError(f"Discord refused ({exc.code}): the bot lacks a permission there",
+                                transient=False) from exc
+        except discord.NotFound as exc:
+            raise DeliveryError(f"Discord has no such target ({exc.code})", transient=False) from exc
+        except discord.DiscordServerError as exc:
+            raise DeliveryError(f"Discord server error {exc.status}") from exc
+        except discord.HTTPException as exc:
+            raise DeliveryError(f"Discord error {exc.status} ({exc.code})", transient=exc.status >= 500) from exc
+
+    async def _dm(self, message: OutboundMessage) -> str:
+        user_id = snowflake_of(message.target)
+        if user_id is None:
+            raise DeliveryError(f"'{message.target}' is not a Discord member", transient=False)
+        channel = await self.client.create_dm(discord.Object(id=user_id))
+        try:
+            sent = await channel.send(**_send_kwargs(message))
+        except discord.Forbidden as exc:
+            if exc.code != CANNOT_SEND_TO_USER or not message.fallback_channel:
+                raise
+            # DMs closed: mention the member in the fallback channel instead (delivered once either way:
+            # without a fallback channel the outbox gets DirectMessagesClosed and decides).
+            kwargs = _send_kwargs(message)
+            notice = f"<@{user_id}> (your direct messages are closed, so here):"
+            if kwargs.get("content"):
+                kwargs["content"] = f"{notice}\n{kwargs['content']}"[:2000]
+            else:
+                kwargs["content"] = notice
+            fallback = await self._channel(message.workspace_id, message.fallback_channel).send(**kwargs)
+            return message_ref(fallback.channel.id, fallback.id)
+        return message_ref(channel.id, sent.id)
+
+    def _channel(self, workspace: str, target: str) -> discord.abc.Messageable:
+        """A channel by id, ``<#id>`` mention, or name in the workspace's guild."""
+        raw = target.strip().removeprefix("<#").removesuffix(">").lstrip("#")
+        if raw.isdigit():
+            return self.client.get_partial_messageable(int(raw))
+        guild_id = workspace.removeprefix("discord:")
+        guild = self.client.get_guild(int(guild_id)) if guild_id.isdigit() else None
+        found = discord.utils.get(guild.text_channels, name=raw) if guild is not None else None
+        if found is None:
+            raise DeliveryError(f"there is no channel '{target}' in {workspace}: set the series' channel to an "
+                                "existing channel", transient=False)
+        return found
+
+
+def _send_kwargs(message: OutboundMessage) -> dict[str, Any]:
+    kwargs = render(message.reply)
+    # Announcements and DM fallbacks mention members on purpose; @everyone never.
+    kwargs["allowed_mentions"] = USER_PINGS
+    view = build_view(message.reply)
+    # An edit always sets the buttons (None removes them, e.g. when a vote closes); a post only has some.
+    if view is not None or message.kind == "update":
+        kwargs["view"] = view
+    if kwargs.get("embed") is None:
+        kwargs.pop("embed", None)
+    return kwargs

@@ -1,0 +1,119 @@
+"""From the neutral ``Reply`` to Discord messages, and from Discord users to Quorum actors.
+
+Platform translation only: nothing here touches the database."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bot.commands.context import MentionResolver, make_actor
+from bot.commands.reply import Reply
+from bot.config import Settings
+from bot.errors import InvalidInput
+from bot.services.actor import Actor
+
+CONTENT_LIMIT = 2000
+EMBED_LIMIT = 4096
+_MENTION = re.compile(r"^<@!?(\d{5,25})>$")
+# Nobody is pinged by accident: user text (agenda titles, reasons) may contain @everyone.
+NO_PINGS = discord.AllowedMentions(everyone=False, roles=False, users=False, replied_user=False)
+USER_PINGS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
+
+
+def member_id(user_id: int) -> str:
+    return f"discord:{user_id}"
+
+
+def workspace_id(guild_id: int) -> str:
+    return f"discord:{guild_id}"
+
+
+def snowflake_of(member: str) -> int | None:
+    """The Discord user id of a ``discord:<id>`` member id, else None."""
+    prefix, _, rest = member.partition(":")
+    return int(rest) if prefix == "discord" and rest.isdigit() else None
+
+
+def local_times(reply: Reply) -> str:
+    """Each reader sees ``<t:UNIX:F>`` in their own zone, next to the display-zone line in the text."""
+    stamps = [f"<t:{int(moment.timestamp())}:F>" for moment in reply.moments]
+    if not stamps:
+        return ""
+    label = "Your local time" if len(stamps) == 1 else "Your local times"
+    return f"{label}: {' · '.join(stamps)}"
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render(reply: Reply, *, view: discord.ui.View | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``send``/``edit``: short answers as content, long or titled ones as an
+    embed (4096 characters instead of 2000), and the reply's buttons as a persistent view."""
+    text = reply.text
+    extra = local_times(reply)
+    if extra:
+        text = f"{text}\n{extra}" if text else extra
+    kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS}
+    if reply.title or reply.fields or len(text) > CONTENT_LIMIT:
+        embed = discord.Embed(title=_truncate(reply.title, 256) if reply.title else None,
+                              description=_truncate(text, EMBED_LIMIT))
+        for item in reply.fields[:25]:
+            embed.add_field(name=_truncate(item.name, 256), value=_truncate(item.value, 1024), inline=False)
+        kwargs["content"] = None
+        kwargs["embed"] = embed
+    else:
+        kwargs["content"] = text
+        kwargs["embed"] = None
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
+
+
+def mention_resolver(guild: discord.Guild | None) -> MentionResolver:
+    """``<@123>`` (what Discord's member options give) names ``discord:123``; ``@name`` a member of the
+    guild with that name, as far as the bot can see them."""
+
+    def resolve(raw: str) -> str:
+        text = raw.strip()
+        found = _MENTION.match(text)
+        if found:
+            return member_id(int(found.group(1)))
+        if text.startswith("discord:") and text[8:].isdigit():
+            return text
+        name = text.lstrip("@")
+        member = guild.get_member_named(name) if guild is not None and name else None
+        if member is None:
+            raise InvalidInput(f"I can't find the member '{name}': pick them from the member option's list.")
+        return member_id(member.id)
+
+    return resolve
+
+
+def platform_roles(settings: Settings, user: discord.User | discord.Member) -> frozenset[str]:
+    """The member's roles as the guild reports them: Discord role names, with each configured role
+    whose ``discord_role`` (a role name or id) the member holds. A Discord role that happens to share
+    a configured role's name only counts when that role names no ``discord_role`` of its own."""
+    if not isinstance(user, discord.Member):
+        return frozenset()
+    held = [role for role in user.roles if not role.is_default()]
+    ids = {str(role.id) for role in held}
+    names = {role.name for role in held}
+    mapped = {name for name, config in settings.roles.items() if config.discord_role}
+    roles = {name for name in names if name not in mapped}
+    for name, config in settings.roles.items():
+        if config.discord_role and (config.discord_role in ids or config.discord_role in names):
+            roles.add(name)
+    return frozenset(roles)
+
+
+def discord_actor(settings: Settings, user: discord.User | discord.Member, workspace: str,
+                  channel_id: int | None) -> Actor:
+    return make_actor(
+        settings, workspace_id=workspace, platform="discord", member_id=member_id(user.id),
+        display_name=user.display_name, platform_roles=platform_roles(settings, user),
+        channel_id=str(channel_id) if channel_id is not None else None,
+    )

@@ -1,0 +1,67 @@
+"""`quorum run` with DISCORD_TOKEN and DISCORD_API_URL: the adapter finds the gateway through the
+server's /gateway/bot, identifies with the guilds intent only, syncs the commands to the guild it is
+in, and answers a slash command that arrives over the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+
+import discord
+import pytest
+
+from bot.adapters.discord.client import DiscordAdapter
+from bot.clock import ManualClock
+from bot.commands.context import Dispatcher
+from bot.config import Secrets, Settings
+from bot.services import Services
+from storage.db import Database
+from tests.adapters.discord.fake_discord import FakeDiscord
+from tests.adapters.discord.harness import GUILD_ID, command_data, guild_payload, interaction_payload
+from tests.adapters.discord.test_commands import ALICE, SERIES
+
+
+@pytest.fixture
+def default_gateway() -> Iterator[None]:
+    saved = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+async def test_the_adapter_serves_a_guild_end_to_end(db: Database, clock: ManualClock, settings: Settings,
+                                                    fake: FakeDiscord, default_gateway: None) -> None:
+    fake.guilds = [guild_payload()]
+    configured = replace(settings, secrets=Secrets(discord_token="fake-token"),
+                         discord_api_url=f"{fake.url}/api/v10")
+    services = Services(db, clock, configured)
+    adapter = DiscordAdapter(Dispatcher(services))
+    assert services.notifiers["discord"] is adapter.client.notifier
+    await adapter.start()
+    try:
+        await asyncio.wait_for(adapter.client.wait_until_ready(), 10)
+        identify = next(c for c in fake.calls if c.method == "WS")
+        assert identify.body["intents"] == discord.Intents(guilds=True).value
+        await asyncio.wait_for(fake.wait_for("PUT", rf"/applications/\d+/guilds/{GUILD_ID}/commands"), 10)
+
+        data = command_data(("meeting", "series", "create"), SERIES)
+        await fake.dispatch("INTERACTION_CREATE", interaction_payload(2, data, ALICE))
+        calls = await asyncio.wait_for(fake.wait_for("POST", r"/interactions/\d+/[^/]+/callback"), 10)
+        assert "Created series community" in calls[-1].body["data"]["content"]
+        # The new series' meetings appear in the server's event list.
+        events = await asyncio.wait_for(fake.wait_for("POST", rf"/guilds/{GUILD_ID}/scheduled-events", 4), 10)
+        await adapter.client.events.wait_idle()
+        assert len(events) == 4
+    finally:
+        await adapter.stop()
+
+
+async def test_an_api_url_without_a_gateway_leaves_discord_off(db: Database, clock: ManualClock, settings: Settings,
+                                                               fake: FakeDiscord, default_gateway: None) -> None:
+    fake.fail("GET", "/gateway/bot", 500, {"message": "down"})
+    configured = replace(settings, secrets=Secrets(discord_token="fake-token"), discord_api_url=f"{fake.url}/api/v10")
+    adapter = DiscordAdapter(Dispatcher(Services(db, clock, configured)))
+    await adapter.start()
+    assert not adapter.client.is_ready()
+    assert not fake.calls_to("GET", "/users/@me"), "no login was attempted"
+    await adapter.stop()
