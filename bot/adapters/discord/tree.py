@@ -73,11 +73,14 @@ def _callback(command: Command, run: CommandRunner) -> Callable[..., Coroutine[A
     return described
 
 
+BARE_COMMAND_NAME = "show"
+
+
 def build_command(
-    command: Command, run: CommandRunner, suggest: Suggester | None
+    command: Command, run: CommandRunner, suggest: Suggester | None, name: str | None = None
 ) -> app_commands.Command[Any, ..., Any]:
     generated: app_commands.Command[Any, ..., Any] = app_commands.Command(
-        name=command.path[-1], description=_short(command.summary), callback=_callback(command, run),
+        name=name or command.path[-1], description=_short(command.summary), callback=_callback(command, run),
         extras={"quorum_path": command.path},
     )
     if suggest is not None:
@@ -106,9 +109,7 @@ def build_tree_commands(
     for group_name in registry.groups():
         commands = registry.in_group(group_name)
         singles = [c for c in commands if len(c.path) == 1]
-        if singles:
-            if len(commands) > 1:
-                raise ValueError(f"/{group_name} is both a command and a group: Discord allows only one")
+        if singles and len(commands) == 1:
             generated = build_command(singles[0], run, suggest)
             generated.guild_only = singles[0].needs_roles
             top.append(generated)
@@ -117,6 +118,13 @@ def build_tree_commands(
                                    guild_only=all(c.needs_roles for c in commands))
         subgroups: dict[str, app_commands.Group] = {}
         for command in commands:
+            if len(command.path) == 1:
+                # Discord cannot invoke a group by itself (/calendar beside /calendar private): the bare
+                # command becomes "/calendar show" there; Slack and the console keep "/calendar".
+                if any(c.path[1:2] == (BARE_COMMAND_NAME,) for c in commands):
+                    raise ValueError(f"/{group_name} {BARE_COMMAND_NAME} clashes with the bare /{group_name}")
+                group.add_command(build_command(command, run, suggest, name=BARE_COMMAND_NAME))
+                continue
             if len(command.path) == 2:
                 group.add_command(build_command(command, run, suggest))
                 continue
