@@ -92,7 +92,8 @@ class MeetingService:
             if not await q.insert_series(session, row):
                 raise Conflict(f"A series named '{slug}' already exists: choose another slug=.")
             stored = await q.series_by_slug(session, slug)
-            assert stored is not None
+            assert stored is not None and stored.id is not None
+        self.notify_changed(stored.id)
         return SeriesInfo.of(stored)
 
     async def list_series(self, workspace_id: str) -> list[SeriesInfo]:
