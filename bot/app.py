@@ -33,7 +33,11 @@ class App:
         self.services = Services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
+        self.ticker.add("rotation: fix assignments at the agenda deadline", self._fix_assignments)
         self.web_app = build_web_app(self.services)
+
+    async def _fix_assignments(self) -> None:
+        await self.services.rotation.fix_due()
 
     async def migrate(self) -> None:
         await upgrade(self.settings.database_url)

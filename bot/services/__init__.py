@@ -9,6 +9,8 @@ from bot.services.agenda import AgendaService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
+from bot.services.notes import NotesService
+from bot.services.rotation import RotationService
 from storage.db import Database
 
 
@@ -23,6 +25,8 @@ class Services:
         self.meetings = MeetingService(db, clock, settings)
         self.agenda = AgendaService(db, clock, settings, self.meetings)
         self.export = ExportService(db, clock, settings)
+        self.rotation = RotationService(db, clock, settings, self.meetings)
+        self.notes = NotesService(db, clock, settings, self.meetings, self.rotation)
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
