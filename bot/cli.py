@@ -60,6 +60,9 @@ def cmd_console(args: argparse.Namespace) -> int:
         app = App(settings) if args.now is None else App(settings, clock=ManualClock(args.now))
         await app.migrate()
         try:
+            # No ticker runs in the console: fix the host/note-taker of meetings past their agenda deadline
+            # first, as `quorum run` would have, so answers match what a running bot shows.
+            await app.services.rotation.fix_due()
             actor = console_actor(settings, args.workspace, args.user, args.role or [])
             await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json)
         finally:
