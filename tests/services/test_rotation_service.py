@@ -162,3 +162,44 @@ async def test_notes_by_note_taker_and_minutes(dispatcher: Dispatcher, members: 
     late = await run(dispatcher, members.member("erin"), '/notes add "late"')
     assert not late.ok and "name the meeting with date=YYYY-MM-DD" in late.text
     await ok(dispatcher, members.member("erin"), '/notes add "late" date=2022-03-02')
+
+
+async def test_members_who_left_are_not_picked_and_rejoin_keeps_history(dispatcher: Dispatcher, members: Members,
+                                                                       services: Services,
+                                                                       clock: ManualClock) -> None:
+    await _season_start(dispatcher, members)
+    again = await run(dispatcher, members.member("bob"), "/rotation join host")
+    assert not again.ok and again.text.startswith("You are already on the host roster")
+    left = await ok(dispatcher, members.member("bob"), "/rotation leave host")
+    assert all(u["host"] != "console:bob" for u in left.data["rotation"]["upcoming"])
+    assert [r["member"] for r in left.data["rotation"]["rosters"]["host"]] == ["console:carol", "console:dan"]
+    twice = await run(dispatcher, members.member("bob"), "/rotation leave host")
+    assert not twice.ok and "nothing to leave" in twice.text
+
+
+async def test_fixed_turn_cannot_be_skipped_but_can_be_swapped(dispatcher: Dispatcher, members: Members,
+                                                               services: Services, clock: ManualClock) -> None:
+    await _season_start(dispatcher, members)
+    clock.set(FIRST - timedelta(hours=2))
+    skip = await run(dispatcher, members.member("bob"), "/rotation skip 2022-03-02")
+    assert not skip.ok and skip.text.startswith("You were fixed as host of Wed 2022-03-02 08:00 PST")
+    proposed = await ok(dispatcher, members.member("bob"), "/rotation swap 2022-03-02 @carol")
+    await ok(dispatcher, members.member("carol"), f"/rotation accept #{proposed.data['swap']['id']}")
+    twice = await run(dispatcher, members.member("carol"), f"/rotation accept #{proposed.data['swap']['id']}")
+    assert not twice.ok and twice.text.endswith("was already accepted.")
+    nxt = await ok(dispatcher, members.member("zoe"), "/meeting next")
+    assert nxt.data["meeting"]["host"] == "console:carol" and nxt.data["meeting"]["provisional"] is False
+    clock.set(FIRST + timedelta(hours=3))
+    started = await run(dispatcher, members.member("dan"), "/rotation skip 2022-03-02")
+    assert not started.ok and "has already started" in started.text
+
+
+async def test_note_options_are_checked(dispatcher: Dispatcher, members: Members, clock: ManualClock) -> None:
+    await _season_start(dispatcher, members)
+    early = await run(dispatcher, members.member("erin"), '/notes add "too early" date=2022-03-02')
+    assert not early.ok and "has not started yet" in early.text
+    clock.set(FIRST + timedelta(minutes=5))
+    mixed = await run(dispatcher, members.member("erin"), '/notes add "x" kind=decision owner=@bob')
+    assert not mixed.ok and mixed.text == "owner= is for action items: add kind=action, or leave owner= out."
+    chair = await ok(dispatcher, members.chair(), '/notes add "Chairs may write too" kind=decision')
+    assert chair.data["count"] == 1
