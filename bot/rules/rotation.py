@@ -213,7 +213,7 @@ class Rotation:
         turns = standing.turns.get(member, 0)
         served = standing.served.get(member, 0)
         tied = [m for m in pool if standing.turns.get(m, 0) == turns]
-        head = f"{_name(member, self.names)}: {_plural(served, 'turn')} so far"
+        head = f"{_name(member, self.names)}: {_plural(served, 'turn')} before this meeting"
         if len(pool) == 1:
             head += ", the only one available"
         elif len(tied) == 1:

@@ -259,12 +259,14 @@ class RotationService:
             upcoming = await self.meetings.upcoming_in(session, series, SHOW_UPCOMING)
             until = (max(o.starts_at for o in upcoming) if upcoming else self.clock.now()) + timedelta(microseconds=1)
             plan = await self.plan(session, series, until)
+            # Turns served: meetings that have started, not the provisional picks ahead.
+            served = (await self.plan(session, series, self.clock.now())).counts
             roster_rows = await q.roster_of(session, series.id)
             rosters: dict[str, list[RosterLine]] = {d: [] for d in DUTIES}
             for r in roster_rows:
                 if r.left_at is None and all(x.member != r.member_id for x in rosters[r.duty]):
                     rosters[r.duty].append(RosterLine(r.member_id, plan.name(r.member_id),
-                                                      plan.counts[r.duty].get(r.member_id, 0)))
+                                                      served[r.duty].get(r.member_id, 0)))
             ids = [o.meeting_id for o in upcoming if o.meeting_id is not None]
             skips = await q.skips_of(session, ids)
             lines = []

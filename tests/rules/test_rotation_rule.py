@@ -210,12 +210,13 @@ def test_explanation_names_counts_and_skippers() -> None:
     meetings.append(MeetingInput("4", T0 + 4 * WEEK, skips=frozenset({"alice"})))
     assignments, rotation = replay(roster, meetings, names)
     assert [a.host.member for a in assignments] == ["alice", "bob", "carol", "dan", "bob"]
-    assert assignments[4].host.reason == ("bob: 1 turn so far, tied on turns with 2 others and longest since their "
-                                          "last turn; alice skipped")
+    assert assignments[4].host.reason == ("bob: 1 turn before this meeting, tied on turns with 2 others and "
+                                          "longest since their last turn; alice skipped")
     # alice owes the turn she skipped and takes the next meeting
     after, _ = replay(roster, [*meetings, MeetingInput("5", T0 + 5 * WEEK)], names)
     assert after[5].host.member == "alice"
-    assert after[5].host.reason == "alice: 1 turn so far, tied on turns with 2 others and longest since their last turn"
+    assert after[5].host.reason == ("alice: 1 turn before this meeting, tied on turns with 2 others and longest "
+                                    "since their last turn")
     assert rotation.counts(HOST) == {"alice": 1, "bob": 2, "carol": 1, "dan": 1}
 
 

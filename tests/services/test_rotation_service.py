@@ -203,3 +203,16 @@ async def test_note_options_are_checked(dispatcher: Dispatcher, members: Members
     assert not mixed.ok and mixed.text == "owner= is for action items: add kind=action, or leave owner= out."
     chair = await ok(dispatcher, members.chair(), '/notes add "Chairs may write too" kind=decision')
     assert chair.data["count"] == 1
+
+
+async def test_roster_counts_only_meetings_that_started(dispatcher: Dispatcher, members: Members,
+                                                        clock: ManualClock) -> None:
+    await _season_start(dispatcher, members)
+    shown = await ok(dispatcher, members.member("zoe"), "/rotation show")
+    hosts = shown.data["rotation"]["rosters"]["host"]
+    assert {r["name"]: r["turns"] for r in hosts} == {"bob": 0, "carol": 0, "dan": 0}
+    clock.set(FIRST + timedelta(hours=2))
+    shown = await ok(dispatcher, members.member("zoe"), "/rotation show")
+    hosts = shown.data["rotation"]["rosters"]["host"]
+    assert {r["name"]: r["turns"] for r in hosts} == {"bob": 1, "carol": 0, "dan": 0}
+    assert "Host roster: bob (1 turn), carol (0 turns), dan (0 turns)" in shown.text
