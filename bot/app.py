@@ -34,6 +34,7 @@ class App:
         self.services = Services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
+        self.ticker.add("rotation: fix assignments at the agenda deadline", self._fix_assignments)
         self.web_app = build_web_app(self.services)
         self.slack: SlackAdapter | None = None
         if self.settings.secrets.slack_enabled:
@@ -42,6 +43,9 @@ class App:
             self.services.role_directories["slack"] = self.slack.directory
             if not self.settings.secrets.slack_app_token:
                 mount_slack(self.web_app, self.slack.handle_http)
+
+    async def _fix_assignments(self) -> None:
+        await self.services.rotation.fix_due()
 
     async def migrate(self) -> None:
         await upgrade(self.settings.database_url)

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.logs import configure_logging
@@ -50,14 +51,18 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.adapters.console import console_actor, run_console
     from bot.app import App
+    from bot.clock import ManualClock
 
     settings = _settings(args)
     configure_logging("WARNING", settings.secrets)
 
     async def main() -> int:
-        app = App(settings)
+        app = App(settings) if args.now is None else App(settings, clock=ManualClock(args.now))
         await app.migrate()
         try:
+            # No ticker runs in the console: fix the host/note-taker of meetings past their agenda deadline
+            # first, as `quorum run` would have, so answers match what a running bot shows.
+            await app.services.rotation.fix_due()
             actor = console_actor(settings, args.workspace, args.user, args.role or [])
             await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json)
         finally:
@@ -114,6 +119,14 @@ def cmd_discord_invite_url(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an instant: write it like 2022-03-02T16:30Z") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quorum", description="Meetings and binding votes for communities.")
     parser.add_argument("--config", help="config file (default: $QUORUM_CONFIG, else config/quorum.toml)")
@@ -126,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--user", required=True, help="the member's name")
     console.add_argument("--role", action="append", help="a role the member holds (repeatable)")
     console.add_argument("--json", action="store_true", help="answer each command with one line of JSON")
+    console.add_argument("--now", type=_instant, help="act as if it were this UTC instant, e.g. 2022-03-02T16:30Z "
+                         "(rehearsals and end-to-end tests)")
     console.set_defaults(func=cmd_console)
 
     export = sub.add_parser("export", help="write the records to standard output")

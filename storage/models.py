@@ -98,6 +98,9 @@ class Meeting(SQLModel, table=True):
     note_taker: str | None = Field(default=None, max_length=120)
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
+    # When host and note-taker were fixed (at the agenda deadline); None while they are provisional.
+    # Added by migration 0003 (rotation).
+    assigned_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class AgendaItem(SQLModel, table=True):
@@ -149,3 +152,76 @@ class DiscordEvent(SQLModel, table=True):
     ends_at: datetime = Field(sa_column=_utc())
     status: str = Field(max_length=20)  # scheduled | cancelled
     updated_at: datetime = Field(sa_column=_utc())
+
+
+# -- Rotation (host and note-taker) and meeting notes -------------------------------------------------
+# The fixed assignment is ``Meeting.host`` / ``Meeting.note_taker``; ``Meeting.assigned_at`` (0003) says when.
+
+
+class RotationMember(SQLModel, table=True):
+    """One stint of a member on a series' roster for a duty (``host`` or ``notes``). Leaving sets
+    ``left_at``; rejoining adds a new stint, so the history of who was eligible when is kept."""
+
+    __table_args__ = (Index("ix_rotationmember_series_duty", "series_id", "duty"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="series.id")
+    duty: str = Field(max_length=10)
+    member_id: str = Field(max_length=120)
+    joined_at: datetime = Field(sa_column=_utc())
+    left_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class RotationSkip(SQLModel, table=True):
+    """A member who cannot make a meeting: they are not picked for either duty on it."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id", name="uq_rotationskip_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    member_id: str = Field(max_length=120)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class RotationSwap(SQLModel, table=True):
+    """A member offering their turn on a meeting to another; it applies once the other accepts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="series.id", index=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    duty: str = Field(max_length=10)
+    from_member: str = Field(max_length=120)
+    to_member: str = Field(max_length=120)
+    status: str = Field(default="proposed", max_length=10)  # proposed | accepted | declined
+    created_at: datetime = Field(sa_column=_utc())
+    decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class RotationAssignment(SQLModel, table=True):
+    """A chair's direct assignment of a duty on one meeting; it overrides the fair pick."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "duty", name="uq_rotationassignment_duty"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    duty: str = Field(max_length=10)
+    member_id: str = Field(max_length=120)
+    assigned_by: str = Field(max_length=120)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class MeetingNote(SQLModel, table=True):
+    """A note, decision or action item recorded during or after a meeting, optionally against one of
+    its agenda items; action items may name an owner."""
+
+    __table_args__ = (Index("ix_meetingnote_meeting", "meeting_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    item_id: int | None = Field(default=None, foreign_key="agendaitem.id")
+    kind: str = Field(default="note", max_length=10)  # note | decision | action
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str | None = Field(default=None, max_length=120)
+    author: str = Field(max_length=120)
+    author_name: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=_utc())

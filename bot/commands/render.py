@@ -42,8 +42,9 @@ def meeting_text(view: MeetingView, now: datetime, *, heading: str | None = None
     if view.status != "cancelled":
         state = "closes" if view.deadline > now else "closed"
         lines.append(f"Agenda {state}: {format_home(view.deadline, series.timezone)} ({relative(view.deadline, now)})")
-    host = view.name_of(view.occurrence.host) or "not assigned yet"
-    notes = view.name_of(view.occurrence.note_taker) or "not assigned yet"
+    mark = " (provisional)" if view.provisional else ""
+    host = f"{view.name_of(view.occurrence.host)}{mark}" if view.occurrence.host else "not assigned yet"
+    notes = f"{view.name_of(view.occurrence.note_taker)}{mark}" if view.occurrence.note_taker else "not assigned yet"
     lines.append(f"Host: {host} · Note-taker: {notes}")
     lines.append("Agenda:")
     lines.extend(agenda_lines(view.agenda))
@@ -60,6 +61,7 @@ def meeting_data(view: MeetingView) -> dict[str, Any]:
         "status": view.status,
         "host": view.occurrence.host,
         "note_taker": view.occurrence.note_taker,
+        "provisional": view.provisional,
         "agenda": [
             {"id": i.id, "position": i.position, "title": i.title, "link": i.link, "author": i.author,
              "author_name": i.author_name, "added_at": i.added_at.strftime("%Y-%m-%dT%H:%M:%SZ")}

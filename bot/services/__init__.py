@@ -12,6 +12,8 @@ from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.requests import RequestLog
+from bot.services.notes import NotesService
+from bot.services.rotation import RotationService
 from storage.db import Database
 
 
@@ -29,6 +31,8 @@ class Services:
         self.requests = RequestLog(db, clock)
         self.calendar = CalendarService(db, clock, settings, self.meetings)
         self.event_mirror = EventMirrorService(db, clock, settings, self.meetings)
+        self.rotation = RotationService(db, clock, settings, self.meetings)
+        self.notes = NotesService(db, clock, settings, self.meetings, self.rotation)
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}

@@ -11,12 +11,14 @@ from bot.config import Settings
 from bot.errors import NotFound
 from bot.rules.parsing import WEEKDAYS
 from bot.rules.time import format_zone_line
+from bot.services.notes import load_meeting_notes
 from bot.services.views import AgendaEntry, SeriesInfo
 from storage.db import Database
 from storage.models import Meeting
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as meetings_q
 from storage.queries import members as members_q
+from storage.queries import rotation as rotation_q
 
 
 def iso(instant: datetime) -> str:
@@ -47,6 +49,8 @@ class ExportService:
     async def as_dict(self, slug: str | None = None) -> dict[str, Any]:
         series, meetings, items = await self._load(slug)
         by_id = {s.id: s for s in series}
+        async with self.db.read() as session:
+            notes = await rotation_q.notes_of(session, [m.id for m in meetings if m.id is not None])
         return {
             "series": [
                 {"slug": s.slug, "name": s.name, "timezone": s.timezone, "weekday": WEEKDAYS[s.weekday],
@@ -65,6 +69,11 @@ class ExportService:
                          "author_name": i.author_name, "added_at": iso(i.added_at)}
                         for i in items.get(m.id or 0, [])
                     ],
+                    "notes": [
+                        {"id": n.id, "kind": n.kind, "text": n.text, "item": n.item_id, "owner": n.owner,
+                         "author": n.author, "author_name": n.author_name, "created_at": iso(n.created_at)}
+                        for n in notes.get(m.id or 0, [])
+                    ],
                 }
                 for m in meetings
             ],
@@ -76,12 +85,20 @@ class ExportService:
 
     async def as_markdown(self, slug: str | None = None) -> str:
         series, meetings, items = await self._load(slug)
+        by_series = {s.id: s for s in series}
         lines: list[str] = []
         async with self.db.read() as session:
             people = {p for m in meetings for p in (m.host, m.note_taker) if p}
             names: dict[str, str] = {}
             for info in series:
                 names.update(await members_q.display_names(session, info.workspace_id, people))
+            # Minutes (notes grouped by agenda item) of every meeting that has notes.
+            noted = await rotation_q.notes_of(session, [m.id for m in meetings if m.id is not None])
+            minutes: dict[int, str] = {}
+            for meeting in meetings:
+                if meeting.id is not None and noted.get(meeting.id):
+                    loaded = await load_meeting_notes(session, by_series[meeting.series_id], meeting)
+                    minutes[meeting.id] = loaded.minutes(level=3)
         for info in series:
             lines.append(f"# {info.name} (`{info.slug}`)")
             lines.append("")
@@ -105,4 +122,6 @@ class ExportService:
                     for item in agenda:
                         lines.append(f"{item.position}. [{item.title}]({item.link}) (#{item.id}, {item.author_name})")
                 lines.append("")
+                if meeting.id is not None and meeting.id in minutes:
+                    lines.append(minutes[meeting.id])
         return "\n".join(lines).rstrip() + "\n" if lines else "No records yet.\n"

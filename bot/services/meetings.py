@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +30,11 @@ MAX_DEADLINE = timedelta(days=14)
 MAX_MEETING_DURATION = timedelta(hours=12)
 
 ChangeListener = Callable[[int], None]
+# Given the meetings about to be shown, the (host, note-taker) pick of each one whose assignment is not
+# fixed yet, by occurrence key. Registered by the rotation service; shown marked "(provisional)".
+AssignmentProvider = Callable[
+    [AsyncSession, SeriesInfo, list[Occurrence]], Awaitable[dict[str, tuple[str | None, str | None]]]
+]
 
 
 class MeetingService:
@@ -38,6 +43,11 @@ class MeetingService:
         self.clock = clock
         self.settings = settings
         self._listeners: list[ChangeListener] = []
+        self._assignment_provider: AssignmentProvider | None = None
+
+    def set_assignment_provider(self, provider: AssignmentProvider) -> None:
+        """Where views get the provisional host and note-taker of meetings not fixed yet."""
+        self._assignment_provider = provider
 
     # -- change notification (the calendar cache listens) ------------------------------------
     def on_series_changed(self, listener: ChangeListener) -> None:
@@ -156,6 +166,9 @@ class MeetingService:
     async def views(self, session: AsyncSession, series: SeriesInfo, meetings: list[Occurrence]) -> list[MeetingView]:
         ids = [m.meeting_id for m in meetings if m.meeting_id is not None]
         items = await agenda_q.items_of_many(session, ids)
+        provisional = await self._assignment_provider(session, series, meetings) if self._assignment_provider else {}
+        meetings = [replace(m, host=provisional[m.key][0], note_taker=provisional[m.key][1])
+                    if m.key in provisional else m for m in meetings]
         people = {p for m in meetings for p in (m.host, m.note_taker) if p}
         names = await members_q.display_names(session, series.workspace_id, people)
         return [
@@ -163,6 +176,7 @@ class MeetingService:
                 series, m,
                 tuple(AgendaEntry.of(i) for i in items.get(m.meeting_id, [])) if m.meeting_id else (),
                 tuple(sorted(names.items())),
+                provisional=m.key in provisional,
             )
             for m in meetings
         ]

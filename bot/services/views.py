@@ -80,6 +80,8 @@ class MeetingView:
     occurrence: Occurrence
     agenda: tuple[AgendaEntry, ...] = ()
     names: tuple[tuple[str, str], ...] = ()  # member id -> display name, for host and note-taker
+    # True when host and note-taker are the rotation's current pick, not yet fixed (at the deadline).
+    provisional: bool = False
 
     @property
     def starts_at(self) -> datetime:

@@ -1,0 +1,441 @@
+"""Rotation use cases: rosters, skips, swaps, a chair's direct assignment, the provisional picks shown
+before a meeting's agenda deadline, and fixing the assignment at that deadline.
+
+Every answer comes from one replay of the series' meetings through ``bot.rules.rotation``: fixed
+meetings count as they were fixed, later ones as the rule would pick them now. So what
+``/meeting next`` shows, what ``/rotation show`` explains and what gets fixed at the deadline agree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.rules.meetings import Occurrence
+from bot.rules.rotation import DUTIES, DUTY_WORDS, HOST, NOTES, Assignment, MeetingInput, RosterEntry, replay
+from bot.rules.time import agenda_deadline, format_home
+from bot.services.actor import Actor
+from bot.services.meetings import MeetingService, require_chair
+from bot.services.views import SeriesInfo, occurrence_of
+from storage.db import Database
+from storage.models import Meeting, RotationSwap
+from storage.queries import agenda as agenda_q
+from storage.queries import meetings as meetings_q
+from storage.queries import members as members_q
+from storage.queries import rotation as q
+
+SHOW_UPCOMING = 4
+# Meetings that started longer ago than this and were never fixed (the bot was off) are left as the
+# replay computes them rather than fixed late.
+FIX_LOOKBACK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One meeting of the replay: its occurrence, its assignment and whether it is fixed."""
+
+    occurrence: Occurrence
+    assignment: Assignment
+
+
+@dataclass(frozen=True)
+class Plan:
+    series: SeriesInfo
+    meetings: list[Planned]
+    counts: dict[str, dict[str, int]]  # duty -> member -> turns served
+    names: dict[str, str]
+
+    def find(self, key: str) -> Planned | None:
+        return next((p for p in self.meetings if p.occurrence.key == key), None)
+
+    def name(self, member: str | None) -> str:
+        if member is None:
+            return "nobody"
+        return self.names.get(member, member.split(":")[-1])
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    member: str
+    name: str
+    turns: int
+
+
+@dataclass(frozen=True)
+class SwapInfo:
+    id: int
+    local_date: date
+    duty: str
+    from_name: str
+    to_name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class RotationView:
+    series: SeriesInfo
+    rosters: dict[str, list[RosterLine]]
+    upcoming: list[tuple[Occurrence, Assignment, list[str]]]  # occurrence, assignment, names of skippers
+    swaps: list[SwapInfo]
+    names: dict[str, str]
+
+    def name(self, member: str | None) -> str:
+        if member is None:
+            return "nobody"
+        return self.names.get(member, member.split(":")[-1])
+
+
+class RotationService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.meetings = meetings
+        meetings.set_assignment_provider(self.provisional)
+
+    # -- the replay ---------------------------------------------------------------------------
+    async def plan(self, session: AsyncSession, series: SeriesInfo, until: datetime) -> Plan:
+        """Every meeting of the series from the first roster join (or fixed meeting) up to ``until``
+        (exclusive), with its assignment."""
+        roster_rows = await q.roster_of(session, series.id)
+        first_fixed = await _first_fixed(session, series.id)
+        starts = [r.joined_at for r in roster_rows] + ([first_fixed] if first_fixed else [])
+        if not starts:
+            return Plan(series, [], {d: {} for d in DUTIES}, {})
+        start = min(starts)
+        occurrences = await self.meetings.occurrences(session, series, start, until) if start < until else []
+        rows = {m.id: m for m in await meetings_q.meetings_between(session, series.id, start, until)}
+        ids = [o.meeting_id for o in occurrences if o.meeting_id is not None]
+        items = await agenda_q.items_of_many(session, ids)
+        skips = await q.skips_of(session, ids)
+        chair = await q.assignments_of(session, ids)
+        swaps: dict[int, dict[str, RotationSwap]] = {}
+        for swap in await q.swaps_of_series(session, series.id, "accepted"):
+            swaps.setdefault(swap.meeting_id, {})[swap.duty] = swap  # the latest accepted one wins
+        people = {r.member_id for r in roster_rows} | {m for d in chair.values() for m in d.values()}
+        people |= {s.to_member for d in swaps.values() for s in d.values()}
+        people |= {p for r in rows.values() for p in (r.host, r.note_taker) if p}
+        names = await members_q.display_names(session, series.workspace_id, people)
+
+        inputs = []
+        for occ in occurrences:
+            mid = occ.meeting_id
+            row = rows.get(mid) if mid is not None else None
+            fixed = {HOST: row.host, NOTES: row.note_taker} if row is not None and row.assigned_at else None
+            overrides: dict[str, str] = {}
+            reasons: dict[str, str] = {}
+            for duty in DUTIES:
+                accepted = swaps.get(mid or -1, {}).get(duty)
+                if duty in chair.get(mid or -1, {}):
+                    overrides[duty] = chair[mid or -1][duty]
+                    reasons[duty] = "assigned by a chair"
+                elif accepted is not None:
+                    overrides[duty] = accepted.to_member
+                    giver = names.get(accepted.from_member, accepted.from_member.split(":")[-1])
+                    reasons[duty] = f"took the turn of {giver} (swap #{accepted.id})"
+            authors: dict[str, int] = {}
+            for item in items.get(mid or -1, []):
+                authors[item.author] = authors.get(item.author, 0) + 1
+            inputs.append(MeetingInput(
+                key=occ.key, decided_at=agenda_deadline(occ.starts_at, series.deadline), cancelled=occ.cancelled,
+                fixed=fixed, skips=frozenset(skips.get(mid or -1, set())), overrides=overrides,
+                override_reasons=reasons, authors=authors,
+            ))
+        entries = [RosterEntry(r.member_id, r.duty, r.joined_at, r.left_at, r.id or 0) for r in roster_rows]
+        assignments, rotation = replay(entries, inputs, names)
+        return Plan(series, [Planned(o, a) for o, a in zip(occurrences, assignments, strict=True)],
+                    {d: rotation.counts(d) for d in DUTIES}, names)
+
+    async def provisional(
+        self, session: AsyncSession, series: SeriesInfo, occurrences: list[Occurrence]
+    ) -> dict[str, tuple[str | None, str | None]]:
+        """The provider ``MeetingService.views`` asks: picks for the shown meetings not fixed yet."""
+        wanted = [o for o in occurrences if not o.cancelled]
+        if not wanted:
+            return {}
+        plan = await self.plan(session, series, max(o.starts_at for o in wanted) + timedelta(microseconds=1))
+        found: dict[str, tuple[str | None, str | None]] = {}
+        for occ in wanted:
+            planned = plan.find(occ.key)
+            if planned is not None and not planned.assignment.fixed:
+                found[occ.key] = (planned.assignment.host.member, planned.assignment.notes.member)
+        return found
+
+    async def assignment_of(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence) -> Assignment:
+        plan = await self.plan(session, series, occurrence.starts_at + timedelta(microseconds=1))
+        planned = plan.find(occurrence.key)
+        if planned is None:  # nobody has ever joined: an empty assignment
+            _assignments, _ = replay([], [MeetingInput(occurrence.key, occurrence.starts_at,
+                                                       cancelled=occurrence.cancelled)])
+            return _assignments[0]
+        return planned.assignment
+
+    # -- fixing at the deadline ------------------------------------------------------------------
+    async def fix_assignment(self, session: AsyncSession, series: SeriesInfo, meeting_row: Meeting) -> None:
+        """Compute and record the meeting's host and note-taker, once. Safe to call again (and from
+        several replicas): an assignment already fixed is left as it is."""
+        if meeting_row.assigned_at is not None or meeting_row.status == "cancelled":
+            return
+        assert meeting_row.id is not None
+        assignment = await self.assignment_of(session, series, occurrence_of(meeting_row))
+        now = self.clock.now()
+        if await q.fix_meeting(session, meeting_row.id, assignment.host.member, assignment.notes.member, now):
+            meeting_row.host, meeting_row.note_taker = assignment.host.member, assignment.notes.member
+            meeting_row.assigned_at = now
+            await meetings_q.touch_series(session, series.id, now)
+
+    async def fix_due(self) -> int:
+        """The ticker job: fix every meeting whose agenda deadline has passed and that is not fixed yet
+        (and did not start more than a week ago). Returns how many were fixed."""
+        now = self.clock.now()
+        fixed = 0
+        async with self.db.read() as session:
+            series_rows = await meetings_q.all_series(session)
+        for row in series_rows:
+            series = SeriesInfo.of(row)
+            changed = False
+            async with self.db.write() as session:
+                for occurrence in await self._due(session, series, now):
+                    meeting_row = await self.meetings.stored(session, series, occurrence)
+                    before = meeting_row.assigned_at
+                    await self.fix_assignment(session, series, meeting_row)
+                    if before is None and meeting_row.assigned_at is not None:
+                        fixed += 1
+                        changed = True
+            if changed:
+                self.meetings.notify_changed(series.id)
+        return fixed
+
+    async def _due(self, session: AsyncSession, series: SeriesInfo, now: datetime) -> list[Occurrence]:
+        if not await q.roster_of(session, series.id):
+            return []
+        window = await self.meetings.occurrences(session, series, now - FIX_LOOKBACK, now + series.deadline +
+                                                 timedelta(minutes=1))
+        return [o for o in window if not o.cancelled and agenda_deadline(o.starts_at, series.deadline) <= now
+                and not await _is_fixed(session, o)]
+
+    async def fix_due_in(self, session: AsyncSession, series: SeriesInfo) -> None:
+        """Catch up inside a command's transaction, so a command acting on a meeting past its deadline
+        sees the fixed assignment even when no ticker runs (the console)."""
+        for occurrence in await self._due(session, series, self.clock.now()):
+            await self.fix_assignment(session, series, await self.meetings.stored(session, series, occurrence))
+
+    # -- rosters -------------------------------------------------------------------------------
+    async def join(self, actor: Actor, duty: str, slug: str | None) -> SeriesInfo:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            await self.fix_due_in(session, series)
+            if await q.current_stint(session, series.id, duty, actor.member_id) is not None:
+                raise Conflict(f"You are already on the {DUTY_WORDS[duty]} roster of {series.name}; "
+                               f"/rotation show lists it.")
+            await q.add_stint(session, series.id, duty, actor.member_id, now)
+            await meetings_q.touch_series(session, series.id, now)
+        self.meetings.notify_changed(series.id)
+        return series
+
+    async def leave(self, actor: Actor, duty: str, slug: str | None) -> SeriesInfo:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            await self.fix_due_in(session, series)
+            stint = await q.current_stint(session, series.id, duty, actor.member_id)
+            if stint is None:
+                raise Conflict(f"You are not on the {DUTY_WORDS[duty]} roster of {series.name}, so there is "
+                               f"nothing to leave; /rotation join {duty} adds you.")
+            stint.left_at = now
+            await meetings_q.touch_series(session, series.id, now)
+        self.meetings.notify_changed(series.id)
+        return series
+
+    async def show(self, workspace_id: str, slug: str | None) -> RotationView:
+        async with self.db.read() as session:
+            series = await self.meetings.series_in(session, workspace_id, slug)
+            upcoming = await self.meetings.upcoming_in(session, series, SHOW_UPCOMING)
+            until = (max(o.starts_at for o in upcoming) if upcoming else self.clock.now()) + timedelta(microseconds=1)
+            plan = await self.plan(session, series, until)
+            # Turns served: meetings that have started, not the provisional picks ahead.
+            served = (await self.plan(session, series, self.clock.now())).counts
+            roster_rows = await q.roster_of(session, series.id)
+            rosters: dict[str, list[RosterLine]] = {d: [] for d in DUTIES}
+            for r in roster_rows:
+                if r.left_at is None and all(x.member != r.member_id for x in rosters[r.duty]):
+                    rosters[r.duty].append(RosterLine(r.member_id, plan.name(r.member_id),
+                                                      served[r.duty].get(r.member_id, 0)))
+            ids = [o.meeting_id for o in upcoming if o.meeting_id is not None]
+            skips = await q.skips_of(session, ids)
+            lines = []
+            for occ in upcoming:
+                planned = plan.find(occ.key)
+                assignment = planned.assignment if planned else (await self.assignment_of(session, series, occ))
+                skipped = sorted(plan.name(m) for m in skips.get(occ.meeting_id or -1, set()))
+                lines.append((occ, assignment, skipped))
+            swaps = []
+            now = self.clock.now()
+            for swap in await q.swaps_of_series(session, series.id, "proposed"):
+                meeting_row = await meetings_q.meeting_by_id(session, swap.meeting_id)
+                if meeting_row is None or meeting_row.starts_at <= now:
+                    continue
+                swaps.append(await self._swap_info(session, series, swap, meeting_row))
+        return RotationView(series, rosters, lines, swaps, plan.names)
+
+    async def _swap_info(self, session: AsyncSession, series: SeriesInfo, swap: RotationSwap,
+                         meeting_row: Meeting) -> SwapInfo:
+        names = await members_q.display_names(session, series.workspace_id, [swap.from_member, swap.to_member])
+        local = occurrence_of(meeting_row).starts_at
+        from zoneinfo import ZoneInfo
+
+        assert swap.id is not None
+        return SwapInfo(swap.id, local.astimezone(ZoneInfo(series.timezone)).date(), swap.duty,
+                        names.get(swap.from_member, swap.from_member.split(":")[-1]),
+                        names.get(swap.to_member, swap.to_member.split(":")[-1]), swap.status)
+
+    # -- availability -------------------------------------------------------------------------
+    async def _upcoming_on(self, session: AsyncSession, series: SeriesInfo, day: date, what: str) -> Occurrence:
+        occurrence = await self.meetings.meeting_on(session, series, day)
+        if occurrence.starts_at <= self.clock.now():
+            raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} has already "
+                           f"started: you can only {what} upcoming meetings.")
+        if occurrence.cancelled:
+            raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is cancelled, "
+                           f"so there is no turn to {what}.")
+        return occurrence
+
+    async def skip(self, actor: Actor, day: date, slug: str | None) -> tuple[SeriesInfo, Occurrence]:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            await self.fix_due_in(session, series)
+            occurrence = await self._upcoming_on(session, series, day, "skip")
+            if not any([await q.current_stint(session, series.id, d, actor.member_id) for d in DUTIES]):
+                raise Conflict(f"You are not on the host or notes roster of {series.name}, so you are never picked "
+                               "and there is nothing to skip.")
+            meeting_row = await self.meetings.stored(session, series, occurrence)
+            assert meeting_row.id is not None
+            if meeting_row.assigned_at is not None and actor.member_id in (meeting_row.host, meeting_row.note_taker):
+                duty = HOST if meeting_row.host == actor.member_id else NOTES
+                raise Conflict(
+                    f"You were fixed as {DUTY_WORDS[duty]} of {format_home(occurrence.starts_at, series.timezone)} at "
+                    f"its agenda deadline: ask someone to take it with /rotation swap {day} @member, or ask a chair."
+                )
+            if not await q.add_skip(session, meeting_row.id, actor.member_id, now):
+                raise Conflict(f"You already skip {format_home(occurrence.starts_at, series.timezone)}.")
+            await meetings_q.touch_series(session, series.id, now)
+        self.meetings.notify_changed(series.id)
+        return series, occurrence
+
+    async def swap(self, actor: Actor, day: date, target: str, slug: str | None) -> SwapInfo:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            await self.fix_due_in(session, series)
+            occurrence = await self._upcoming_on(session, series, day, "swap")
+            assignment = await self.assignment_of(session, series, occurrence)
+            when = format_home(occurrence.starts_at, series.timezone)
+            duties = [d for d in DUTIES if assignment.member(d) == actor.member_id]
+            if not duties:
+                raise Conflict(f"You are neither host nor note-taker of {when}, so you have no turn to swap; "
+                               "/rotation show lists who is.")
+            duty = duties[0]
+            if target == actor.member_id:
+                raise InvalidInput("You cannot swap with yourself: mention the member who takes your turn.")
+            if await q.current_stint(session, series.id, duty, target) is None:
+                raise NotFound(f"{target.split(':')[-1]} is not on the {DUTY_WORDS[duty]} roster of {series.name}: "
+                               f"swap with someone on it (/rotation show), or they join with /rotation join {duty}.")
+            other = NOTES if duty == HOST else HOST
+            if assignment.member(other) == target:
+                raise Conflict(f"{target.split(':')[-1]} is already {DUTY_WORDS[other]} of {when}; the host and "
+                               "the note-taker must be two people.")
+            meeting_row = await self.meetings.stored(session, series, occurrence)
+            assert meeting_row.id is not None
+            swap = await q.add_swap(session, RotationSwap(
+                series_id=series.id, meeting_id=meeting_row.id, duty=duty, from_member=actor.member_id,
+                to_member=target, status="proposed", created_at=now))
+            return await self._swap_info(session, series, swap, meeting_row)
+
+    async def accept(self, actor: Actor, swap_id: int) -> tuple[SwapInfo, SeriesInfo]:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            swap = await q.get_swap(session, swap_id)
+            series_row = await meetings_q.series_by_id(session, swap.series_id) if swap else None
+            if swap is None or series_row is None or series_row.workspace_id != actor.workspace_id:
+                raise NotFound(f"There is no swap #{swap_id}: /rotation show lists the open ones.")
+            series = SeriesInfo.of(series_row)
+            await self.fix_due_in(session, series)
+            meeting_row = await meetings_q.meeting_by_id(session, swap.meeting_id)
+            assert meeting_row is not None
+            info = await self._swap_info(session, series, swap, meeting_row)
+            if swap.to_member != actor.member_id:
+                raise PermissionDenied(f"Swap #{swap_id} was offered to {info.to_name}, not to you: only they can "
+                                       "accept it.")
+            if swap.status != "proposed":
+                raise Conflict(f"Swap #{swap_id} was already {swap.status}.")
+            occurrence = occurrence_of(meeting_row)
+            when = format_home(occurrence.starts_at, series.timezone)
+            if occurrence.starts_at <= now or occurrence.cancelled:
+                raise Conflict(f"The meeting of {when} has started or was cancelled: the swap no longer applies.")
+            assignment = await self.assignment_of(session, series, occurrence)
+            if assignment.member(swap.duty) != swap.from_member:
+                raise Conflict(f"{info.from_name} is no longer {DUTY_WORDS[swap.duty]} of {when} (it is now "
+                               f"{assignment.pick(swap.duty).reason.split(':')[0]}), so the swap no longer applies.")
+            other = NOTES if swap.duty == HOST else HOST
+            if assignment.member(other) == actor.member_id:
+                raise Conflict(f"You are already {DUTY_WORDS[other]} of {when}: the host and the note-taker must be "
+                               "two people.")
+            swap.status, swap.decided_at = "accepted", now
+            if meeting_row.assigned_at is not None:
+                _set_duty(meeting_row, swap.duty, actor.member_id, now)
+            await meetings_q.touch_series(session, series.id, now)
+            info = await self._swap_info(session, series, swap, meeting_row)
+        self.meetings.notify_changed(series.id)
+        return info, series
+
+    async def assign(self, actor: Actor, day: date, duty: str, member: str, slug: str | None) -> Occurrence:
+        require_chair(actor, "assign a host or note-taker", self.settings.chair_roles)
+        now = self.clock.now()
+        async with self.db.write() as session:
+            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            await self.fix_due_in(session, series)
+            occurrence = await self._upcoming_on(session, series, day, "assign")
+            assignment = await self.assignment_of(session, series, occurrence)
+            other = NOTES if duty == HOST else HOST
+            if assignment.member(other) == member:
+                raise Conflict(
+                    f"{member.split(':')[-1]} is {DUTY_WORDS[other]} of "
+                    f"{format_home(occurrence.starts_at, series.timezone)}: the host and the note-taker must be two "
+                    f"people; assign the {DUTY_WORDS[other]} first."
+                )
+            meeting_row = await self.meetings.stored(session, series, occurrence)
+            assert meeting_row.id is not None
+            await q.set_assignment(session, meeting_row.id, duty, member, actor.member_id, now)
+            if meeting_row.assigned_at is not None:
+                _set_duty(meeting_row, duty, member, now)
+            await meetings_q.touch_series(session, series.id, now)
+        self.meetings.notify_changed(series.id)
+        return occurrence
+
+
+def _set_duty(meeting_row: Meeting, duty: str, member: str, now: datetime) -> None:
+    if duty == HOST:
+        meeting_row.host = member
+    else:
+        meeting_row.note_taker = member
+    meeting_row.updated_at = now
+
+
+async def _first_fixed(session: AsyncSession, series_id: int) -> datetime | None:
+    rows: Sequence[Meeting] = await meetings_q.meetings_of_series(session, series_id)
+    fixed = [m.starts_at for m in rows if m.assigned_at is not None]
+    return min(fixed) if fixed else None
+
+
+async def _is_fixed(session: AsyncSession, occurrence: Occurrence) -> bool:
+    if occurrence.meeting_id is None:
+        return False
+    row = await meetings_q.meeting_by_id(session, occurrence.meeting_id)
+    return row is not None and row.assigned_at is not None

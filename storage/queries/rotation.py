@@ -1,0 +1,152 @@
+"""Rotation rosters, skips, swaps, chair assignments, and meeting notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.models import Meeting, MeetingNote, RotationAssignment, RotationMember, RotationSkip, RotationSwap
+from storage.queries.common import insert_ignoring_conflict
+
+
+async def roster_of(session: AsyncSession, series_id: int) -> list[RotationMember]:
+    """Every stint on the series' rosters, past and present, in join order."""
+    rows = await session.execute(
+        select(RotationMember).where(col(RotationMember.series_id) == series_id)
+        .order_by(col(RotationMember.joined_at), col(RotationMember.id))
+    )
+    return list(rows.scalars())
+
+
+async def current_stint(session: AsyncSession, series_id: int, duty: str, member_id: str) -> RotationMember | None:
+    rows = await session.execute(
+        select(RotationMember).where(
+            col(RotationMember.series_id) == series_id, col(RotationMember.duty) == duty,
+            col(RotationMember.member_id) == member_id, col(RotationMember.left_at).is_(None),
+        )
+    )
+    return rows.scalars().first()
+
+
+async def add_stint(session: AsyncSession, series_id: int, duty: str, member_id: str, now: datetime) -> None:
+    session.add(RotationMember(series_id=series_id, duty=duty, member_id=member_id, joined_at=now))
+    await session.flush()
+
+
+async def skips_of(session: AsyncSession, meeting_ids: Iterable[int]) -> dict[int, set[str]]:
+    ids = sorted(set(meeting_ids))
+    found: dict[int, set[str]] = {}
+    if not ids:
+        return found
+    rows = await session.execute(select(RotationSkip).where(col(RotationSkip.meeting_id).in_(ids)))
+    for skip in rows.scalars():
+        found.setdefault(skip.meeting_id, set()).add(skip.member_id)
+    return found
+
+
+async def add_skip(session: AsyncSession, meeting_id: int, member_id: str, now: datetime) -> bool:
+    """False when the member had already skipped this meeting (the unique constraint decides)."""
+    return await insert_ignoring_conflict(
+        session, RotationSkip, {"meeting_id": meeting_id, "member_id": member_id, "created_at": now},
+        ["meeting_id", "member_id"],
+    )
+
+
+async def assignments_of(session: AsyncSession, meeting_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    ids = sorted(set(meeting_ids))
+    found: dict[int, dict[str, str]] = {}
+    if not ids:
+        return found
+    rows = await session.execute(select(RotationAssignment).where(col(RotationAssignment.meeting_id).in_(ids)))
+    for row in rows.scalars():
+        found.setdefault(row.meeting_id, {})[row.duty] = row.member_id
+    return found
+
+
+async def set_assignment(session: AsyncSession, meeting_id: int, duty: str, member_id: str, by: str,
+                         now: datetime) -> None:
+    rows = await session.execute(select(RotationAssignment).where(
+        col(RotationAssignment.meeting_id) == meeting_id, col(RotationAssignment.duty) == duty))
+    existing = rows.scalars().first()
+    if existing is None:
+        session.add(RotationAssignment(meeting_id=meeting_id, duty=duty, member_id=member_id, assigned_by=by,
+                                       created_at=now))
+    else:
+        existing.member_id, existing.assigned_by, existing.created_at = member_id, by, now
+    await session.flush()
+
+
+async def swaps_of_series(session: AsyncSession, series_id: int, status: str | None = None) -> list[RotationSwap]:
+    query = select(RotationSwap).where(col(RotationSwap.series_id) == series_id)
+    if status is not None:
+        query = query.where(col(RotationSwap.status) == status)
+    rows = await session.execute(query.order_by(col(RotationSwap.id)))
+    return list(rows.scalars())
+
+
+async def get_swap(session: AsyncSession, swap_id: int) -> RotationSwap | None:
+    return await session.get(RotationSwap, swap_id)
+
+
+async def add_swap(session: AsyncSession, swap: RotationSwap) -> RotationSwap:
+    session.add(swap)
+    await session.flush()
+    return swap
+
+
+async def unfixed_due(session: AsyncSession, series_id: int, before: datetime) -> list[Meeting]:
+    """Stored meetings starting before ``before`` whose assignment is not fixed yet."""
+    rows = await session.execute(
+        select(Meeting).where(col(Meeting.series_id) == series_id, col(Meeting.assigned_at).is_(None),
+                              col(Meeting.starts_at) < before)
+        .order_by(col(Meeting.starts_at))
+    )
+    return list(rows.scalars())
+
+
+async def last_fixed(session: AsyncSession, series_id: int) -> Meeting | None:
+    rows = await session.execute(
+        select(Meeting).where(col(Meeting.series_id) == series_id, col(Meeting.assigned_at).is_not(None))
+        .order_by(col(Meeting.starts_at).desc()).limit(1)
+    )
+    return rows.scalars().first()
+
+
+# -- notes ----------------------------------------------------------------------------------------
+
+async def notes_of(session: AsyncSession, meeting_ids: Iterable[int]) -> dict[int, list[MeetingNote]]:
+    ids = sorted(set(meeting_ids))
+    found: dict[int, list[MeetingNote]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = await session.execute(
+        select(MeetingNote).where(col(MeetingNote.meeting_id).in_(ids))
+        .order_by(col(MeetingNote.meeting_id), col(MeetingNote.id))
+    )
+    for note in rows.scalars():
+        found[note.meeting_id].append(note)
+    return found
+
+
+async def add_note(session: AsyncSession, note: MeetingNote) -> MeetingNote:
+    session.add(note)
+    await session.flush()
+    return note
+
+
+async def fix_meeting(session: AsyncSession, meeting_id: int, host: str | None, note_taker: str | None,
+                      now: datetime) -> bool:
+    """Record the assignment unless it was fixed already (by another replica or an earlier call):
+    the ``assigned_at IS NULL`` condition makes fixing happen once."""
+    from sqlalchemy import update
+
+    result = await session.execute(
+        update(Meeting).where(col(Meeting.id) == meeting_id, col(Meeting.assigned_at).is_(None))
+        .values(host=host, note_taker=note_taker, assigned_at=now, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(getattr(result, "rowcount", 0))
