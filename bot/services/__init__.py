@@ -11,8 +11,8 @@ from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
-from bot.services.requests import RequestLog
 from bot.services.notes import NotesService
+from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
 from storage.db import Database
 
