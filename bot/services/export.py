@@ -9,7 +9,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import NotFound
-from bot.rules.parsing import WEEKDAYS
+from bot.rules.parsing import WEEKDAY_NAMES, WEEKDAYS
 from bot.rules.time import format_zone_line
 from bot.services.notes import load_meeting_notes
 from bot.services.views import AgendaEntry, SeriesInfo
@@ -102,7 +102,7 @@ class ExportService:
         for info in series:
             lines.append(f"# {info.name} (`{info.slug}`)")
             lines.append("")
-            lines.append(f"{info.rule.local_time:%H:%M} on {WEEKDAYS[info.weekday].title()}days, {info.timezone}; "
+            lines.append(f"{info.rule.local_time:%H:%M} on {WEEKDAY_NAMES[info.weekday]}s, {info.timezone}; "
                          f"agenda closes {info.deadline.total_seconds() / 3600:g} h before each meeting.")
             lines.append("")
             for meeting in (m for m in meetings if m.series_id == info.id):
