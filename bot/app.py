@@ -33,7 +33,11 @@ class App:
         self.services = Services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
+        self.ticker.add("close due votes", self._close_due_votes)
         self.web_app = build_web_app(self.services)
+
+    async def _close_due_votes(self) -> None:
+        await self.services.votes.close_due()
 
     async def migrate(self) -> None:
         await upgrade(self.settings.database_url)

@@ -9,6 +9,7 @@ from bot.services.agenda import AgendaService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
+from bot.services.votes import VoteService
 from storage.db import Database
 
 
@@ -26,3 +27,4 @@ class Services:
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
+        self.votes = VoteService(db, clock, settings, self.members, self.role_directories)
