@@ -50,8 +50,11 @@ def vote_data(view: VoteView) -> dict[str, Any]:
         "outcome": view.outcome, "explanation": view.explanation or decision.explanation,
         "projected_outcome": decision.outcome, "head_digest": view.head_digest,
         "not_voted": [m for m, _ in view.not_voted()],
+        # Binding ballots only (at most the electorate): a message carries this on every refresh, and a
+        # vote may have thousands of non-binding ballots. The export has every ballot.
         "ballots": [{"voter": b.voter, "voter_name": b.voter_name, "value": b.value, "binding": b.binding,
-                     "cast_at": iso(b.cast_at), "comment": b.comment} for b in view.ballots],
+                     "cast_at": iso(b.cast_at), "comment": b.comment} for b in view.ballots if b.binding],
+        "non_binding_ballots": decision.non_binding.total,
     }
 
 

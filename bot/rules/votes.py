@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.errors import InvalidInput
 
@@ -68,9 +69,9 @@ def weight(value: str) -> int:
     return {"+1": 1, "-1": -1}.get(value, 0)
 
 
-@dataclass(frozen=True)
-class Ballot:
-    """One ballot as the rules see it. ``binding`` was decided from the snapshot when it was cast."""
+class Ballot(NamedTuple):
+    """One ballot as the rules see it. ``binding`` was decided from the snapshot when it was cast.
+    A tuple, not a dataclass: a large vote builds tens of thousands of them."""
 
     voter: str
     value: str
@@ -115,8 +116,9 @@ def latest(ballots: Iterable[Ballot]) -> list[Ballot]:
 def tally(ballots: Iterable[Ballot]) -> tuple[Tally, Tally]:
     """(binding, non-binding) tallies over the latest ballot of each voter."""
     counts = {True: [0, 0, 0], False: [0, 0, 0]}
+    slot = {"+1": 0, "-1": 2}
     for ballot in latest(ballots):
-        counts[ballot.binding][1 - weight(ballot.value)] += 1
+        counts[ballot.binding][slot.get(ballot.value, 1)] += 1
     return Tally(*counts[True]), Tally(*counts[False])
 
 

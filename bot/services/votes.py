@@ -10,7 +10,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,8 +58,7 @@ def iso(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True)
-class BallotView:
+class BallotView(NamedTuple):  # a tuple: a large vote has tens of thousands
     voter: str
     voter_name: str
     value: str
@@ -104,6 +104,11 @@ class VoteView:
 
     def decision(self) -> Decision:
         """The outcome if the vote closed now (for a closed vote: its recorded outcome's reasoning)."""
+        return self._decision
+
+    @cached_property
+    def _decision(self) -> Decision:
+        # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass.
         return decide(self.rule, [Ballot(b.voter, b.value, b.binding) for b in self.ballots],
                       len(self.electorate))
 
@@ -299,11 +304,11 @@ class VoteService:
             if vote.status != "open":
                 raise Conflict(f"Vote #{vote_id} is already closed ({_closed_words(vote)}): "
                                f"/vote status #{vote_id} shows its result.")
-            if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
-                await self._close_locked(session, vote, vote.closes_at, None, False, now)
-                return await self._view(session, vote.id)
-            electorate = await q.electorate_of(session, vote.id)
             ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
+            if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
+                await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots)
+                return await self._view(session, vote.id, ballots)
+            electorate = await q.electorate_of(session, vote.id)
             voted = {row[1] for row in ballots if row[5]}
             missing = [n for m, n in electorate if m not in voted]
             if missing and not force:
@@ -313,8 +318,8 @@ class VoteService:
                     f"{len(electorate)} binding voters have not voted ({shown}): wait for the deadline, or close "
                     "it now with force=yes (the result will say so)."
                 )
-            await self._close_locked(session, vote, now, actor.member_id, bool(missing), now)
-            return await self._view(session, vote.id)
+            await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots)
+            return await self._view(session, vote.id, ballots)
 
     async def close_due(self) -> list[int]:
         """Close every open vote whose deadline has passed, as of its deadline (not as of now). Safe to
@@ -333,9 +338,10 @@ class VoteService:
         return closed
 
     async def _close_locked(self, session: AsyncSession, vote: Vote, at: datetime, by: str | None, forced: bool,
-                            now: datetime) -> None:
+                            now: datetime, ballots: list[q.BallotRow] | None = None) -> None:
         assert vote.id is not None
-        ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
+        if ballots is None:
+            ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
         decision = decide(vote.rule, [Ballot(row[1], row[3], row[5]) for row in ballots], vote.electorate_size)
         event = await self._append(session, vote.id, "close", now, {
             "closed_at": iso(at), "closed_by": by, "forced": forced, "early": at < vote.closes_at,
@@ -412,16 +418,19 @@ class VoteService:
         })
         return event
 
-    async def _view(self, session: AsyncSession, vote_id: int) -> VoteView:
+    async def _view(self, session: AsyncSession, vote_id: int, ballots: list[q.BallotRow] | None = None) -> VoteView:
+        """The vote as stored now; ``ballots`` when the caller already holds its current ballot rows."""
         vote = await q.get_vote(session, vote_id)
         assert vote is not None
         await session.refresh(vote)
-        return (await load_views(session, [vote]))[0]
+        return (await load_views(session, [vote], None if ballots is None else {vote_id: ballots}))[0]
 
-async def load_views(session: AsyncSession, votes: Sequence[Vote]) -> list[VoteView]:
+async def load_views(session: AsyncSession, votes: Sequence[Vote],
+                     ballots: dict[int, list[q.BallotRow]] | None = None) -> list[VoteView]:
     ids = [v.id for v in votes if v.id is not None]
     electorates = await q.electorate_of_many(session, ids)
-    ballots = await q.ballots_of_many(session, ids)
+    if ballots is None:
+        ballots = await q.ballots_of_many(session, ids)
     people: dict[str, set[str]] = {}
     for vote in votes:
         people.setdefault(vote.workspace_id, set()).update(p for p in (vote.opened_by, vote.closed_by) if p)
