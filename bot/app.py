@@ -35,6 +35,7 @@ class App:
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
         self.ticker.add("rotation: fix assignments at the agenda deadline", self._fix_assignments)
+        self.ticker.add("close due votes", self._close_due_votes)
         self.web_app = build_web_app(self.services)
         self.slack: SlackAdapter | None = None
         if self.settings.secrets.slack_enabled:
@@ -46,6 +47,9 @@ class App:
 
     async def _fix_assignments(self) -> None:
         await self.services.rotation.fix_due()
+
+    async def _close_due_votes(self) -> None:
+        await self.services.votes.close_due()
 
     async def migrate(self) -> None:
         await upgrade(self.settings.database_url)

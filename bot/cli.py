@@ -125,6 +125,58 @@ def _instant(text: str) -> datetime:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"'{text}' is not an instant: write it like 2022-03-02T16:30Z") from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recompute every vote's hash chain (from the database, or from a JSON export) and compare the
+    records with it; exit 1 naming the first event or record that does not match."""
+    from bot.rules.vote_log import check_vote, stated_from_export
+
+    if args.file:
+        import json
+
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                exported = json.load(handle)
+            votes = exported["votes"]
+            if not isinstance(votes, list):
+                raise TypeError("votes is not a list")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"{args.file}: not a Quorum JSON export ({exc}); make one with quorum export --format json.",
+                  file=sys.stderr)
+            return 2
+        events = 0
+        for entry in votes:
+            try:
+                stated = stated_from_export(entry)
+            except ValueError as exc:
+                print(f"FAILED: {exc}", file=sys.stderr)
+                return 1
+            events += len(stated.events)
+            problem = check_vote(stated)
+            if problem is not None:
+                print(f"FAILED: {problem}", file=sys.stderr)
+                return 1
+        print(f"ok: {len(votes)} votes and {events} events in {args.file} match their hash chains")
+        return 0
+
+    from bot.app import App
+
+    settings = _settings(args)
+    configure_logging("WARNING", settings.secrets)
+
+    async def main() -> int:
+        app = App(settings)
+        await app.migrate()
+        try:
+            report = await app.services.votes.verify()
+        finally:
+            await app.close()
+        if report.problem is not None:
+            print(f"FAILED: {report.problem}", file=sys.stderr)
+            return 1
+        print(f"ok: {report.votes} votes and {report.events} events match their hash chains")
+        return 0
+
+    return asyncio.run(main())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--series", help="only this series")
     export.add_argument("--tz", help="(ics) write every time in this zone")
     export.set_defaults(func=cmd_export)
+
+    verify = sub.add_parser("verify", help="check every vote's tamper-evident log")
+    verify.add_argument("--file", help="a JSON export to check instead of the database")
+    verify.set_defaults(func=cmd_verify)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -5,9 +5,12 @@ to the notifier of the workspace's platform (console, Discord, Slack)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.commands.reply import Reply
+if TYPE_CHECKING:
+    # Only for annotations: importing bot.commands here would import every command module, which
+    # imports the services, which import this module (a cycle).
+    from bot.commands.reply import Reply
 
 
 @dataclass(frozen=True)

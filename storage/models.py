@@ -225,3 +225,79 @@ class MeetingNote(SQLModel, table=True):
     author: str = Field(max_length=120)
     author_name: str = Field(max_length=200)
     created_at: datetime = Field(sa_column=_utc())
+
+
+# -- Votes (issue 3) ---------------------------------------------------------------------------------
+
+
+class Vote(SQLModel, table=True):
+    """A binding vote. ``head_digest`` is the hash of the last event in its log (see ``VoteEvent``)."""
+
+    __tablename__ = "vote"
+    __table_args__ = (Index("ix_vote_status_closes_at", "status", "closes_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
+    title: str = Field(max_length=200)
+    link: str | None = Field(default=None, max_length=500)
+    rule: str = Field(max_length=40)
+    binding_role: str = Field(max_length=100)
+    opened_by: str = Field(max_length=120)
+    opened_at: datetime = Field(sa_column=_utc())
+    closes_at: datetime = Field(sa_column=_utc())
+    # Opened for less than the 72 h minimum with force=yes; the result says so.
+    short_forced: bool = False
+    channel_id: str | None = Field(default=None, max_length=120)
+    status: str = Field(default="open", max_length=20)  # open | closed
+    closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    closed_by: str | None = Field(default=None, max_length=120)  # None: closed at its deadline
+    close_forced: bool = False
+    outcome: str | None = Field(default=None, max_length=20)  # passed | rejected | no-quorum
+    explanation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    head_digest: str = Field(max_length=64)
+    electorate_digest: str = Field(max_length=64)
+    electorate_size: int
+
+
+class VoteElectorate(SQLModel, table=True):
+    """The snapshot of the binding role's holders taken when the vote opened."""
+
+    __tablename__ = "vote_electorate"
+
+    vote_id: int = Field(primary_key=True, foreign_key="vote.id")
+    member_id: str = Field(primary_key=True, max_length=120)
+    display_name: str = Field(max_length=200)
+
+
+class VoteBallot(SQLModel, table=True):
+    """A member's CURRENT ballot. One row per (vote, voter), kept so by the unique constraint and an
+    upsert, so two simultaneous casts leave exactly one. Every earlier ballot is in ``VoteEvent``."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (UniqueConstraint("vote_id", "voter", name="uq_ballot_vote_voter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id")
+    voter: str = Field(max_length=120)
+    voter_name: str = Field(max_length=200)
+    value: str = Field(max_length=2)  # +1 | +0 | 0 | -0 | -1, as cast
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    binding: bool  # the voter was in the electorate snapshot
+    cast_at: datetime = Field(sa_column=_utc())
+    changes: int = 0  # how many times the voter changed this ballot
+
+
+class VoteEvent(SQLModel, table=True):
+    """An append-only, hash-chained event of a vote's log: open, ballot, change or close."""
+
+    __tablename__ = "vote_event"
+    __table_args__ = (UniqueConstraint("vote_id", "seq", name="uq_vote_event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id")
+    seq: int
+    kind: str = Field(max_length=20)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    created_at: datetime = Field(sa_column=_utc())
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -1,6 +1,15 @@
 """The command registry and its handlers. Importing this package registers every command."""
 
-from bot.commands import agenda, calendar, help, me, meeting, notes, rotation  # noqa: F401  (registration by import)
+from bot.commands import (  # noqa: F401  (registration by import)
+    agenda,
+    calendar,
+    help,
+    me,
+    meeting,
+    notes,
+    rotation,
+    vote,
+)
 from bot.commands.registry import REGISTRY
 
 __all__ = ["REGISTRY"]

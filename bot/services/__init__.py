@@ -14,6 +14,7 @@ from bot.services.members import MemberService
 from bot.services.notes import NotesService
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
+from bot.services.votes import VoteService
 from storage.db import Database
 
 
@@ -36,3 +37,4 @@ class Services:
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
+        self.votes = VoteService(db, clock, settings, self.members, self.role_directories)

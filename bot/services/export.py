@@ -13,6 +13,7 @@ from bot.rules.parsing import WEEKDAY_NAMES, WEEKDAYS
 from bot.rules.time import format_zone_line
 from bot.services.notes import load_meeting_notes
 from bot.services.views import AgendaEntry, SeriesInfo
+from bot.services.votes import export_votes
 from storage.db import Database
 from storage.models import Meeting
 from storage.queries import agenda as agenda_q
@@ -51,6 +52,7 @@ class ExportService:
         by_id = {s.id: s for s in series}
         async with self.db.read() as session:
             notes = await rotation_q.notes_of(session, [m.id for m in meetings if m.id is not None])
+        votes = await self._votes(series, slug)
         return {
             "series": [
                 {"slug": s.slug, "name": s.name, "timezone": s.timezone, "weekday": WEEKDAYS[s.weekday],
@@ -77,8 +79,13 @@ class ExportService:
                 }
                 for m in meetings
             ],
-            "votes": [],
+            "votes": votes,
         }
+
+    async def _votes(self, series: list[SeriesInfo], slug: str | None) -> list[dict[str, Any]]:
+        """Votes belong to a workspace, not a series: with --series, those of the series' workspace."""
+        async with self.db.read() as session:
+            return await export_votes(session, None if slug is None else [s.workspace_id for s in series])
 
     async def as_json(self, slug: str | None = None) -> str:
         return json.dumps(await self.as_dict(slug), indent=2, ensure_ascii=False) + "\n"
@@ -124,4 +131,40 @@ class ExportService:
                 lines.append("")
                 if meeting.id is not None and meeting.id in minutes:
                     lines.append(minutes[meeting.id])
+        lines.extend(_votes_markdown(await self._votes(series, slug)))
         return "\n".join(lines).rstrip() + "\n" if lines else "No records yet.\n"
+
+
+def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
+    if not votes:
+        return []
+    lines = ["# Votes", ""]
+    for vote in votes:
+        lines.append(f"## Vote #{vote['id']}: {vote['title']}")
+        lines.append("")
+        if vote.get("link"):
+            lines.append(f"- Link: <{vote['link']}>")
+        lines.append(f"- Rule: `{vote['rule']}`; binding role {vote.get('binding_role')}, electorate of "
+                     f"{len(vote['electorate'])}")
+        lines.append(f"- Opened {vote['opened_at']}, closes {vote['closes_at']}"
+                     + (" (shorter than 72 h, forced)" if vote.get("short_forced") else ""))
+        binding, other = vote["tally"]["binding"], vote["tally"]["non_binding"]
+        lines.append(f"- Binding: {binding['+1']} +1, {binding['0']} 0, {binding['-1']} -1; non-binding: "
+                     f"{other['+1']} +1, {other['0']} 0, {other['-1']} -1")
+        if vote["status"] == "closed":
+            forced = " (closed early with force=yes)" if vote.get("close_forced") else ""
+            lines.append(f"- Result: **{vote['outcome']}**{forced}: {vote.get('explanation') or ''}")
+        else:
+            lines.append("- Status: open")
+        lines.append(f"- Head digest: `{vote['head_digest']}`")
+        names = vote.get("electorate_names", {})
+        if vote["ballots"]:
+            lines.append("")
+            lines.append("| voter | vote | binding | cast at | comment |")
+            lines.append("|---|---|---|---|---|")
+            for ballot in vote["ballots"]:
+                comment = (ballot.get("comment") or "").replace("|", "\\|")
+                lines.append(f"| {names.get(ballot['voter'], ballot['voter_name'])} | {ballot['value']} | "
+                             f"{'yes' if ballot['binding'] else 'no'} | {ballot['cast_at']} | {comment} |")
+        lines.append("")
+    return lines

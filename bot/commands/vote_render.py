@@ -1,0 +1,137 @@
+"""How a vote reads: the live vote message (with its buttons) and the Apache-style ``[RESULT][VOTE]``.
+
+Both are plain functions of a ``VoteView`` so the outbox can post them later without a command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.commands.render import relative
+from bot.commands.reply import Button, Reply
+from bot.rules.parsing import format_duration
+from bot.rules.time import format_zone_line
+from bot.rules.votes import RULES
+from bot.services.votes import DEFAULT_DURATION, VoteView, iso
+
+SHOWN_NAMES = 50  # longer electorates and voter lists are summarised in the message (the export has all)
+
+
+def _zones(zones: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    return (zones[0] if zones else "UTC"), zones
+
+
+def _when(instant: datetime, zones: tuple[str, ...]) -> str:
+    home, shown = _zones(zones)
+    return format_zone_line(instant, home, shown)
+
+
+def _names(names: list[str]) -> str:
+    if len(names) <= SHOWN_NAMES:
+        return ", ".join(names)
+    return ", ".join(names[:SHOWN_NAMES]) + f" and {len(names) - SHOWN_NAMES} more"
+
+
+def rule_words(rule: str) -> str:
+    return f"{rule}: {RULES[rule].summary}"
+
+
+def vote_data(view: VoteView) -> dict[str, Any]:
+    """The vote's fields for adapters and --json, with the export's key names."""
+    decision = view.decision()
+    return {
+        "id": view.id, "title": view.title, "link": view.link, "rule": view.rule, "status": view.status,
+        "binding_role": view.binding_role, "opened_by": view.opened_by, "opened_at": iso(view.opened_at),
+        "closes_at": iso(view.closes_at), "closed_at": iso(view.closed_at) if view.closed_at else None,
+        "closed_by": view.closed_by, "close_forced": view.close_forced, "short_forced": view.short_forced,
+        "electorate": [m for m, _ in view.electorate], "electorate_size": len(view.electorate),
+        "electorate_digest": view.electorate_digest,
+        "tally": {"binding": decision.binding.as_dict(), "non_binding": decision.non_binding.as_dict()},
+        "outcome": view.outcome, "explanation": view.explanation or decision.explanation,
+        "projected_outcome": decision.outcome, "head_digest": view.head_digest,
+        "not_voted": [m for m, _ in view.not_voted()],
+        # Binding ballots only (at most the electorate): a message carries this on every refresh, and a
+        # vote may have thousands of non-binding ballots. The export has every ballot.
+        "ballots": [{"voter": b.voter, "voter_name": b.voter_name, "value": b.value, "binding": b.binding,
+                     "cast_at": iso(b.cast_at), "comment": b.comment} for b in view.ballots if b.binding],
+        "non_binding_ballots": decision.non_binding.total,
+    }
+
+
+def vote_buttons(view: VoteView) -> tuple[Button, ...]:
+    veto = "Reason for your veto" if view.rule == "consensus" else None
+    return (
+        Button("+1", f"vote cast #{view.id} +1", f"quorum:vote:{view.id}:+1", "primary"),
+        Button("0", f"vote cast #{view.id} 0", f"quorum:vote:{view.id}:0", "secondary"),
+        Button("-1", f"vote cast #{view.id} -1", f"quorum:vote:{view.id}:-1", "danger", prompt=veto),
+    )
+
+
+def _binding_lines(view: VoteView) -> list[str]:
+    binding = [b for b in view.ballots if b.binding]
+    lines = [f"  {b.value} {b.voter_name}" + (f" (\"{b.comment}\")" if b.comment else "")
+             for b in binding[:SHOWN_NAMES]]
+    if len(binding) > SHOWN_NAMES:
+        lines.append(f"  ... and {len(binding) - SHOWN_NAMES} more binding ballots (see the export)")
+    return lines
+
+
+def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply:
+    """The live message of a vote: what it is, the rule, the electorate and the tally so far. A closed
+    vote's message is its result."""
+    if not view.is_open:
+        return result_reply(view, zones)
+    decision = view.decision()
+    lines = [f"Vote #{view.id}: {view.title}" + (f" <{view.link}>" if view.link else "")]
+    lines.append(f"Rule: {rule_words(view.rule)}.")
+    lines.append(f"Opened by {view.opened_by_name}; closes {_when(view.closes_at, zones)} "
+                 f"({relative(view.closes_at, now)}).")
+    if view.short_forced:
+        lines.append(f"Short vote: open for {format_duration(view.duration)}, less than the "
+                     f"{format_duration(DEFAULT_DURATION)} minimum, opened with force=yes.")
+    size = len(view.electorate)
+    lines.append(f"Electorate: {size} holder{'s' if size != 1 else ''} of {view.binding_role} when it opened "
+                 f"(digest {view.electorate_digest[:12]}): {_names([n for _, n in view.electorate])}.")
+    lines.append(f"Binding so far: {decision.binding.words()} · non-binding: {decision.non_binding.words()}.")
+    lines.extend(_binding_lines(view))
+    missing = view.not_voted()
+    if missing:
+        lines.append(f"Not voted yet ({len(missing)}): {_names([n for _, n in missing])}.")
+    lines.append(f"If it closed now: {decision.explanation}.")
+    lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\"; "
+                 "+0 and -0 count as 0. Anyone may vote; only the electorate's votes are binding.")
+    return Reply(text="\n".join(lines), title=f"[VOTE] {view.title}", ephemeral=False, kind="vote",
+                 buttons=vote_buttons(view), moments=(view.closes_at,), data={"vote": vote_data(view)})
+
+
+def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
+    """The ``[RESULT][VOTE]`` announcement of a closed vote."""
+    assert view.closed_at is not None and view.outcome is not None
+    decision = view.decision()
+    if view.closed_by is None:
+        how = "at its deadline"
+    elif view.close_forced:
+        how = (f"early by {view.closed_by_name} with force=yes, before every member of the electorate "
+               "had voted")
+    else:
+        how = f"early by {view.closed_by_name}, once every member of the electorate had voted"
+    lines = [f"Vote #{view.id}: {view.title}" + (f" <{view.link}>" if view.link else "")]
+    lines.append(f"Closed {_when(view.closed_at, zones)}, {how}.")
+    lines.append(f"Rule: {rule_words(view.rule)}.")
+    lines.append(f"Binding ({view.binding_role}, electorate of {len(view.electorate)}): {decision.binding.words()}")
+    lines.extend(_binding_lines(view))
+    lines.append(f"Non-binding: {decision.non_binding.words()}")
+    missing = view.not_voted()
+    if missing:
+        lines.append(f"Did not vote ({len(missing)} of the electorate): {_names([n for _, n in missing])}.")
+    else:
+        lines.append("Every member of the electorate voted.")
+    lines.append(f"Outcome: {view.outcome.upper()} ({view.explanation or decision.explanation}).")
+    if view.short_forced:
+        lines.append(f"Short vote: it was open for {format_duration(view.duration)}, less than the "
+                     f"{format_duration(DEFAULT_DURATION)} minimum (opened with force=yes).")
+    if view.close_forced:
+        lines.append("Closed early with force=yes.")
+    lines.append(f"Log head digest: {view.head_digest} (check it with quorum verify).")
+    return Reply(text="\n".join(lines), title=f"[RESULT][VOTE] {view.title}", ephemeral=False, kind="vote",
+                 moments=(view.closed_at,), data={"vote": vote_data(view)})

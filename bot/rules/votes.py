@@ -1,0 +1,173 @@
+"""Vote rules: ballot values, the six approval rules of SPEC §2 and their plain-words explanations.
+
+Every rule looks only at the latest ballot of each member, and only at binding ballots (a ballot is
+binding when its voter was in the electorate snapshot taken when the vote opened). ``+0`` and ``-0``
+are the Apache way of saying "abstain, leaning yes/no" and count as ``0``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from bot.errors import InvalidInput
+
+VALUES = ("+1", "+0", "0", "-0", "-1")
+# Typed forms people use for the same values: a bare 1, and the unicode minus some keyboards produce.
+_ALIASES = {"1": "+1", "−1": "-1", "−0": "-0", "+0": "+0", "0": "0", "-0": "-0", "+1": "+1", "-1": "-1"}
+
+PASSED = "passed"
+REJECTED = "rejected"
+NO_QUORUM = "no-quorum"
+OUTCOMES = (PASSED, REJECTED, NO_QUORUM)
+
+MIN_PLUS_ONES = 3  # "at least 3 binding +1" under lazy-majority, lazy-two-thirds and consensus
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    summary: str  # the rule in plain words, as shown in vote messages and results
+    needs_quorum: bool  # fewer than 3 binding +1 is "no-quorum"
+
+
+RULES: dict[str, RuleInfo] = {
+    "lazy-consensus": RuleInfo("lazy-consensus", "passes unless there is a binding -1 by the deadline", False),
+    "lazy-majority": RuleInfo("lazy-majority", "needs at least 3 binding +1 and more +1 than -1", True),
+    "lazy-two-thirds": RuleInfo("lazy-two-thirds", "needs at least 3 binding +1 and twice as many +1 as -1",
+                                True),
+    "consensus": RuleInfo("consensus", "needs at least 3 binding +1 and no binding -1 (a -1 is a veto)", True),
+    "electorate-majority": RuleInfo("electorate-majority",
+                                    "needs binding +1 from more than half of the electorate", False),
+    "electorate-two-thirds": RuleInfo("electorate-two-thirds",
+                                      "needs binding +1 from at least two thirds of the electorate", False),
+}
+RULE_IDS = tuple(RULES)
+DEFAULT_RULE = "lazy-two-thirds"
+
+
+def parse_value(text: str) -> str:
+    """The ballot value as cast (``+0`` stays ``+0``), or ``InvalidInput`` in one sentence."""
+    cleaned = text.strip()
+    value = _ALIASES.get(cleaned)
+    if value is None:
+        raise InvalidInput(
+            f"'{cleaned[:20]}' is not a vote: vote +1 (yes), 0 (no opinion; +0 and -0 also count as 0) or -1 (no)."
+        )
+    return value
+
+
+def parse_rule(text: str) -> str:
+    rule = text.strip().lower()
+    if rule not in RULES:
+        raise InvalidInput(f"'{text[:40]}' is not a vote rule: use one of {', '.join(RULE_IDS)}.")
+    return rule
+
+
+def weight(value: str) -> int:
+    """+1, 0 or -1: how a ballot value counts."""
+    return {"+1": 1, "-1": -1}.get(value, 0)
+
+
+class Ballot(NamedTuple):
+    """One ballot as the rules see it. ``binding`` was decided from the snapshot when it was cast.
+    A tuple, not a dataclass: a large vote builds tens of thousands of them."""
+
+    voter: str
+    value: str
+    binding: bool
+
+
+@dataclass(frozen=True)
+class Tally:
+    plus: int = 0
+    zero: int = 0
+    minus: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.plus + self.zero + self.minus
+
+    def as_dict(self) -> dict[str, int]:
+        return {"+1": self.plus, "0": self.zero, "-1": self.minus}
+
+    def words(self) -> str:
+        return f"{self.plus} +1, {self.zero} 0, {self.minus} -1"
+
+
+@dataclass(frozen=True)
+class Decision:
+    rule: str
+    outcome: str  # passed | rejected | no-quorum
+    binding: Tally
+    non_binding: Tally
+    electorate_size: int
+    explanation: str
+
+
+def latest(ballots: Iterable[Ballot]) -> list[Ballot]:
+    """The latest ballot of each voter, in the order voters first voted. ``ballots`` is in cast order."""
+    current: dict[str, Ballot] = {}
+    for ballot in ballots:
+        current[ballot.voter] = ballot
+    return list(current.values())
+
+
+def tally(ballots: Iterable[Ballot]) -> tuple[Tally, Tally]:
+    """(binding, non-binding) tallies over the latest ballot of each voter."""
+    counts = {True: [0, 0, 0], False: [0, 0, 0]}
+    slot = {"+1": 0, "-1": 2}
+    for ballot in latest(ballots):
+        counts[ballot.binding][slot.get(ballot.value, 1)] += 1
+    return Tally(*counts[True]), Tally(*counts[False])
+
+
+def electorate_majority_needed(size: int) -> int:
+    """More than half: the smallest count c with 2c > size (at least one)."""
+    return max(1, size // 2 + 1)
+
+
+def electorate_two_thirds_needed(size: int) -> int:
+    """At least two thirds: the smallest count c with 3c >= 2 size (at least one)."""
+    return max(1, -(-2 * size // 3))
+
+
+def decide(rule: str, ballots: Iterable[Ballot], electorate_size: int) -> Decision:
+    """The outcome of ``rule`` over ``ballots`` (in cast order; the latest per voter counts) if the vote
+    closed now, with the reason in plain words."""
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}")
+    binding, non_binding = tally(ballots)
+    plus, minus = binding.plus, binding.minus
+    counts = f"{plus} binding +1, {minus} binding -1"
+    if binding.zero:
+        counts += f", {binding.zero} binding 0"
+    info = RULES[rule]
+    quorum_missing = info.needs_quorum and plus < MIN_PLUS_ONES
+    if rule == "lazy-consensus":
+        outcome = PASSED if minus == 0 else REJECTED
+        reason = "needs no binding -1"
+    elif rule == "lazy-majority":
+        outcome = PASSED if plus > minus else REJECTED
+        reason = "needs at least 3 +1 and more +1 than -1"
+    elif rule == "lazy-two-thirds":
+        outcome = PASSED if plus >= 2 * minus else REJECTED
+        reason = "needs at least 3 +1 and twice as many +1 as -1"
+    elif rule == "consensus":
+        outcome = PASSED if minus == 0 else REJECTED
+        reason = "needs at least 3 +1 and no -1 (a -1 is a veto)"
+    elif rule == "electorate-majority":
+        needed = electorate_majority_needed(electorate_size)
+        outcome = PASSED if plus >= needed else REJECTED
+        counts = f"{plus} binding +1 of an electorate of {electorate_size}"
+        reason = f"needs +1 from more than half of the electorate, so at least {needed}"
+    else:  # electorate-two-thirds
+        needed = electorate_two_thirds_needed(electorate_size)
+        outcome = PASSED if plus >= needed else REJECTED
+        counts = f"{plus} binding +1 of an electorate of {electorate_size}"
+        reason = f"needs +1 from at least two thirds of the electorate, so at least {needed}"
+    if quorum_missing:
+        outcome = NO_QUORUM
+        reason += f" (fewer than {MIN_PLUS_ONES} binding +1 is no quorum)"
+    explanation = f"{counts}: {reason}: {outcome}"
+    return Decision(rule, outcome, binding, non_binding, electorate_size, explanation)

@@ -1,0 +1,521 @@
+"""Vote use cases: open (with the electorate snapshot), cast, status, list, close, closing at the
+deadline, the export of votes and the verification of their logs.
+
+Every change to a vote locks the vote row first and appends one hash-chained event in the same
+transaction as the change itself, so the log and the tables can never disagree by accident."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.rules.audit import GENESIS, ChainProblem, Event, canonical, electorate_digest, next_event
+from bot.rules.links import validate_link, validate_title
+from bot.rules.parsing import format_duration
+from bot.rules.time import format_home
+from bot.rules.vote_log import StatedVote, check_vote
+from bot.rules.votes import (
+    DEFAULT_RULE,
+    Ballot,
+    Decision,
+    Tally,
+    decide,
+    parse_rule,
+    parse_value,
+)
+from bot.services.actor import Actor
+from bot.services.members import MemberService
+from storage.db import Database
+from storage.models import Vote
+from storage.queries import members as members_q
+from storage.queries import votes as q
+
+if TYPE_CHECKING:  # bot.notify imports bot.commands, which imports the services
+    from bot.notify import RoleDirectory
+
+DEFAULT_DURATION = timedelta(hours=72)  # the Apache minimum
+MIN_DURATION = timedelta(minutes=10)
+MAX_DURATION = timedelta(days=30)
+MAX_COMMENT_LENGTH = 1000
+
+
+def event_time(instant: datetime) -> str:
+    """The form an instant takes inside the hashed log: UTC with microseconds, so it survives a round
+    trip through either database unchanged."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class BallotView(NamedTuple):  # a tuple: a large vote has tens of thousands
+    voter: str
+    voter_name: str
+    value: str
+    comment: str | None
+    binding: bool
+    cast_at: datetime
+    changes: int
+
+
+@dataclass(frozen=True)
+class VoteView:
+    id: int
+    workspace_id: str
+    title: str
+    link: str | None
+    rule: str
+    binding_role: str
+    opened_by: str
+    opened_by_name: str
+    opened_at: datetime
+    closes_at: datetime
+    short_forced: bool
+    channel_id: str | None
+    status: str
+    closed_at: datetime | None
+    closed_by: str | None
+    closed_by_name: str | None
+    close_forced: bool
+    outcome: str | None
+    explanation: str | None
+    head_digest: str
+    electorate_digest: str
+    electorate: tuple[tuple[str, str], ...]  # (member id, display name), sorted by id
+    ballots: tuple[BallotView, ...]  # current ballots, in the order members first voted
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.closes_at - self.opened_at
+
+    def decision(self) -> Decision:
+        """The outcome if the vote closed now (for a closed vote: its recorded outcome's reasoning)."""
+        return self._decision
+
+    @cached_property
+    def _decision(self) -> Decision:
+        # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass.
+        return decide(self.rule, [Ballot(b.voter, b.value, b.binding) for b in self.ballots],
+                      len(self.electorate))
+
+    def not_voted(self) -> list[tuple[str, str]]:
+        voted = {b.voter for b in self.ballots}
+        return [(m, n) for m, n in self.electorate if m not in voted]
+
+
+@dataclass(frozen=True)
+class CastResult:
+    vote: VoteView
+    ballot: BallotView
+    change: str  # "new" | "changed" | "unchanged"
+    previous: str | None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    votes: int
+    events: int
+    problem: ChainProblem | None
+
+
+def _platform_of(workspace_id: str) -> str:
+    prefix = workspace_id.split(":", 1)[0]
+    return prefix if prefix in ("slack", "discord") and ":" in workspace_id else "console"
+
+
+def _member_of_workspace(member_id: str, workspace_id: str) -> bool:
+    """Config role lists name members of every platform; only this workspace's count in its votes."""
+    platform = _platform_of(workspace_id)
+    if platform == "slack":
+        return member_id.startswith(workspace_id + ":")
+    return member_id.startswith(platform + ":")
+
+
+def _name(member_id: str) -> str:
+    return member_id.split(":")[-1]
+
+
+class VoteService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, members: MemberService,
+                 role_directories: Mapping[str, RoleDirectory]) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.members = members
+        # The same dict Services exposes; app.py fills it with the adapters that are on.
+        self.role_directories = role_directories
+
+    # -- open -------------------------------------------------------------------------------
+    async def open(
+        self,
+        actor: Actor,
+        title: str,
+        *,
+        link: str | None = None,
+        rule: str = DEFAULT_RULE,
+        duration: timedelta | None = None,
+        role: str | None = None,
+        force: bool = False,
+    ) -> VoteView:
+        _require_chair(actor, "open a vote", self.settings.chair_roles)
+        title = validate_title(title)
+        link = validate_link(link) if link else None
+        rule = parse_rule(rule)
+        duration = DEFAULT_DURATION if duration is None else duration
+        if duration <= timedelta():
+            raise InvalidInput("duration= must be positive: a vote stays open for 72h by default.")
+        if duration > MAX_DURATION:
+            raise InvalidInput(f"duration={format_duration(duration)} is too long: a vote may stay open at most "
+                               f"{format_duration(MAX_DURATION)}.")
+        if duration < MIN_DURATION:
+            raise InvalidInput(f"duration={format_duration(duration)} is too short: a vote stays open at least "
+                               f"{format_duration(MIN_DURATION)}.")
+        short = duration < DEFAULT_DURATION
+        if short and not force:
+            raise InvalidInput(
+                f"duration={format_duration(duration)} is shorter than the 72h minimum: give force=yes to open a "
+                "short vote (the result will say so), or leave duration= out."
+            )
+        role = role or self.settings.binding_role
+        if role not in self.settings.roles:
+            raise InvalidInput(f"There is no role '{role}': roles are declared in the config "
+                               f"({', '.join(sorted(self.settings.roles))}).")
+        electorate = await self._snapshot(actor, role)
+        if not electorate:
+            raise Conflict(f"Nobody holds the role {role}, so no vote would be binding: list members under "
+                           f"[roles.{role}] in the config, or have the platform grant the role, then open it.")
+        now = self.clock.now()
+        digest = electorate_digest(m for m, _ in electorate)
+        async with self.db.write() as session:
+            await members_q.ensure_workspace(session, actor.workspace_id, actor.platform, now)
+            vote = await q.insert_vote(session, {
+                "workspace_id": actor.workspace_id, "title": title, "link": link, "rule": rule,
+                "binding_role": role, "opened_by": actor.member_id, "opened_at": now,
+                "closes_at": now + duration, "short_forced": short, "channel_id": actor.channel_id,
+                "status": "open", "head_digest": GENESIS, "electorate_digest": digest,
+                "electorate_size": len(electorate),
+            })
+            assert vote.id is not None
+            await q.insert_electorate(session, vote.id, electorate)
+            event = await self._append(session, vote.id, "open", now, {
+                "title": title, "link": link, "rule": rule, "binding_role": role, "opened_by": actor.member_id,
+                "opened_by_name": actor.display_name, "opened_at": iso(now), "closes_at": iso(now + duration),
+                "short_forced": short, "electorate": [[m, n] for m, n in electorate],
+                "electorate_digest": digest,
+            })
+            await q.update_vote(session, vote.id, head_digest=event.hash)
+            return await self._view(session, vote.id)
+
+    async def _snapshot(self, actor: Actor, role: str) -> list[tuple[str, str]]:
+        """Who holds ``role`` now: config members, grants the platform reported, and a fresh listing from
+        the platform when it can list the role (recorded, so later snapshots know it too)."""
+        workspace = actor.workspace_id
+        listing: dict[str, str] = {}
+        directory = self.role_directories.get(_platform_of(workspace))
+        if directory is not None:
+            found = await directory.holders(workspace, role)
+            if found is not None:
+                listing = dict(found)
+                await self.members.record_role_listing(workspace, role, sorted(listing), listing)
+        holders = set(await self.members.role_holders(workspace, role)) | set(self.settings.role_members(role))
+        holders |= set(listing)
+        holders = {m for m in holders if _member_of_workspace(m, workspace)}
+        async with self.db.read() as session:
+            names = await members_q.display_names(session, workspace, holders)
+        names.update(listing)
+        return [(m, names.get(m) or _name(m)) for m in sorted(holders)]
+
+    # -- cast -------------------------------------------------------------------------------
+    async def cast(self, actor: Actor, vote_id: int, value: str, comment: str | None = None) -> CastResult:
+        value = parse_value(value)
+        comment = " ".join(comment.split()) if comment else None
+        if comment and len(comment) > MAX_COMMENT_LENGTH:
+            raise InvalidInput(f"The comment is {len(comment)} characters long: keep it to {MAX_COMMENT_LENGTH} "
+                               "and link to the details.")
+        await self.close_due()
+        now = self.clock.now()
+        async with self.db.write() as session:
+            vote = await self._locked(session, actor.workspace_id, vote_id)
+            self._require_open(vote, now)
+            assert vote.id is not None
+            if vote.rule == "consensus" and value == "-1" and not comment:
+                raise InvalidInput(
+                    f"Under consensus a -1 is a veto and needs a reason: add it in quotes, for example "
+                    f"/vote cast #{vote_id} -1 \"it breaks the public API\"."
+                )
+            electorate = {m for m, _ in await q.electorate_of(session, vote.id)}
+            binding = actor.member_id in electorate  # the snapshot decides; roles held now do not
+            existing = await q.ballot_of(session, vote.id, actor.member_id)
+            previous = existing.value if existing else None
+            if existing is not None and existing.value == value and existing.comment == comment:
+                # A repeated click or a retried request: nothing new to record.
+                view = await self._view(session, vote.id)
+                return CastResult(view, _ballot_view_of(view, actor.member_id), "unchanged", previous)
+            kind = "change" if existing is not None else "ballot"
+            event = await self._append(session, vote.id, kind, now, {
+                "voter": actor.member_id, "voter_name": actor.display_name, "value": value, "comment": comment,
+                "binding": binding, "previous": previous,
+            })
+            await q.upsert_ballot(session, {
+                "vote_id": vote.id, "voter": actor.member_id, "voter_name": actor.display_name, "value": value,
+                "comment": comment, "binding": binding, "cast_at": now, "changes": 0,
+            })
+            await q.update_vote(session, vote.id, head_digest=event.hash)
+            view = await self._view(session, vote.id)
+        return CastResult(view, _ballot_view_of(view, actor.member_id), "changed" if existing else "new", previous)
+
+    # -- read -------------------------------------------------------------------------------
+    async def status(self, workspace_id: str, vote_id: int) -> VoteView:
+        await self.close_due()
+        async with self.db.read() as session:
+            vote = await q.get_vote(session, vote_id)
+            if vote is None or vote.workspace_id != workspace_id:
+                raise _not_found(vote_id)
+            return await self._view(session, vote_id)
+
+    async def list_votes(self, workspace_id: str, status: str | None = None) -> list[VoteView]:
+        await self.close_due()
+        async with self.db.read() as session:
+            votes = await q.votes_of_workspace(session, workspace_id, status)
+            return await load_views(session, votes)
+
+    # -- close ------------------------------------------------------------------------------
+    async def close(self, actor: Actor, vote_id: int, force: bool = False) -> VoteView:
+        _require_chair(actor, "close a vote", self.settings.chair_roles)
+        await self.close_due()
+        now = self.clock.now()
+        async with self.db.write() as session:
+            vote = await self._locked(session, actor.workspace_id, vote_id)
+            assert vote.id is not None
+            if vote.status != "open":
+                raise Conflict(f"Vote #{vote_id} is already closed ({_closed_words(vote)}): "
+                               f"/vote status #{vote_id} shows its result.")
+            ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
+            if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
+                await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots)
+                return await self._view(session, vote.id, ballots)
+            electorate = await q.electorate_of(session, vote.id)
+            voted = {row[1] for row in ballots if row[5]}
+            missing = [n for m, n in electorate if m not in voted]
+            if missing and not force:
+                shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+                raise Conflict(
+                    f"Vote #{vote_id} is open until {format_home(vote.closes_at, self._zone)} and {len(missing)} of "
+                    f"{len(electorate)} binding voters have not voted ({shown}): wait for the deadline, or close "
+                    "it now with force=yes (the result will say so)."
+                )
+            await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots)
+            return await self._view(session, vote.id, ballots)
+
+    async def close_due(self) -> list[int]:
+        """Close every open vote whose deadline has passed, as of its deadline (not as of now). Safe to
+        run from several replicas at once: each close locks the vote and checks it is still open."""
+        now = self.clock.now()
+        async with self.db.read() as session:
+            due = await q.due_vote_ids(session, now)
+        closed: list[int] = []
+        for vote_id in due:
+            async with self.db.write() as session:
+                vote = await q.lock_vote(session, vote_id)
+                if vote is None or vote.status != "open" or vote.closes_at > now:
+                    continue
+                await self._close_locked(session, vote, vote.closes_at, None, False, now)
+            closed.append(vote_id)
+        return closed
+
+    async def _close_locked(self, session: AsyncSession, vote: Vote, at: datetime, by: str | None, forced: bool,
+                            now: datetime, ballots: list[q.BallotRow] | None = None) -> None:
+        assert vote.id is not None
+        if ballots is None:
+            ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
+        decision = decide(vote.rule, [Ballot(row[1], row[3], row[5]) for row in ballots], vote.electorate_size)
+        event = await self._append(session, vote.id, "close", now, {
+            "closed_at": iso(at), "closed_by": by, "forced": forced, "early": at < vote.closes_at,
+            "outcome": decision.outcome, "explanation": decision.explanation,
+            "tally": _tally_dict(decision.binding, decision.non_binding),
+        })
+        await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, close_forced=forced,
+                            outcome=decision.outcome, explanation=decision.explanation, head_digest=event.hash)
+
+    # -- export and verification -------------------------------------------------------------
+    async def export(self, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        async with self.db.read() as session:
+            return await export_votes(session, workspace_ids)
+
+    async def verify(self) -> VerifyReport:
+        """Recompute every vote's chain and compare the tables with it; the first problem found."""
+        async with self.db.read() as session:
+            votes = await q.all_votes(session)
+            ids = [v.id for v in votes if v.id is not None]
+            electorates = await q.electorate_of_many(session, ids)
+            ballots = await q.ballots_of_many(session, ids)
+            events = await q.events_of_many(session, ids)
+        count = 0
+        for vote in votes:
+            assert vote.id is not None
+            chain = tuple(_event_of(row) for row in events[vote.id])
+            count += len(chain)
+            stated = StatedVote(
+                id=vote.id, title=vote.title, rule=vote.rule, status=vote.status, outcome=vote.outcome,
+                electorate=tuple(m for m, _ in electorates[vote.id]),
+                ballots=tuple((row[1], row[3], bool(row[5])) for row in ballots[vote.id]),
+                head_digest=vote.head_digest, events=chain,
+            )
+            problem = check_vote(stated)
+            if problem is None and vote.electorate_digest != electorate_digest(stated.electorate):
+                problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s electorate digest does not match its "
+                                       "electorate.")
+            if problem is not None:
+                return VerifyReport(len(votes), count, problem)
+        return VerifyReport(len(votes), count, None)
+
+    # -- helpers ----------------------------------------------------------------------------
+    @property
+    def _zone(self) -> str:
+        return self.settings.default_display_zones[0] if self.settings.default_display_zones else "UTC"
+
+    async def _locked(self, session: AsyncSession, workspace_id: str, vote_id: int) -> Vote:
+        vote = await q.lock_vote(session, vote_id)
+        if vote is None or vote.workspace_id != workspace_id:
+            raise _not_found(vote_id)
+        return vote
+
+    def _require_open(self, vote: Vote, now: datetime) -> None:
+        if vote.status != "open":
+            raise Conflict(f"Vote #{vote.id} is closed ({_closed_words(vote)}): ballots can no longer be cast.")
+        if now >= vote.closes_at:
+            raise Conflict(f"Vote #{vote.id} closed at its deadline, {format_home(vote.closes_at, self._zone)}: "
+                           "ballots can no longer be cast.")
+
+    async def _append(self, session: AsyncSession, vote_id: int, kind: str, now: datetime,
+                      payload: dict[str, Any]) -> Event:
+        """Append one event after the vote's current head. The caller holds the vote's lock."""
+        last = await q.last_event(session, vote_id)
+        prev = None
+        if last is not None:
+            prev = Event(vote_id, last.seq, last.kind, event_time(last.created_at), json.loads(last.payload),
+                         last.prev_hash, last.hash)
+        # The payload goes through JSON once so what is hashed is exactly what is stored and read back.
+        clean = json.loads(canonical(payload))
+        event = next_event(prev, vote_id, kind, event_time(now), clean)
+        await q.insert_event(session, {
+            "vote_id": vote_id, "seq": event.seq, "kind": kind, "payload": canonical(clean).decode("utf-8"),
+            "created_at": now, "prev_hash": event.prev_hash, "hash": event.hash,
+        })
+        return event
+
+    async def _view(self, session: AsyncSession, vote_id: int, ballots: list[q.BallotRow] | None = None) -> VoteView:
+        """The vote as stored now; ``ballots`` when the caller already holds its current ballot rows."""
+        vote = await q.get_vote(session, vote_id)
+        assert vote is not None
+        await session.refresh(vote)
+        return (await load_views(session, [vote], None if ballots is None else {vote_id: ballots}))[0]
+
+async def load_views(session: AsyncSession, votes: Sequence[Vote],
+                     ballots: dict[int, list[q.BallotRow]] | None = None) -> list[VoteView]:
+    ids = [v.id for v in votes if v.id is not None]
+    electorates = await q.electorate_of_many(session, ids)
+    if ballots is None:
+        ballots = await q.ballots_of_many(session, ids)
+    people: dict[str, set[str]] = {}
+    for vote in votes:
+        people.setdefault(vote.workspace_id, set()).update(p for p in (vote.opened_by, vote.closed_by) if p)
+    names: dict[str, str] = {}
+    for workspace, members in people.items():
+        names.update(await members_q.display_names(session, workspace, members))
+    views = []
+    for vote in votes:
+        assert vote.id is not None
+        views.append(VoteView(
+            id=vote.id, workspace_id=vote.workspace_id, title=vote.title, link=vote.link, rule=vote.rule,
+            binding_role=vote.binding_role, opened_by=vote.opened_by,
+            opened_by_name=names.get(vote.opened_by, _name(vote.opened_by)), opened_at=vote.opened_at,
+            closes_at=vote.closes_at, short_forced=vote.short_forced, channel_id=vote.channel_id,
+            status=vote.status, closed_at=vote.closed_at, closed_by=vote.closed_by,
+            closed_by_name=names.get(vote.closed_by, _name(vote.closed_by)) if vote.closed_by else None,
+            close_forced=vote.close_forced, outcome=vote.outcome, explanation=vote.explanation,
+            head_digest=vote.head_digest, electorate_digest=vote.electorate_digest,
+            electorate=tuple(electorates[vote.id]),
+            ballots=tuple(BallotView(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in ballots[vote.id]),
+        ))
+    return views
+
+
+async def export_votes(session: AsyncSession, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The votes with SPEC §4's keys, plus their logs and head digests so an export can be verified."""
+    votes = await q.all_votes(session, workspace_ids)
+    views = await load_views(session, votes)
+    events = await q.events_of_many(session, [v.id for v in views])
+    return [_export_entry(view, events[view.id]) for view in views]
+
+
+def _require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...]) -> None:
+    if not actor.is_chair:
+        raise PermissionDenied(f"Only chairs ({' or '.join(chair_roles)}) may {what}: ask a chair to do it.")
+
+
+def _not_found(vote_id: int) -> NotFound:
+    return NotFound(f"There is no vote #{vote_id} here: /vote list shows the votes and their numbers.")
+
+
+def _closed_words(vote: Vote) -> str:
+    when = iso(vote.closed_at) if vote.closed_at else "?"
+    return f"closed {when}, {vote.outcome}"
+
+
+def _ballot_view_of(view: VoteView, voter: str) -> BallotView:
+    return next(b for b in view.ballots if b.voter == voter)
+
+
+def _tally_dict(binding: Tally, non_binding: Tally) -> dict[str, dict[str, int]]:
+    return {"binding": binding.as_dict(), "non_binding": non_binding.as_dict()}
+
+
+def _event_of(row: q.EventRow) -> Event:
+    vote_id, seq, kind, payload, created_at, prev_hash, hash_ = row
+    try:
+        parsed = json.loads(payload)
+    except ValueError:
+        parsed = {"unreadable": payload}
+    return Event(vote_id, seq, kind, event_time(created_at), parsed, prev_hash, hash_)
+
+
+def _export_entry(view: VoteView, events: Sequence[q.EventRow]) -> dict[str, Any]:
+    decision = view.decision()
+    return {
+        "id": view.id, "title": view.title, "rule": view.rule, "status": view.status,
+        "opened_at": iso(view.opened_at), "closes_at": iso(view.closes_at),
+        "electorate": [m for m, _ in view.electorate],
+        "tally": _tally_dict(decision.binding, decision.non_binding),
+        "outcome": view.outcome,
+        "ballots": [
+            {"voter": b.voter, "voter_name": b.voter_name, "value": b.value, "binding": b.binding,
+             "cast_at": iso(b.cast_at), "comment": b.comment, "changes": b.changes}
+            for b in view.ballots
+        ],
+        "workspace": view.workspace_id, "link": view.link, "binding_role": view.binding_role,
+        "opened_by": view.opened_by, "closed_at": iso(view.closed_at) if view.closed_at else None,
+        "closed_by": view.closed_by, "close_forced": view.close_forced, "short_forced": view.short_forced,
+        "explanation": view.explanation,
+        "electorate_names": {m: n for m, n in view.electorate},
+        "electorate_digest": view.electorate_digest, "head_digest": view.head_digest,
+        "events": [
+            {"seq": e.seq, "kind": e.kind, "at": e.at, "payload": dict(e.payload), "prev_hash": e.prev_hash,
+             "hash": e.hash}
+            for e in (_event_of(row) for row in events)
+        ],
+    }

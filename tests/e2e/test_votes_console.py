@@ -1,0 +1,153 @@
+"""Votes end to end through ``quorum console`` and ``quorum verify`` as subprocesses, on a SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import App
+from bot.cli import main
+from bot.clock import ManualClock
+from bot.config import RoleConfig, Settings
+from tests.helpers import Members, ok
+
+
+def quorum(tmp_path: Path, url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QUORUM_DATABASE_URL": url, "PYTHONTZPATH": ""}
+    env.pop("QUORUM_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=60, check=False)
+
+
+def console(tmp_path: Path, url: str, user: str, lines: list[str], *roles: str) -> list[dict[str, Any]]:
+    role_args = [arg for role in roles for arg in ("--role", role)]
+    done = quorum(tmp_path, url, "console", "--workspace", "tvm", "--user", user, *role_args, "--json",
+                  stdin="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+CONFIG = """
+[roles.PMC]
+members = ["console:bob", "console:carol"]
+
+[permissions]
+chair_roles = ["PMC"]
+binding_role = "PMC"
+"""
+
+
+def in_process(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+               *args: str) -> tuple[int, str, str]:
+    """The CLI in this process (each subprocess costs seconds of imports); the console runs as one."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUORUM_DATABASE_URL", url)
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_vote_from_open_to_verified_export(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "quorum.toml").write_text(CONFIG)  # the default config path, read from the cwd
+    opened, first = console(tmp_path, sqlite_url, "alice", [
+        '/vote open "Adopt the lazy 2/3 rule" link=https://discuss.tvm.apache.org/t/11 rule=lazy-two-thirds',
+        "/vote cast #1 +1",
+    ], "PMC")
+    assert opened["ok"] and not opened["ephemeral"], opened["text"]
+    vote = opened["data"]["vote"]
+    assert vote["electorate"] == ["console:alice", "console:bob", "console:carol"]
+    assert "Electorate: 3 holders of PMC" in opened["text"]
+    vid = vote["id"]
+    answers = [first]
+    answers += console(tmp_path, sqlite_url, "bob", [f"/vote cast #{vid} -1", f'/vote cast #{vid} +1 "ok then"'])
+    answers += console(tmp_path, sqlite_url, "dan", [f'/vote cast #{vid} -1 "(binding)"', f"/vote cast #{vid} +7"])
+    assert [a["ok"] for a in answers] == [True, True, True, True, False]
+    assert answers[3]["data"]["ballot"]["binding"] is False
+    assert answers[4]["text"] == "'+7' is not a valid value: use +1, +0, 0, -0 or -1."
+    early = console(tmp_path, sqlite_url, "alice", [f"/vote close #{vid}"], "PMC")[0]
+    assert not early["ok"] and "have not voted (carol)" in early["text"]
+    console(tmp_path, sqlite_url, "carol", [f"/vote cast #{vid} +1"])
+    (result,) = console(tmp_path, sqlite_url, "alice", [f"/vote close #{vid}"], "PMC")
+    assert result["ok"], result["text"]
+    assert result["text"].startswith("[RESULT][VOTE] Adopt the lazy 2/3 rule")
+    assert result["data"]["vote"]["outcome"] == "passed"
+    assert "Binding (PMC, electorate of 3): 3 +1, 0 0, 0 -1" in result["text"]
+    assert "Non-binding: 0 +1, 0 0, 1 -1" in result["text"]
+    head = result["data"]["vote"]["head_digest"]
+    assert head in result["text"]
+
+    verified = quorum(tmp_path, sqlite_url, "verify")
+    assert verified.returncode == 0 and "ok: 1 votes and 7 events" in verified.stdout, verified.stderr
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        return in_process(tmp_path, sqlite_url, monkeypatch, capsys, *args)
+
+    code, exported, _ = cli("export", "--format", "json")
+    assert code == 0
+    data = json.loads(exported)
+    assert data["votes"][0]["head_digest"] == head
+    export_file = tmp_path / "export.json"
+    export_file.write_text(exported)
+    assert cli("verify", "--file", str(export_file))[0] == 0
+
+    # An edited export: dan's non-binding -1 turned into a binding +1.
+    dan = next(b for b in data["votes"][0]["ballots"] if b["voter"] == "console:dan")
+    dan["value"], dan["binding"] = "+1", True
+    export_file.write_text(json.dumps(data))
+    code, _, err = cli("verify", "--file", str(export_file))
+    assert code == 1 and "the ballot of console:dan says +1 (binding) but the log says -1" in err
+
+    # The same forgery in the export's log is caught by the hash chain.
+    data["votes"][0]["events"][4]["payload"]["value"] = "+1"
+    export_file.write_text(json.dumps(data))
+    code, _, err = cli("verify", "--file", str(export_file))
+    assert code == 1 and "event 5 (ballot by console:dan) does not match its hash" in err
+
+    # An edited ballot row in the database.
+    path = sqlite_url.removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE ballot SET value = '-1' WHERE voter = 'console:carol'")
+    code, _, err = cli("verify")
+    assert code == 1 and "FAILED: vote #1: the ballot of console:carol says -1 (binding) but the log says +1" in err
+    # An edited event row in the database: restoring the ballot does not hide a changed log.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE ballot SET value = '+1' WHERE voter = 'console:carol'")
+        conn.execute("UPDATE vote_event SET created_at = '2022-01-01 00:00:00.000000' WHERE seq = 3")
+    code, _, err = cli("verify")
+    assert code == 1 and "vote #1 event 3 (ballot by console:bob) does not match" in err
+
+
+def test_verify_rejects_a_file_that_is_not_an_export(tmp_path: Path, sqlite_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    code, _, err = in_process(tmp_path, sqlite_url, monkeypatch, capsys, "verify", "--file", str(bad))
+    assert code == 2 and "not a Quorum JSON export" in err
+
+
+async def test_the_ticker_closes_due_votes(sqlite_url: str) -> None:
+    settings = Settings(database_url=sqlite_url, roles={"PMC": RoleConfig("PMC", members=("console:carol",))})
+    clock = ManualClock(datetime(2022, 3, 1, 12, 0, tzinfo=UTC))
+    app = App(settings, clock)
+    try:
+        assert "close due votes" in [name for name, _ in app.ticker.jobs]
+        reply = await ok(app.dispatcher, Members(settings).chair("alice"), '/vote open "Ticked"')
+        vote_id = reply.data["vote"]["id"]
+        clock.advance(timedelta(hours=72, seconds=1))
+        await app.ticker.tick()
+        view = await app.services.votes.status("tvm", vote_id)
+        assert view.status == "closed" and view.closed_at == datetime(2022, 3, 4, 12, 0, tzinfo=UTC)
+    finally:
+        await app.close()

@@ -1,0 +1,121 @@
+"""The hash chain of a vote's log, and checking a stated vote against its log."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import pairwise
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.rules.audit import GENESIS, Event, chain_hash, electorate_digest, next_event, verify_chain
+from bot.rules.vote_log import StatedVote, check_vote, replay
+
+
+def build(vote_id: int = 7) -> list[Event]:
+    electorate = [["console:alice", "alice"], ["console:bob", "bob"]]
+    opened = next_event(None, vote_id, "open", "2022-03-01T12:00:00.000000Z", {
+        "title": "Adopt", "rule": "lazy-consensus", "electorate": electorate,
+        "electorate_digest": electorate_digest(["console:alice", "console:bob"]), "opened_by": "console:alice"})
+    first = next_event(opened, vote_id, "ballot", "2022-03-01T12:01:00.000000Z",
+                       {"voter": "console:bob", "value": "-1", "binding": True, "comment": None})
+    second = next_event(first, vote_id, "change", "2022-03-01T12:02:00.000000Z",
+                        {"voter": "console:bob", "value": "+1", "binding": True, "comment": "convinced"})
+    guest = next_event(second, vote_id, "ballot", "2022-03-01T12:03:00.000000Z",
+                       {"voter": "console:zed", "value": "-1", "binding": False, "comment": "(binding)"})
+    close = next_event(guest, vote_id, "close", "2022-03-04T12:00:00.000000Z",
+                       {"closed_at": "2022-03-04T12:00:00Z", "closed_by": None, "outcome": "passed"})
+    return [opened, first, second, guest, close]
+
+
+def stated(events: list[Event], **changes: object) -> StatedVote:
+    base = StatedVote(id=7, title="Adopt", rule="lazy-consensus", status="closed", outcome="passed",
+                      electorate=("console:alice", "console:bob"),
+                      ballots=(("console:bob", "+1", True), ("console:zed", "-1", False)),
+                      head_digest=events[-1].hash, events=tuple(events))
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_sound_chain_verifies() -> None:
+    events = build()
+    assert events[0].prev_hash == GENESIS
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert all(b.prev_hash == a.hash for a, b in pairwise(events))
+    assert verify_chain(7, events, events[-1].hash) is None
+    assert check_vote(stated(events)) is None
+
+
+def test_hash_is_independent_of_key_order() -> None:
+    a = chain_hash(GENESIS, 1, 1, "open", "t", {"a": 1, "b": [1, 2]})
+    b = chain_hash(GENESIS, 1, 1, "open", "t", {"b": [1, 2], "a": 1})
+    assert a == b
+
+
+def test_an_altered_payload_names_its_event() -> None:
+    events = build()
+    events[2] = replace(events[2], payload={**events[2].payload, "value": "-1"})
+    problem = verify_chain(7, events, events[-1].hash)
+    assert problem is not None and problem.seq == 3
+    assert "event 3 (change by console:bob) does not match its hash" in problem.message
+
+
+def test_a_removed_event_is_caught() -> None:
+    events = build()
+    del events[1]
+    problem = verify_chain(7, events, events[-1].hash)
+    assert problem is not None and "out of sequence" in problem.message
+
+
+def test_a_rehashed_chain_is_caught_by_the_published_head_digest() -> None:
+    events = build()
+    head = events[-1].hash
+    # Someone rewrites bob's ballot and recomputes every later hash: the chain is consistent again...
+    forged = events[:1]
+    for event in events[1:]:
+        payload = dict(event.payload)
+        if event.seq == 2:
+            payload["value"] = "+1"
+        forged.append(next_event(forged[-1], 7, event.kind, event.at, payload))
+    assert verify_chain(7, forged, None) is None
+    # ...but it no longer ends at the digest the result announced.
+    problem = verify_chain(7, forged, head)
+    assert problem is not None and "head digest" in problem.message
+
+
+def test_an_edited_ballot_row_disagrees_with_the_log() -> None:
+    events = build()
+    problem = check_vote(stated(events, ballots=(("console:bob", "-1", True), ("console:zed", "-1", False))))
+    assert problem is not None and "ballot of console:bob says -1" in problem.message
+
+
+def test_a_ballot_made_binding_disagrees_with_the_log() -> None:
+    events = build()
+    problem = check_vote(stated(events, ballots=(("console:bob", "+1", True), ("console:zed", "-1", True))))
+    assert problem is not None and "console:zed" in problem.message
+
+
+def test_an_edited_electorate_or_outcome_disagrees_with_the_log() -> None:
+    events = build()
+    problem = check_vote(stated(events, electorate=("console:alice", "console:bob", "console:zed")))
+    assert problem is not None and "electorate" in problem.message
+    problem = check_vote(stated(events, outcome="rejected"))
+    assert problem is not None and "outcome" in problem.message
+
+
+def test_replay_keeps_the_latest_ballot_and_every_change() -> None:
+    state = replay(build())
+    assert state.ballots["console:bob"].value == "+1"
+    assert [b.value for b in state.history] == ["-1", "+1", "-1"]
+    assert state.closed is not None
+
+
+@given(st.lists(st.sampled_from(["+1", "0", "-1"]), min_size=1, max_size=20), st.data())
+def test_changing_any_single_event_is_detected(values: list[str], data: st.DataObject) -> None:
+    events = [next_event(None, 1, "open", "t0", {"title": "x"})]
+    for i, value in enumerate(values):
+        events.append(next_event(events[-1], 1, "ballot", f"t{i + 1}", {"voter": f"m{i}", "value": value}))
+    head = events[-1].hash
+    index = data.draw(st.integers(min_value=0, max_value=len(events) - 1))
+    events[index] = replace(events[index], at=events[index].at + "x")
+    problem = verify_chain(1, events, head)
+    assert problem is not None and problem.seq == index + 1
