@@ -177,10 +177,8 @@ class Interactions:
 
     async def _votes(self, interaction: discord.Interaction, workspace: str, typed: str, *,
                      open_only: bool) -> list[app_commands.Choice[str]]:
-        """Votes come from the ``vote list`` command's ``data["votes"]`` (id, title, status), so this
-        works with whatever the votes service looks like, and offers nothing while it does not exist."""
-        if getattr(self.dispatcher.services, "votes", None) is None:
-            return []
+        """Votes come from the ``vote list`` command's ``data["votes"]`` (id, title, status), so the
+        suggestions show exactly what /vote list shows."""
         command = self.dispatcher.registry.get(("vote", "list"))
         if command is None:
             return []

@@ -285,8 +285,5 @@ class SlackAdapter:
         return sections
 
     async def _open_votes_from_registry(self, actor: Actor) -> Reply | None:
-        """Votes are built on another branch: show them once a ``votes`` service and ``/vote list``
-        exist, and say so plainly until then."""
-        if getattr(self.services, "votes", None) is None or self.dispatcher.registry.get(("vote", "list")) is None:
-            return Reply("Votes are not available on this Quorum yet.")
-        return await self.run("vote list", actor, actor.workspace_id.split(":", 1)[-1])
+        """The open votes, as ``/vote list open`` shows them."""
+        return await self.run("vote list open", actor, actor.workspace_id.split(":", 1)[-1])

@@ -120,8 +120,10 @@ async def test_a_retried_click_counts_once(live: SlackHarness) -> None:
     assert "Tally: 2 in favour" in live.fake.of("chat.update")[-1].params["text"]
 
 
-async def test_app_home_shows_duties_next_meeting_and_says_votes_are_not_there_yet(slack: SlackHarness) -> None:
+async def test_app_home_shows_duties_next_meeting_and_open_votes(slack: SlackHarness) -> None:
     await slack.command("/meeting", SERIES, user=CHAIR)
+    opened = await slack.command("/vote", 'open "Adopt the roadmap RFC" rule=lazy-majority', user=CHAIR)
+    assert "Adopt the roadmap RFC" in texts(opened), texts(opened)
     from tests.adapters.slack.fake_slack import app_home_opened_body
 
     assert (await slack.post(app_home_opened_body(team=TEAM, user=MEMBER, event_id="Ev1"),
@@ -133,4 +135,4 @@ async def test_app_home_shows_duties_next_meeting_and_says_votes_are_not_there_y
     assert view["type"] == "home"
     shown = "\n".join(texts({"blocks": [b]}) for b in view["blocks"])
     assert "Next meeting" in shown and "TVM Community Meeting" in shown and "<!date^1646236800^" in shown
-    assert "Votes are not available on this Quorum yet." in shown
+    assert "Open votes" in shown and "Adopt the roadmap RFC" in shown
