@@ -39,10 +39,11 @@ class Ticker:
         self._scheduler.start()
 
     def wake_at(self, when: datetime) -> None:
-        """An extra tick at a precise instant (the nearest due time), besides the regular interval."""
+        """An extra tick at a precise instant (the nearest due time), besides the regular interval. One
+        such wake-up is kept: each tick computes the nearest due time afresh and replaces it."""
         if self._scheduler is not None:
-            self._scheduler.add_job(self.tick, "date", run_date=when, max_instances=1, coalesce=True,
-                                    misfire_grace_time=None)
+            self._scheduler.add_job(self.tick, "date", run_date=when, id="wake", replace_existing=True,
+                                    max_instances=1, coalesce=True, misfire_grace_time=None)
 
     def shutdown(self) -> None:
         if self._scheduler is not None and self._scheduler.running:

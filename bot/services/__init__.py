@@ -9,6 +9,8 @@ from bot.services.agenda import AgendaService
 from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
+from bot.services.outbox import Outbox, OutboxDispatcher
+from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService
 from storage.db import Database
 
 
@@ -26,3 +28,13 @@ class Services:
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
+        # Reminders and the outbox (docs/reminders.md). Other services write messages with
+        # ``outbox.enqueue(session, ...)`` in their own transaction. ``deadline_hooks`` run at a meeting's
+        # agenda deadline before it is announced (rotation assigns host and note-taker there);
+        # ``due_planners`` run on every tick (votes: reminders before close, automatic close).
+        self.outbox = Outbox(clock)
+        self.deadline_hooks: list[DeadlineHook] = []
+        self.due_planners: list[DuePlanner] = []
+        self.reminders = ReminderService(db, clock, settings, self.meetings, self.outbox, self.deadline_hooks,
+                                         self.due_planners)
+        self.outbox_dispatcher = OutboxDispatcher(db, clock, settings, self.notifiers)
