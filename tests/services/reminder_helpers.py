@@ -24,6 +24,7 @@ class RecordingNotifier:
         self.closed_dms: set[str] = set()
         self.failures: list[DeliveryError] = []  # raised (in order) before anything is sent
         self.yield_each = False
+        self._taken = 0
 
     async def send(self, message: OutboundMessage) -> str | None:
         if self.yield_each:
@@ -46,7 +47,7 @@ class RecordingNotifier:
 
     def take(self) -> list[OutboundMessage]:
         """The messages sent since the last take."""
-        taken = [m for _, m in self.sent[self._taken:]] if hasattr(self, "_taken") else [m for _, m in self.sent]
+        taken = [m for _, m in self.sent[self._taken:]]
         self._taken = len(self.sent)
         return taken
 
@@ -55,8 +56,7 @@ def summary(messages: list[OutboundMessage]) -> list[tuple[str, str, str]]:
     """(kind, target, what) with ``what`` the last part of the key: announce, agenda-closing, or the offset."""
     found = []
     for m in messages:
-        what = m.key.rsplit(":", 1)[-1] if m.kind == "dm" else m.key.rsplit(":", 1)[-1]
-        found.append((m.kind, m.target, what))
+        found.append((m.kind, m.target, m.key.rsplit(":", 1)[-1]))
     return sorted(found)
 
 
