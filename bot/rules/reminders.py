@@ -58,8 +58,8 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     """How long to wait before attempt ``attempts + 1``: what the platform asked for, else exponential."""
     if retry_after is not None and retry_after > 0:
         return timedelta(seconds=min(retry_after, BACKOFF_CAP.total_seconds() * 4))
-    step = BACKOFF_BASE * (2 ** max(0, attempts - 1))
-    return min(step, BACKOFF_CAP)
+    doublings = min(max(0, attempts - 1), 16)  # past the cap anyway; keeps timedelta from overflowing
+    return min(BACKOFF_BASE * (2**doublings), BACKOFF_CAP)
 
 
 T = TypeVar("T")
