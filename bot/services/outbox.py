@@ -135,19 +135,33 @@ class OutboxDispatcher:
             return await q.claim_due(session, self.worker, self.clock.now(), self.lease, limit or self.batch)
 
     async def dispatch_due(self, *, max_batches: int | None = None) -> DispatchReport:
-        """Send everything due now, batch after batch, until nothing due is left."""
+        """Send everything due now, batch after batch, until nothing due is left. Recording a batch's
+        outcomes and claiming the next batch share one transaction."""
         report = DispatchReport()
+        claimed = await self.claim()
         batches = 0
-        while max_batches is None or batches < max_batches:
-            claimed = await self.claim()
-            if not claimed:
-                break
-            report.add(await self.deliver(claimed))
+        while claimed:
+            outcomes, fallbacks, sent = await self._send_all(claimed)
+            report.add(sent)
             batches += 1
+            more = max_batches is None or batches < max_batches
+            async with self.db.write() as session:
+                await self._record(session, outcomes, fallbacks)
+                claimed = (await q.claim_due(session, self.worker, self.clock.now(), self.lease, self.batch)
+                           if more else [])
         return report
 
     async def deliver(self, claimed: list[q.Claimed]) -> DispatchReport:
-        """Send claimed rows (concurrently, bounded) and record every outcome in one transaction."""
+        """Send claimed rows and record every outcome in one transaction."""
+        outcomes, fallbacks, report = await self._send_all(claimed)
+        async with self.db.write() as session:
+            await self._record(session, outcomes, fallbacks)
+        return report
+
+    async def _send_all(
+        self, claimed: list[q.Claimed]
+    ) -> tuple[list[dict[str, Any]], list[tuple[q.Claimed, Reply]], DispatchReport]:
+        """Send claimed rows concurrently (bounded); return their outcomes, DM fallbacks to write, counts."""
         report = DispatchReport()
         now = self.clock.now()
         outcomes: list[dict[str, Any]] = []
@@ -184,17 +198,19 @@ class OutboxDispatcher:
                 report.failed += 1
                 log.error("outbox %s gave up after %d attempt(s): %s (to %s in %s)", row.key, row.attempts,
                           error, row.target, row.workspace_id)
-        async with self.db.write() as session:
-            await q.finish(session, self.worker, outcomes)
-            outbox = Outbox(self.clock)
-            for row, reply in fallbacks:
-                assert row.fallback_channel is not None
-                await outbox.enqueue(
-                    session, key=f"fallback:{row.key}", workspace_id=row.workspace_id, kind="channel",
-                    target=row.fallback_channel, reply=mention_reply(row.target, reply), due_at=sent_at,
-                    expires_at=row.expires_at,
-                )
-        return report
+        return outcomes, fallbacks, report
+
+    async def _record(self, session: AsyncSession, outcomes: list[dict[str, Any]],
+                      fallbacks: list[tuple[q.Claimed, Reply]]) -> None:
+        await q.finish(session, self.worker, outcomes)
+        outbox = Outbox(self.clock)
+        for row, reply in fallbacks:
+            assert row.fallback_channel is not None
+            await outbox.enqueue(
+                session, key=f"fallback:{row.key}", workspace_id=row.workspace_id, kind="channel",
+                target=row.fallback_channel, reply=mention_reply(row.target, reply), due_at=self.clock.now(),
+                expires_at=row.expires_at,
+            )
 
     async def _send(self, row: q.Claimed) -> tuple[str | None, DeliveryError | None]:
         platform = platform_of(row.workspace_id)
