@@ -3,6 +3,7 @@ services compute from the database what is due, so a restart or a second replica
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,17 +20,21 @@ class Ticker:
         self.tick_seconds = tick_seconds
         self.jobs: list[tuple[str, TickJob]] = []
         self._scheduler: AsyncIOScheduler | None = None
+        # The interval tick and a precise wake-up are two APScheduler jobs; max_instances=1 holds per
+        # job only, so this lock keeps them from running at once.
+        self._running = asyncio.Lock()
 
     def add(self, name: str, job: TickJob) -> None:
         self.jobs.append((name, job))
 
     async def tick(self) -> None:
         """Run every job once; one failing job does not stop the others."""
-        for name, job in self.jobs:
-            try:
-                await job()
-            except Exception:
-                log.exception("scheduled job %s failed; it runs again on the next tick", name)
+        async with self._running:
+            for name, job in self.jobs:
+                try:
+                    await job()
+                except Exception:
+                    log.exception("scheduled job %s failed; it runs again on the next tick", name)
 
     def start(self) -> None:
         """Start inside the running event loop."""

@@ -102,7 +102,6 @@ class ReminderService:
         self.outbox = outbox
         self.deadline_hooks = deadline_hooks
         self.due_planners = due_planners
-        self._stepped = False
 
     # -- members' settings ------------------------------------------------------------------
     async def set_offsets(self, actor: Actor, text: str) -> tuple[timedelta, ...] | None:
@@ -164,7 +163,7 @@ class ReminderService:
     async def _plan_series(self, series_id: int) -> datetime | None:
         now = self.clock.now()
         wakeups: list[datetime] = []
-        self._stepped = False
+        stepped: list[str] = []  # occurrences whose deadline step ran in this transaction
         async with self.db.write() as session:
             row = await meetings_q.series_by_id(session, series_id)
             if row is None:
@@ -172,15 +171,15 @@ class ReminderService:
             series = SeriesInfo.of(row)
             for occurrence in await self.meetings.occurrences(session, series, now - LOOKBACK,
                                                               now + self._lookahead(series)):
-                found = await self._plan_occurrence(session, series, occurrence, now)
+                found = await self._plan_occurrence(session, series, occurrence, now, stepped)
                 if found is not None:
                     wakeups.append(found)
-        if self._stepped:  # after the commit, so listeners (the calendar cache) read the new state
+        if stepped:  # after the commit, so listeners (the calendar cache) read the new state
             self.meetings.notify_changed(series_id)
         return min(wakeups) if wakeups else None
 
     async def _plan_occurrence(
-        self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, now: datetime
+        self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, now: datetime, stepped: list[str]
     ) -> datetime | None:
         prefix = meeting_prefix(series.id, occurrence.key)
         existing = {row.key: row for row in await outbox_q.with_prefix(session, prefix)}
@@ -188,6 +187,7 @@ class ReminderService:
         announce_key = prefix + "announce"
         if deadline <= now and announce_key not in existing:
             occurrence = await self._deadline_step(session, series, occurrence, announce_key)
+            stepped.append(occurrence.key)
             existing = {row.key: row for row in await outbox_q.with_prefix(session, prefix)}
         items: list[AgendaEntry] = []
         if occurrence.meeting_id is not None:
@@ -269,7 +269,6 @@ class ReminderService:
         if not written:
             raise _Raced(key)
         await meetings_q.touch_series(session, series.id, now)
-        self._stepped = True
         log.info("deadline step of %s %s: %s with %d item(s)", series.slug, occurrence.key, row.status, len(items))
         return occurrence_of(row)
 
