@@ -38,6 +38,8 @@ class Ticker:
 
     def start(self) -> None:
         """Start inside the running event loop."""
+        # APScheduler logs every job run and every re-planned wake-up at INFO: noise at a 30 s tick.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, id="tick",
                                 max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -373,8 +373,12 @@ class ReminderService:
     def _dm(self, series: SeriesInfo, occurrence: Occurrence, title: str, zone: str | None,
             reasons: list[str], items: list[AgendaEntry]) -> Reply:
         own = zone or "UTC"
+        try:
+            tz = ZoneInfo(own)
+        except (ZoneInfoNotFoundError, ValueError):  # a zone the current tzdata no longer knows
+            own, tz = "UTC", ZoneInfo("UTC")
         # The member's own zone first, then the home zone (its date shown as it is there).
-        local = occurrence.starts_at.astimezone(ZoneInfo(own))
+        local = occurrence.starts_at.astimezone(tz)
         home = format_home(occurrence.starts_at, series.timezone)
         mine = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}" + ("" if own == "UTC" else f" ({own})")
         why = "; ".join(dict.fromkeys(reasons))
