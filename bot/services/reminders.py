@@ -32,7 +32,6 @@ from bot.commands.reply import Reply, reply_to_json
 from bot.config import Settings
 from bot.errors import Conflict
 from bot.rules.meetings import Occurrence
-from bot.rules.parsing import format_duration
 from bot.rules.reminders import MAX_OFFSET, format_offsets, member_offsets, parse_offsets, superseded_overdue
 from bot.rules.time import agenda_deadline, format_home, format_zone_line
 from bot.services.actor import Actor
@@ -285,7 +284,7 @@ class ReminderService:
         if row.status == "cancelled":
             why = ("its agenda has no items" if row.status_reason == NO_ITEMS
                    else f"a chair cancelled it{': ' + row.status_reason if row.status_reason else ''}")
-            text = f"No meeting this week: {title} of {when} is cancelled because {why}."
+            text = f"{title} of {when} is cancelled because {why}."
             following = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False,
                                                         after=row.starts_at)
             if following:
@@ -322,8 +321,7 @@ class ReminderService:
             count = len(items)
             when = format_zone_line(occurrence.starts_at, series.timezone, series.display_zones)
             text = (f"The agenda of {title} ({when}) "
-                    f"closes at {format_home(deadline, series.timezone)}, in "
-                    f"{format_duration(reminders.channel_before_deadline)}. It has {count} item"
+                    f"closes at {format_home(deadline, series.timezone)}. It has {count} item"
                     f"{'s' if count != 1 else ''} so far; add one with /agenda add \"<title>\" <link>. "
                     + ("Without items there is no meeting." if not items else ""))
             wanted.append(Planned(prefix + "agenda-closing", "channel", channel,
