@@ -97,6 +97,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from bot.app import App
+    from bot.services.outbox import outbox_report
+
+    settings = _settings(args)
+    configure_logging("WARNING", settings.secrets)
+
+    async def main() -> int:
+        app = App(settings)
+        await app.migrate()
+        try:
+            sys.stdout.write(await outbox_report(app.db, args.limit))
+        finally:
+            await app.close()
+        return 0
+
+    return asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quorum", description="Meetings and binding votes for communities.")
     parser.add_argument("--config", help="config file (default: $QUORUM_CONFIG, else config/quorum.toml)")
@@ -116,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--series", help="only this series")
     export.add_argument("--tz", help="(ics) write every time in this zone")
     export.set_defaults(func=cmd_export)
+
+    outbox = sub.add_parser("outbox", help="messages by state, and the latest that failed or were missed")
+    outbox.add_argument("--limit", type=int, default=20, help="how many failed or missed messages to list")
+    outbox.set_defaults(func=cmd_outbox)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -252,3 +252,18 @@ def _outcome(row: q.Claimed, status: str, now: datetime, *, ref: str | None = No
         "last_error": error[:2000] if error else None, "platform_ref": ref,
         "next_attempt_at": retry_at or now,
     }
+
+
+async def outbox_report(db: Database, limit: int = 20) -> str:
+    """For operators (``quorum outbox``): how many messages are in each state, and the latest that were
+    given up or missed, with why."""
+    async with db.read() as session:
+        counts = await q.count_by_status(session)
+        latest = await q.problems(session, limit)
+    lines = ["Outbox: " + ", ".join(f"{status} {n}" for status, n in counts.items())]
+    if latest:
+        lines.append(f"Latest failed or missed (up to {limit}):")
+        lines.extend(f"  {row.status:7} {row.due_at:%Y-%m-%d %H:%M}Z {row.kind} to {row.target or '-'} "
+                     f"({row.workspace_id}) after {row.attempts} attempt(s): {row.last_error or ''} [{row.key}]"
+                     for row in latest)
+    return "\n".join(lines) + "\n"

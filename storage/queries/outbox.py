@@ -185,3 +185,12 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
     counts.update({status: int(n) for status, n in rows.all()})
     return counts
+
+
+async def problems(session: AsyncSession, limit: int) -> list[OutboxMessage]:
+    """The latest messages that were given up or missed, newest first."""
+    rows = await session.execute(
+        select(OutboxMessage).where(col(OutboxMessage.status).in_(("failed", "missed")))
+        .order_by(col(OutboxMessage.id).desc()).limit(limit)
+    )
+    return list(rows.scalars())

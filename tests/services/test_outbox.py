@@ -200,3 +200,15 @@ async def test_missing_notifier_is_a_recorded_transient_failure(services: Servic
     report = await dispatcher_for(services, RecordingNotifier(clock), "a").dispatch_due()
     assert report.retried == 1
     assert "no slack notifier is running" in ((await outbox_rows(services))["s"].last_error or "")
+
+
+async def test_outbox_report_lists_failures(services: Services, clock: ManualClock) -> None:
+    from bot.services.outbox import outbox_report
+
+    await enqueue_many(services, 2)
+    notifier = RecordingNotifier(clock)
+    notifier.failures = [DeliveryError("unknown user", transient=False)]
+    await dispatcher_for(services, notifier, "a").dispatch_due()
+    text = await outbox_report(services.db)
+    assert text.startswith("Outbox: pending 0, sent 1, failed 1, missed 0, cancelled 0\n")
+    assert "failed  2022-03-01 12:00Z dm to console:m" in text and "unknown user [t:" in text
