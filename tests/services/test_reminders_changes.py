@@ -96,3 +96,56 @@ async def test_two_replicas_share_the_deadline_step(dispatcher: Dispatcher, serv
     async with services.db.read() as session:
         meeting = await meetings_q.meeting_by_key(session, 1, "2022-03-02")
         assert meeting is not None and (meeting.status, meeting.host) == ("scheduled", "console:alice")
+
+
+async def test_a_failing_deadline_hook_rolls_back_and_is_retried(
+        dispatcher: Dispatcher, services: Services, members: Members, clock: ManualClock) -> None:
+    notifier = RecordingNotifier(clock)
+    services.notifiers["console"] = notifier
+    broken = [True]
+
+    async def rotation(session: AsyncSession, series: SeriesInfo, meeting: Meeting) -> None:
+        meeting.host = "console:alice"
+        if broken[0]:
+            raise RuntimeError("roster unavailable")
+
+    services.deadline_hooks.append(rotation)
+    await ok(dispatcher, members.chair("alice"), SEED_SERIES + " channel=general")
+    await ok(dispatcher, members.member("bob"), '/agenda add "Unify meetings" https://discuss.tvm.apache.org/t/12171')
+    clock.set(utc(2022, 3, 1, 16, 0))
+    await tick(services)
+    assert notifier.take() == []
+    async with services.db.read() as session:
+        meeting = await meetings_q.meeting_by_key(session, 1, "2022-03-02")
+        assert meeting is not None and meeting.host is None  # nothing of the failed step was kept
+    broken[0] = False
+    clock.set(utc(2022, 3, 1, 16, 1))
+    await tick(services)
+    assert summary(notifier.take()) == [("channel", "general", "announce"), ("dm", "console:alice", "86400")]
+
+
+async def test_due_planners_run_each_tick_and_ask_for_wakeups(services: Services, clock: ManualClock) -> None:
+    """The seam votes plug into: a planner enqueues in its own transaction and names its next instant."""
+    from bot.commands.reply import Reply
+    from bot.services.outbox import Outbox
+
+    notifier = RecordingNotifier(clock)
+    services.notifiers["console"] = notifier
+    closes_at = utc(2022, 3, 4, 12, 0)
+
+    async def failing(session: AsyncSession, now: datetime, outbox: Outbox) -> datetime | None:
+        raise RuntimeError("one planner failing does not stop the others")
+
+    async def votes(session: AsyncSession, now: datetime, outbox: Outbox) -> datetime | None:
+        if now >= closes_at:
+            await outbox.enqueue(session, key="vote:1:result", workspace_id="tvm", kind="channel",
+                                 target="general", reply=Reply(text="[RESULT][VOTE] passed"))
+            return None
+        return closes_at
+
+    services.due_planners.extend([failing, votes])
+    assert await tick(services) == closes_at
+    clock.set(closes_at)
+    await tick(services)
+    await tick(services)
+    assert [m.key for m in notifier.take()] == ["vote:1:result"]
