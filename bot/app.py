@@ -7,16 +7,19 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
 
 from bot import commands  # noqa: F401  (registers every command)
+from bot.adapters.console_notifier import ConsoleNotifier
 from bot.adapters.slack import SlackAdapter
 from bot.clock import Clock, SystemClock
 from bot.commands.context import Dispatcher
 from bot.config import Settings
 from bot.scheduler import Ticker
 from bot.services import Services
+from bot.services.reminders import due_tick
 from bot.web import build_web_app, mount_slack
 from storage.db import Database
 from storage.migrate import upgrade
@@ -50,6 +53,17 @@ class App:
 
     async def _close_due_votes(self) -> None:
         await self.services.votes.close_due()
+        # Console workspaces' reminders and announcements are printed (and logged).
+        self.services.notifiers.setdefault("console", ConsoleNotifier())
+        self.ticker.add("reminders", self.reminders_tick)
+
+    async def reminders_tick(self) -> None:
+        """Plan and send what is due, then ask for a wake-up at the nearest due time. The first tick at
+        start handles everything that became due while the process was down."""
+        wake = await due_tick(self.services.reminders, self.services.outbox_dispatcher)
+        if wake is not None:
+            # Never sooner than a second from now: a time already past must not make the ticker spin.
+            self.ticker.wake_at(max(wake, self.clock.now() + timedelta(seconds=1)))
 
     async def migrate(self) -> None:
         await upgrade(self.settings.database_url)

@@ -125,6 +125,8 @@ def _instant(text: str) -> datetime:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"'{text}' is not an instant: write it like 2022-03-02T16:30Z") from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Recompute every vote's hash chain (from the database, or from a JSON export) and compare the
     records with it; exit 1 naming the first event or record that does not match."""
@@ -179,6 +181,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from bot.app import App
+    from bot.services.outbox import outbox_report
+
+    settings = _settings(args)
+    configure_logging("WARNING", settings.secrets)
+
+    async def main() -> int:
+        app = App(settings)
+        await app.migrate()
+        try:
+            sys.stdout.write(await outbox_report(app.db, args.limit))
+        finally:
+            await app.close()
+        return 0
+
+    return asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quorum", description="Meetings and binding votes for communities.")
     parser.add_argument("--config", help="config file (default: $QUORUM_CONFIG, else config/quorum.toml)")
@@ -204,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check every vote's tamper-evident log")
     verify.add_argument("--file", help="a JSON export to check instead of the database")
     verify.set_defaults(func=cmd_verify)
+    outbox = sub.add_parser("outbox", help="messages by state, and the latest that failed or were missed")
+    outbox.add_argument("--limit", type=int, default=20, help="how many failed or missed messages to list")
+    outbox.set_defaults(func=cmd_outbox)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -301,3 +301,39 @@ class VoteEvent(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+# -- Reminders and the outbox (issue 6) ------------------------------------------------------------
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One outbound message (DM, channel post, message update), written in the transaction of the change
+    that causes it. ``key`` makes writing it idempotent; the dispatcher claims due rows with a lease
+    (``claimed_by`` + ``lease_until``) so exactly one process sends each row, and a crashed process's
+    claim runs out and the row is claimed again.
+
+    status: pending | sent | failed | missed (became useless before it could be sent) | cancelled."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    workspace_id: str = Field(max_length=100)
+    kind: str = Field(max_length=20)  # dm | channel | update
+    target: str = Field(max_length=200)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON of reply_to_json()
+    fallback_channel: str | None = Field(default=None, max_length=200)
+    due_at: datetime = Field(sa_column=_utc())
+    # After this instant sending is pointless (the meeting started): the row is marked missed instead.
+    expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    next_attempt_at: datetime = Field(sa_column=_utc())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    platform_ref: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=_utc())

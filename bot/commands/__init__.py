@@ -7,6 +7,7 @@ from bot.commands import (  # noqa: F401  (registration by import)
     me,
     meeting,
     notes,
+    reminders,
     rotation,
     vote,
 )

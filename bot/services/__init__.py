@@ -12,6 +12,8 @@ from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.notes import NotesService
+from bot.services.outbox import Outbox, OutboxDispatcher
+from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
 from bot.services.votes import VoteService
@@ -38,3 +40,13 @@ class Services:
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
         self.votes = VoteService(db, clock, settings, self.members, self.role_directories)
+        # Reminders and the outbox (docs/reminders.md). Other services write messages with
+        # ``outbox.enqueue(session, ...)`` in their own transaction. ``deadline_hooks`` run at a meeting's
+        # agenda deadline before it is announced (rotation assigns host and note-taker there);
+        # ``due_planners`` run on every tick (votes: reminders before close, automatic close).
+        self.outbox = Outbox(clock)
+        self.deadline_hooks: list[DeadlineHook] = []
+        self.due_planners: list[DuePlanner] = []
+        self.reminders = ReminderService(db, clock, settings, self.meetings, self.outbox, self.deadline_hooks,
+                                         self.due_planners)
+        self.outbox_dispatcher = OutboxDispatcher(db, clock, settings, self.notifiers)

@@ -1,0 +1,400 @@
+"""What is due: reminders, the agenda-deadline step (announcement or "no meeting this week") and the
+personal reminder settings. Everything is computed from the database on each tick, never held only
+in the scheduler, so a restart or a second replica loses and doubles nothing.
+
+Every planned message has a deterministic outbox key (``mtg:<series id>:<occurrence key>:...``), so
+planning again is a no-op, and a pending message that is no longer wanted (the meeting was cancelled,
+the member opted out) is cancelled before it is sent.
+
+Seams for features built elsewhere:
+- ``DeadlineHook``: ``async (session, series, meeting_row) -> None``, called in the deadline step's
+  transaction for a meeting that will be held, before the announcement is rendered from
+  ``meeting_row.host`` / ``meeting_row.note_taker`` (rotation fixes the assignment here).
+- ``DuePlanner``: ``async (session, now, outbox) -> datetime | None``, called on every tick in a write
+  transaction of its own; it enqueues whatever is due (e.g. votes: a reminder 24 h before close to
+  binding voters who have not voted, key ``vote:<id>:remind:<member>``; the automatic close at the
+  deadline with the result posted, key ``vote:<id>:result``) and returns the next instant it wants to
+  be called at (None: only on the regular tick)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.commands.reply import Reply, reply_to_json
+from bot.config import Settings
+from bot.errors import Conflict
+from bot.rules.meetings import Occurrence
+from bot.rules.reminders import MAX_OFFSET, format_offsets, member_offsets, parse_offsets, superseded_overdue
+from bot.rules.time import agenda_deadline, format_home, format_zone_line
+from bot.services.actor import Actor
+from bot.services.meetings import MeetingService
+from bot.services.outbox import Outbox, OutboxDispatcher, platform_of
+from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
+from storage.db import Database
+from storage.models import Meeting
+from storage.queries import agenda as agenda_q
+from storage.queries import meetings as meetings_q
+from storage.queries import members as members_q
+from storage.queries import outbox as outbox_q
+from storage.queries import subscriptions as subs_q
+
+log = logging.getLogger("quorum.reminders")
+
+DeadlineHook = Callable[[AsyncSession, SeriesInfo, Meeting], Awaitable[None]]
+DuePlanner = Callable[[AsyncSession, datetime, Outbox], Awaitable[datetime | None]]
+
+# Meetings that started up to this long ago are still looked at (marked held, late deadline steps);
+# older ones are history.
+LOOKBACK = timedelta(days=2)
+# Messages are written to the outbox this long before they are due, so pending ones are visible and a
+# change to the meeting (cancel, opt-out) cancels them; their text is refreshed until they are sent.
+WRITE_AHEAD = timedelta(hours=6)
+SYSTEM = "quorum"
+NO_ITEMS = "no agenda items"
+
+
+class _Raced(Exception):
+    """Another replica did the deadline step of this meeting first; this transaction rolls back."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    key: str
+    kind: str
+    target: str
+    reply: Reply
+    due_at: datetime
+    expires_at: datetime
+    fallback_channel: str | None = None
+
+    def payload(self) -> str:
+        return json.dumps(reply_to_json(self.reply), ensure_ascii=False, sort_keys=True)
+
+
+@dataclass
+class _Recipient:
+    reasons: list[str] = field(default_factory=list)
+    offsets: set[timedelta] = field(default_factory=set)
+
+
+def meeting_prefix(series_id: int, occurrence_key: str) -> str:
+    return f"mtg:{series_id}:{occurrence_key}:"
+
+
+class ReminderService:
+    def __init__(
+        self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService, outbox: Outbox,
+        deadline_hooks: list[DeadlineHook], due_planners: list[DuePlanner],
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.meetings = meetings
+        self.outbox = outbox
+        self.deadline_hooks = deadline_hooks
+        self.due_planners = due_planners
+
+    # -- members' settings ------------------------------------------------------------------
+    async def set_offsets(self, actor: Actor, text: str) -> tuple[timedelta, ...] | None:
+        """``/me reminders 24h,1h|off``; returns the offsets now in force (None = off)."""
+        offsets = parse_offsets(text)
+        async with self.db.write() as session:
+            await members_q.set_member_fields(session, actor.workspace_id, actor.member_id, self.clock.now(),
+                                              reminder_offsets=format_offsets(offsets))
+        return offsets
+
+    async def subscribe(self, actor: Actor, slug: str | None, on: bool) -> tuple[SeriesInfo, bool]:
+        """Subscribe (``on``) or unsubscribe; the bool says whether anything changed."""
+        async with self.db.write() as session:
+            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            if on:
+                changed = await subs_q.subscribe(session, series.id, actor.member_id, self.clock.now())
+            else:
+                changed = await subs_q.unsubscribe(session, series.id, actor.member_id)
+        if not changed:
+            state = "already subscribed to" if on else "not subscribed to"
+            raise Conflict(f"You are {state} {series.name} ({series.slug}).")
+        return series, changed
+
+    # -- the tick ---------------------------------------------------------------------------
+    async def run_due(self) -> datetime | None:
+        """Do every deadline step that is due, mark started meetings held, write the messages that are
+        due (or soon due) to the outbox, and run the other planners. Returns the next instant at which
+        planning has something new to do (None: nothing known)."""
+        async with self.db.read() as session:
+            series_ids = [s.id for s in await meetings_q.all_series(session) if s.id is not None]
+        wakeups: list[datetime] = []
+        for series_id in series_ids:
+            try:
+                found = await self._plan_series(series_id)
+            except _Raced:
+                found = self.clock.now()  # look again right away: the other replica's work is committed
+            except Exception:
+                log.exception("planning reminders of series %s failed; trying again on the next tick", series_id)
+                continue
+            if found is not None:
+                wakeups.append(found)
+        for planner in list(self.due_planners):
+            try:
+                async with self.db.write() as session:
+                    found = await planner(session, self.clock.now(), self.outbox)
+            except Exception:
+                log.exception("due planner %r failed; trying again on the next tick", planner)
+                continue
+            if found is not None:
+                wakeups.append(found)
+        return min(wakeups) if wakeups else None
+
+    def _lookahead(self, series: SeriesInfo) -> timedelta:
+        reminders = self.settings.reminders
+        longest = max(series.deadline + reminders.channel_before_deadline, MAX_OFFSET,
+                      reminders.author_offset, *reminders.member_offsets)
+        return longest + WRITE_AHEAD + timedelta(days=1)
+
+    async def _plan_series(self, series_id: int) -> datetime | None:
+        now = self.clock.now()
+        wakeups: list[datetime] = []
+        stepped: list[str] = []  # occurrences whose deadline step ran in this transaction
+        async with self.db.write() as session:
+            row = await meetings_q.series_by_id(session, series_id)
+            if row is None:
+                return None
+            series = SeriesInfo.of(row)
+            for occurrence in await self.meetings.occurrences(session, series, now - LOOKBACK,
+                                                              now + self._lookahead(series)):
+                found = await self._plan_occurrence(session, series, occurrence, now, stepped)
+                if found is not None:
+                    wakeups.append(found)
+        if stepped:  # after the commit, so listeners (the calendar cache) read the new state
+            self.meetings.notify_changed(series_id)
+        return min(wakeups) if wakeups else None
+
+    async def _plan_occurrence(
+        self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, now: datetime, stepped: list[str]
+    ) -> datetime | None:
+        prefix = meeting_prefix(series.id, occurrence.key)
+        existing = {row.key: row for row in await outbox_q.with_prefix(session, prefix)}
+        deadline = agenda_deadline(occurrence.starts_at, series.deadline)
+        announce_key = prefix + "announce"
+        if deadline <= now and announce_key not in existing:
+            occurrence = await self._deadline_step(session, series, occurrence, announce_key)
+            stepped.append(occurrence.key)
+            existing = {row.key: row for row in await outbox_q.with_prefix(session, prefix)}
+        items: list[AgendaEntry] = []
+        if occurrence.meeting_id is not None:
+            items = [AgendaEntry.of(i) for i in await agenda_q.items_of(session, occurrence.meeting_id)]
+        if occurrence.starts_at <= now and occurrence.status == "scheduled" and items:
+            await self._mark_held(session, occurrence)
+        wanted = await self._wanted(session, series, occurrence, items, now)
+        wanted_keys = {p.key for p in wanted} | {announce_key}
+        for planned in wanted:
+            stored = existing.get(planned.key)
+            if stored is None:
+                if planned.due_at <= now + WRITE_AHEAD:
+                    await self.outbox.enqueue(
+                        session, key=planned.key, workspace_id=series.workspace_id, kind=planned.kind,
+                        target=planned.target, reply=planned.reply, due_at=planned.due_at,
+                        fallback_channel=planned.fallback_channel, expires_at=planned.expires_at)
+                continue
+            if stored.status != "pending" or stored.claimed_by is not None:
+                continue
+            changes: dict[str, object] = {}
+            if stored.payload != planned.payload():
+                changes["payload"] = planned.payload()
+            if stored.due_at != planned.due_at and stored.attempts == 0:
+                changes.update(due_at=planned.due_at, next_attempt_at=planned.due_at)
+            if stored.expires_at != planned.expires_at:
+                changes["expires_at"] = planned.expires_at
+            if stored.target != planned.target:
+                changes["target"] = planned.target
+            if changes:
+                await outbox_q.update_unclaimed(session, stored.id or 0, changes)
+        for key, stored in existing.items():
+            if key not in wanted_keys and stored.status == "pending":
+                # Overdue and unsent (the bot was down): missed. Not yet due: the meeting was cancelled or
+                # changed, or the member opted out.
+                overdue = stored.due_at <= now and occurrence.status != "cancelled"
+                await outbox_q.update_unclaimed(session, stored.id or 0, {
+                    "status": "missed" if overdue else "cancelled",
+                    "last_error": "not sent in time; no longer useful" if overdue else
+                    "no longer wanted (meeting cancelled or changed, or the member opted out)"})
+        later = [p.due_at - WRITE_AHEAD for p in wanted if p.due_at - WRITE_AHEAD > now]
+        if deadline > now:
+            later.append(deadline)
+        if occurrence.starts_at > now:
+            later.append(occurrence.starts_at)
+        return min(later) if later else None
+
+    async def _mark_held(self, session: AsyncSession, occurrence: Occurrence) -> None:
+        assert occurrence.meeting_id is not None
+        row = await meetings_q.meeting_by_id(session, occurrence.meeting_id)
+        if row is not None and row.status == "scheduled":
+            row.status = "held"
+            row.status_changed_by = SYSTEM
+            row.updated_at = self.clock.now()
+
+    # -- the agenda deadline ----------------------------------------------------------------
+    async def _deadline_step(
+        self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, key: str
+    ) -> Occurrence:
+        """Once per meeting, at its agenda deadline: cancel it if its agenda is empty, else let the
+        deadline hooks (rotation) fix host and note-taker; then announce it. The outbox key decides who
+        does it when two replicas get here at once."""
+        now = self.clock.now()
+        row = await self.meetings.stored(session, series, occurrence)
+        assert row.id is not None
+        items = [AgendaEntry.of(i) for i in await agenda_q.items_of(session, row.id)]
+        if row.status == "scheduled" and not items:
+            row.status = "cancelled"
+            row.status_reason = NO_ITEMS
+            row.status_changed_by = SYSTEM
+            row.updated_at = now
+        elif row.status == "scheduled":
+            for hook in self.deadline_hooks:
+                await hook(session, series, row)
+            await session.flush()
+        reply = await self._announcement(session, series, row, items)
+        written = await self.outbox.enqueue(
+            session, key=key, workspace_id=series.workspace_id, kind="channel", target=series.channel or "",
+            reply=reply, due_at=agenda_deadline(row.starts_at, series.deadline), expires_at=row.starts_at)
+        if not written:
+            raise _Raced(key)
+        await meetings_q.touch_series(session, series.id, now)
+        log.info("deadline step of %s %s: %s with %d item(s)", series.slug, occurrence.key, row.status, len(items))
+        return occurrence_of(row)
+
+    async def _announcement(
+        self, session: AsyncSession, series: SeriesInfo, row: Meeting, items: list[AgendaEntry]
+    ) -> Reply:
+        title = row.name or series.name
+        when = format_zone_line(row.starts_at, series.timezone, series.display_zones)
+        data = {"meeting": {"id": row.id, "series": series.slug, "status": row.status,
+                            "starts_at": row.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "host": row.host, "note_taker": row.note_taker,
+                            "agenda": [{"id": i.id, "title": i.title, "link": i.link, "author": i.author}
+                                       for i in items]}}
+        if row.status == "cancelled":
+            why = ("its agenda has no items" if row.status_reason == NO_ITEMS
+                   else f"a chair cancelled it{': ' + row.status_reason if row.status_reason else ''}")
+            text = f"{title} of {when} is cancelled because {why}."
+            following = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False,
+                                                        after=row.starts_at)
+            if following:
+                nxt = following[0]
+                text += (f"\nNext meeting: {format_home(nxt.starts_at, series.timezone)}; add items with "
+                         f"/agenda add \"<title>\" <link> before "
+                         f"{format_home(agenda_deadline(nxt.starts_at, series.deadline), series.timezone)}.")
+            return Reply(text=text, ephemeral=False, title=f"No meeting this week: {title}", kind="announcement",
+                         moments=(row.starts_at,), data=data)
+        names = await members_q.display_names(session, series.workspace_id,
+                                              [p for p in (row.host, row.note_taker) if p])
+        host = names.get(row.host, row.host) if row.host else "not assigned"
+        notes = names.get(row.note_taker, row.note_taker) if row.note_taker else "not assigned"
+        lines = [when, f"Host: {host} · Note-taker: {notes}", "Agenda:"]
+        lines.extend(f"  {i.position}. {i.title} <{i.link}> (added by {i.author_name})" for i in items)
+        return Reply(text="\n".join(lines), ephemeral=False, title=f"{title}: the agenda is closed",
+                     kind="announcement", moments=(row.starts_at,), data=data)
+
+    # -- reminders --------------------------------------------------------------------------
+    async def _wanted(
+        self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, items: list[AgendaEntry],
+        now: datetime,
+    ) -> list[Planned]:
+        """Every reminder this meeting should get (sent or not), from its current state."""
+        if occurrence.status != "scheduled" or occurrence.starts_at <= now:
+            return []
+        prefix = meeting_prefix(series.id, occurrence.key)
+        reminders = self.settings.reminders
+        deadline = agenda_deadline(occurrence.starts_at, series.deadline)
+        title = occurrence.name or series.name
+        wanted: list[Planned] = []
+        channel = series.channel or ""
+        if (series.channel or platform_of(series.workspace_id) == "console") and deadline > now:
+            count = len(items)
+            when = format_zone_line(occurrence.starts_at, series.timezone, series.display_zones)
+            text = (f"The agenda of {title} ({when}) "
+                    f"closes at {format_home(deadline, series.timezone)}. It has {count} item"
+                    f"{'s' if count != 1 else ''} so far; add one with /agenda add \"<title>\" <link>. "
+                    + ("Without items there is no meeting." if not items else ""))
+            wanted.append(Planned(prefix + "agenda-closing", "channel", channel,
+                                  Reply(text=text.strip(), ephemeral=False, kind="reminder",
+                                        moments=(occurrence.starts_at, deadline)),
+                                  deadline - reminders.channel_before_deadline, deadline))
+        recipients: dict[str, _Recipient] = {}
+        people = [(occurrence.host, "you are the host"), (occurrence.note_taker, "you take the notes")]
+        subscribers = (await subs_q.subscribers_of(session, [series.id]))[series.id]
+        people.extend((member, "you subscribed to this series") for member in subscribers)
+        authors = {i.author for i in items}
+        ids = {p for p, _ in people if p} | authors
+        members = {m.id: m for m in await members_q.members_of(session, series.workspace_id, ids)}
+        for member_id, reason in people:
+            if not member_id:
+                continue
+            offsets = member_offsets(members[member_id].reminder_offsets if member_id in members else None,
+                                     reminders.member_offsets)
+            if offsets is None:
+                continue
+            entry = recipients.setdefault(member_id, _Recipient())
+            entry.reasons.append(reason)
+            entry.offsets.update(offsets)
+        for author in sorted(authors):
+            stored = members[author].reminder_offsets if author in members else None
+            if member_offsets(stored, reminders.member_offsets) is None:
+                continue
+            entry = recipients.setdefault(author, _Recipient())
+            own = [f"#{i.id} \"{i.title}\"" for i in items if i.author == author]
+            several = len(own) > 1
+            entry.reasons.append(f"your item{'s' if several else ''} {', '.join(own)} "
+                                 f"{'are' if several else 'is'} on the agenda")
+            entry.offsets.add(reminders.author_offset)
+        for member_id in sorted(recipients):
+            entry = recipients[member_id]
+            zone = members[member_id].timezone if member_id in members else None
+            due = {offset: occurrence.starts_at - offset for offset in entry.offsets}
+            stale = superseded_overdue(due.items(), now)
+            for offset in sorted(entry.offsets, reverse=True):
+                if offset in stale:
+                    continue
+                reply = self._dm(series, occurrence, title, zone, entry.reasons, items)
+                wanted.append(Planned(f"{prefix}dm:{member_id}:{int(offset.total_seconds())}", "dm", member_id,
+                                      reply, due[offset], occurrence.starts_at, series.channel))
+        return wanted
+
+    def _dm(self, series: SeriesInfo, occurrence: Occurrence, title: str, zone: str | None,
+            reasons: list[str], items: list[AgendaEntry]) -> Reply:
+        own = zone or "UTC"
+        try:
+            tz = ZoneInfo(own)
+        except (ZoneInfoNotFoundError, ValueError):  # a zone the current tzdata no longer knows
+            own, tz = "UTC", ZoneInfo("UTC")
+        # The member's own zone first, then the home zone (its date shown as it is there).
+        local = occurrence.starts_at.astimezone(tz)
+        home = format_home(occurrence.starts_at, series.timezone)
+        mine = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}" + ("" if own == "UTC" else f" ({own})")
+        why = "; ".join(dict.fromkeys(reasons))
+        lines = [f"Reminder: {title} ({series.slug}) starts {mine} your time, {home}.", f"Why you get this: {why}."]
+        if items:
+            lines.append("Agenda:")
+            lines.extend(f"  {i.position}. {i.title} <{i.link}>" for i in items)
+        lines.append("Change your reminders with /me reminders 24h,1h or turn them off with /me reminders off.")
+        return Reply(text="\n".join(lines), ephemeral=False, title=f"Reminder: {title}", kind="reminder",
+                     moments=(occurrence.starts_at,),
+                     data={"series": series.slug, "starts_at": occurrence.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+async def due_tick(reminders: ReminderService, dispatcher: OutboxDispatcher) -> datetime | None:
+    """One wake-up of the scheduler: plan what is due from the database, send what is due, and return
+    the next instant worth waking up at (the nearest planning step, pending message or lease expiry)."""
+    planned = await reminders.run_due()
+    await dispatcher.dispatch_due()
+    pending = await dispatcher.next_wakeup()
+    found = [t for t in (planned, pending) if t is not None]
+    return min(found) if found else None
