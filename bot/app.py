@@ -81,13 +81,13 @@ def adapter_status(settings: Settings) -> list[str]:
         lines.append("Discord: on (DISCORD_TOKEN is set).")
     else:
         lines.append("Discord: off. Set DISCORD_TOKEN to the bot token of your Discord application "
-                     "(README: 'Discord setup').")
+                     "(see docs/discord.md).")
     if settings.secrets.slack_enabled:
         mode = "Socket Mode" if settings.secrets.slack_app_token else "HTTP mode at POST /slack/events"
         lines.append(f"Slack: on ({mode}).")
     else:
         lines.append("Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (and SLACK_APP_TOKEN for Socket "
-                     "Mode) from your Slack app (README: 'Slack setup').")
+                     "Mode) from your Slack app (see docs/slack.md).")
     return lines
 
 
