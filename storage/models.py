@@ -99,7 +99,7 @@ class Meeting(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
     # When host and note-taker were fixed (at the agenda deadline); None while they are provisional.
-    # Added by migration 0003 (rotation).
+    # Added by migration 0002 (rotation).
     assigned_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
@@ -136,7 +136,7 @@ class ProcessedRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
 
 
-# -- Discord adapter (migration 0006) ------------------------------------------------------------
+# -- Discord adapter (migration 0003) ------------------------------------------------------------
 
 
 class DiscordEvent(SQLModel, table=True):
@@ -154,8 +154,8 @@ class DiscordEvent(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc())
 
 
-# -- Rotation (host and note-taker) and meeting notes -------------------------------------------------
-# The fixed assignment is ``Meeting.host`` / ``Meeting.note_taker``; ``Meeting.assigned_at`` (0003) says when.
+# -- Rotation (host and note-taker) and meeting notes, migration 0002---------------------------------------
+# The fixed assignment is ``Meeting.host`` / ``Meeting.note_taker``; ``Meeting.assigned_at`` (migration 0002) says when.
 
 
 class RotationMember(SQLModel, table=True):
@@ -227,7 +227,7 @@ class MeetingNote(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
 
 
-# -- Votes (issue 3) ---------------------------------------------------------------------------------
+# -- Votes (issue 3), migration 0004 ------------------------------------------------------------------------
 
 
 class Vote(SQLModel, table=True):
@@ -301,7 +301,7 @@ class VoteEvent(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
-# -- Reminders and the outbox (issue 6) ------------------------------------------------------------
+# -- Reminders and the outbox (issue 6), migration 0005---------------------------------------------------
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """votes: vote, vote_electorate, ballot, vote_event
 
-Revision ID: 0002
-Revises: 0006
+Revision ID: 0004
+Revises: 0003
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = '0002'
-down_revision: str | Sequence[str] | None = '0006'
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """rotation rosters, skips, swaps, chair assignments and meeting notes
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = '0003'
-down_revision: str | Sequence[str] | None = '0001'
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """discord: scheduled events mirroring meetings
 
-Revision ID: 0006
-Revises: 0003
+Revision ID: 0003
+Revises: 0002
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
