@@ -136,7 +136,7 @@ class ProcessedRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
 
 
-# -- Discord adapter (migration 0003) ------------------------------------------------------------
+# -- Discord adapter (migration 0003) ------------------------------------------------------------------------
 
 
 class DiscordEvent(SQLModel, table=True):
@@ -154,7 +154,7 @@ class DiscordEvent(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc())
 
 
-# -- Rotation (host and note-taker) and meeting notes, migration 0002---------------------------------------
+# -- Rotation (host and note-taker) and meeting notes, migration 0002 ----------------------------------------
 # The fixed assignment is ``Meeting.host`` / ``Meeting.note_taker``; ``Meeting.assigned_at`` (migration 0002) says when.
 
 
@@ -227,7 +227,7 @@ class MeetingNote(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
 
 
-# -- Votes (issue 3), migration 0004 ------------------------------------------------------------------------
+# -- Votes (issue 3), migration 0004 -------------------------------------------------------------------------
 
 
 class Vote(SQLModel, table=True):
@@ -301,7 +301,7 @@ class VoteEvent(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
-# -- Reminders and the outbox (issue 6), migration 0005---------------------------------------------------
+# -- Reminders and the outbox (issue 6), migration 0005 ------------------------------------------------------
 
 
 class OutboxMessage(SQLModel, table=True):
