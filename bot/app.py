@@ -37,8 +37,14 @@ class App:
         self.services = Services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
-        self.ticker.add("rotation: fix assignments at the agenda deadline", self._fix_assignments)
+        # Rotation has no job of its own: host and note-taker are fixed by a deadline hook inside the
+        # reminders tick's deadline step, in the announcement's transaction (docs/rotation.md).
         self.ticker.add("close due votes", self._close_due_votes)
+        # Console workspaces' reminders and announcements are printed (and logged).
+        self.services.notifiers.setdefault("console", ConsoleNotifier())
+        self.ticker.add("reminders", self.reminders_tick)
+        # A message written by a command (minutes, swap DMs) is sent within a second, not at the next tick.
+        self.services.outbox.on_enqueued(self._wake_soon)
         self.web_app = build_web_app(self.services)
         self.slack: SlackAdapter | None = None
         if self.settings.secrets.slack_enabled:
@@ -48,14 +54,11 @@ class App:
             if not self.settings.secrets.slack_app_token:
                 mount_slack(self.web_app, self.slack.handle_http)
 
-    async def _fix_assignments(self) -> None:
-        await self.services.rotation.fix_due()
-
     async def _close_due_votes(self) -> None:
         await self.services.votes.close_due()
-        # Console workspaces' reminders and announcements are printed (and logged).
-        self.services.notifiers.setdefault("console", ConsoleNotifier())
-        self.ticker.add("reminders", self.reminders_tick)
+
+    def _wake_soon(self) -> None:
+        self.ticker.wake_at(self.clock.now() + timedelta(seconds=1))
 
     async def reminders_tick(self) -> None:
         """Plan and send what is due, then ask for a wake-up at the nearest due time. The first tick at

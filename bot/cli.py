@@ -49,22 +49,40 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from bot.adapters.console import console_actor, run_console
+    from bot.adapters.console import console_actor, run_console, workspace_platform
+    from bot.adapters.console_notifier import ConsoleNotifier
     from bot.app import App
     from bot.clock import ManualClock
+    from bot.services.outbox import OutboxDispatcher
 
     settings = _settings(args)
     configure_logging("WARNING", settings.secrets)
+    if args.tick and workspace_platform(args.workspace) != "console":
+        print(f"--tick runs only for console workspaces: the messages of {args.workspace} are sent by quorum run "
+              "on its platform.", file=sys.stderr)
+        return 2
 
     async def main() -> int:
         app = App(settings) if args.now is None else App(settings, clock=ManualClock(args.now))
         await app.migrate()
         try:
+            after_each = None
+            if args.tick:
+                # One scheduler tick for this console workspace only: deadline steps (the announcement with
+                # the fixed host and note-taker, or "no meeting this week"), held meetings, due reminders,
+                # printed as they would be sent; then after each command what it put in the outbox.
+                app.services.notifiers["console"] = ConsoleNotifier(sys.stdout, as_json=args.json)
+                outbox = OutboxDispatcher(app.db, app.clock, settings, app.services.notifiers,
+                                          workspace_id=args.workspace)
+                await app.services.reminders.run_due(workspace_id=args.workspace)
+                await outbox.dispatch_due()
+                after_each = outbox.dispatch_due
             # No ticker runs in the console: fix the host/note-taker of meetings past their agenda deadline
-            # first, as `quorum run` would have, so answers match what a running bot shows.
+            # (and not about to be cancelled for an empty agenda) as the deadline step of `quorum run` would
+            # have, so answers match what a running bot shows.
             await app.services.rotation.fix_due()
             actor = console_actor(settings, args.workspace, args.user, args.role or [])
-            await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json)
+            await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json, after_each=after_each)
         finally:
             await app.close()
         return 0
@@ -214,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--json", action="store_true", help="answer each command with one line of JSON")
     console.add_argument("--now", type=_instant, help="act as if it were this UTC instant, e.g. 2022-03-02T16:30Z "
                          "(rehearsals and end-to-end tests)")
+    console.add_argument("--tick", action="store_true",
+                         help="(console workspaces) first run one scheduler tick for this workspace and print what "
+                         "is sent (announcements, reminders), then after each command what it sends (minutes, DMs)")
     console.set_defaults(func=cmd_console)
 
     export = sub.add_parser("export", help="write the records to standard output")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO
 
 from bot.commands.context import Dispatcher, make_actor
@@ -38,9 +38,11 @@ def render(reply: Reply, as_json: bool) -> str:
 
 
 async def run_console(
-    dispatcher: Dispatcher, actor: Actor, lines: Iterable[str], out: TextIO = sys.stdout, *, as_json: bool = False
+    dispatcher: Dispatcher, actor: Actor, lines: Iterable[str], out: TextIO = sys.stdout, *, as_json: bool = False,
+    after_each: Callable[[], Awaitable[object]] | None = None,
 ) -> int:
-    """Answer each non-empty line; returns how many commands failed."""
+    """Answer each non-empty line; returns how many commands failed. ``after_each`` runs after each
+    answer is written (``--tick``: send what the command put in the outbox, e.g. published minutes)."""
     failures = 0
     for line in lines:
         text = line.strip()
@@ -52,4 +54,6 @@ async def run_console(
         if not as_json:
             out.write("\n")
         out.flush()
+        if after_each is not None:
+            await after_each()
     return failures

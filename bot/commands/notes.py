@@ -61,7 +61,18 @@ async def notes_show(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 @REGISTRY.command("notes publish", "Post the minutes of a meeting to the series' channel (note-taker, host or chair).",
                   DAY, SERIES)
 async def notes_publish(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    loaded = await ctx.services.notes.publish(ctx.actor, args.get("series"), args.get("date"))
-    # Until the outbox exists the minutes are the command's own reply, posted in the channel for everyone.
-    return Reply(text=loaded.minutes(), ephemeral=False, kind="minutes",
-                 data={"markdown": loaded.minutes(), "channel": loaded.series.channel})
+    published = await ctx.services.notes.publish(ctx.actor, args.get("series"), args.get("date"))
+    loaded = published.notes
+    minutes = loaded.minutes()
+    data = {"markdown": minutes, "channel": loaded.series.channel, "key": published.key, "posted": published.posted}
+    where = f"#{loaded.series.channel}" if loaded.series.channel else "the series channel"
+    if published.key is None:
+        # Nothing to post to: the minutes themselves, for the member to paste where they belong.
+        text = (f"{loaded.series.name} has no channel to post the minutes to (channel= is set when a series is "
+                f"created), so here they are to paste where they belong:\n\n{minutes}")
+    elif published.posted:
+        text = f"The minutes of {loaded.title}, {loaded.when}, are being posted to {where} ({len(loaded.notes)} notes)."
+    else:
+        text = (f"These minutes of {loaded.title} were already posted to {where}; nothing changed since. Add notes "
+                "and publish again to post the new minutes.")
+    return Reply(text=text, ephemeral=True, kind="minutes", moments=(loaded.starts_at,), data=data)

@@ -34,8 +34,10 @@ class Services:
         self.requests = RequestLog(db, clock)
         self.calendar = CalendarService(db, clock, settings, self.meetings)
         self.event_mirror = EventMirrorService(db, clock, settings, self.meetings)
-        self.rotation = RotationService(db, clock, settings, self.meetings)
-        self.notes = NotesService(db, clock, settings, self.meetings, self.rotation)
+        # Built before the services that write messages (rotation's DMs, published minutes).
+        self.outbox = Outbox(clock)
+        self.rotation = RotationService(db, clock, settings, self.meetings, self.outbox)
+        self.notes = NotesService(db, clock, settings, self.meetings, self.rotation, self.outbox)
         # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
         self.notifiers: dict[str, Notifier] = {}
         self.role_directories: dict[str, RoleDirectory] = {}
@@ -44,8 +46,9 @@ class Services:
         # ``outbox.enqueue(session, ...)`` in their own transaction. ``deadline_hooks`` run at a meeting's
         # agenda deadline before it is announced (rotation assigns host and note-taker there);
         # ``due_planners`` run on every tick (votes: reminders before close, automatic close).
-        self.outbox = Outbox(clock)
-        self.deadline_hooks: list[DeadlineHook] = []
+        # Rotation fixes host and note-taker in the deadline step's transaction, so the announcement
+        # names them; the step calls hooks only for meetings that will be held (no turn for cancelled ones).
+        self.deadline_hooks: list[DeadlineHook] = [self.rotation.fix_assignment]
         self.due_planners: list[DuePlanner] = []
         self.reminders = ReminderService(db, clock, settings, self.meetings, self.outbox, self.deadline_hooks,
                                          self.due_planners)

@@ -9,13 +9,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.commands.reply import Reply
 from bot.config import Settings
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
 from bot.rules.minutes import MinutesInput, MinutesItem, MinutesNote, render_minutes
 from bot.rules.time import format_home, format_zone_line
 from bot.services.actor import Actor
 from bot.services.meetings import MAX_MEETING_DURATION, MeetingService
+from bot.services.outbox import Outbox, platform_of
 from bot.services.rotation import RotationService
 from bot.services.views import SeriesInfo
 from storage.db import Database
@@ -75,6 +77,16 @@ class MeetingNotes:
         return render_minutes(self.minutes_input(), level)
 
 
+@dataclass(frozen=True)
+class Published:
+    """What ``/notes publish`` did: ``key`` is the outbox key of the post (None: the series has no channel
+    to post to), ``posted`` False when the same minutes were posted already."""
+
+    notes: MeetingNotes
+    key: str | None
+    posted: bool
+
+
 async def load_meeting_notes(session: AsyncSession, series: SeriesInfo, meeting: Meeting) -> MeetingNotes:
     """The notes of one stored meeting, with what the minutes need. Used by the service and the export."""
     assert meeting.id is not None
@@ -103,12 +115,13 @@ def _entry(row: MeetingNote, names: dict[str, str]) -> NoteEntry:
 
 class NotesService:
     def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService,
-                 rotation: RotationService) -> None:
+                 rotation: RotationService, outbox: Outbox | None = None) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.meetings = meetings
         self.rotation = rotation
+        self.outbox = outbox or Outbox(clock)
 
     async def _meeting(self, session: AsyncSession, series: SeriesInfo, day: date | None) -> Occurrence:
         """The meeting on ``day``; without a day, the one in progress or the latest that ended less than
@@ -184,10 +197,30 @@ class NotesService:
             row = await self._fixed_meeting(session, series, day)
             return await load_meeting_notes(session, series, row)
 
-    async def publish(self, actor: Actor, slug: str | None, day: date | None) -> MeetingNotes:
+    async def publish(self, actor: Actor, slug: str | None, day: date | None) -> Published:
+        """Post the minutes to the series' channel through the outbox. The key names the meeting and its
+        latest note, ``minutes:<meeting id>:<latest note id>``: a retried command posts nothing twice, a
+        re-publish after new notes posts the new minutes. A Discord or Slack series without a channel
+        gets nothing posted; the caller shows the minutes instead."""
         async with self.db.write() as session:
             series = await self.meetings.series_in(session, actor.workspace_id, slug)
             row = await self._fixed_meeting(session, series, day)
+            assert row.id is not None
             loaded = await load_meeting_notes(session, series, row)
             self._require_scribe(actor, row, "publish the minutes", loaded.names)
-        return loaded
+            if not loaded.notes:
+                raise Conflict(f"{loaded.title} of {format_home(row.starts_at, series.timezone)} has no notes yet, "
+                               'so there are no minutes to publish: add some with /notes add "<text>".')
+            key = f"minutes:{row.id}:{max(n.id for n in loaded.notes)}"
+            postable = series.channel is not None or platform_of(series.workspace_id) == "console"
+            posted = False
+            if postable:
+                minutes = loaded.minutes()
+                posted = await self.outbox.enqueue(
+                    session, key=key, workspace_id=series.workspace_id, kind="channel", target=series.channel or "",
+                    reply=Reply(text=minutes, ephemeral=False, title=None, kind="minutes",
+                                moments=(row.starts_at,), data={"markdown": minutes, "meeting": row.id,
+                                                                "series": series.slug}))
+        if posted:
+            self.outbox.written()
+        return Published(loaded, key if postable else None, posted)

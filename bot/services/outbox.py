@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,18 @@ class Outbox:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_enqueued(self, listener: Callable[[], None]) -> None:
+        """``listener()`` is called by ``written()``: the app wakes the dispatcher so a message a
+        command wrote is sent at once rather than at the next regular tick."""
+        self._listeners.append(listener)
+
+    def written(self) -> None:
+        """Call after the transaction that enqueued messages committed (not before: the dispatcher
+        would find nothing yet)."""
+        for listener in self._listeners:
+            listener()
 
     async def enqueue(
         self,
@@ -118,6 +131,7 @@ class OutboxDispatcher:
         lease: timedelta = DEFAULT_LEASE,
         batch: int = DEFAULT_BATCH,
         concurrency: int = DEFAULT_CONCURRENCY,
+        workspace_id: str | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -127,12 +141,15 @@ class OutboxDispatcher:
         self.worker = worker or default_worker_name()
         self.lease = lease
         self.batch = batch
+        # Only this workspace's messages (``quorum console --tick``); None: every workspace.
+        self.workspace_id = workspace_id
         self._limit = asyncio.Semaphore(concurrency)
 
     async def claim(self, limit: int | None = None) -> list[q.Claimed]:
         """Claim up to ``limit`` due rows for this worker until its lease runs out."""
         async with self.db.write() as session:
-            return await q.claim_due(session, self.worker, self.clock.now(), self.lease, limit or self.batch)
+            return await q.claim_due(session, self.worker, self.clock.now(), self.lease, limit or self.batch,
+                                     self.workspace_id)
 
     async def dispatch_due(self, *, max_batches: int | None = None) -> DispatchReport:
         """Send everything due now, batch after batch, until nothing due is left. Recording a batch's
@@ -147,8 +164,8 @@ class OutboxDispatcher:
             more = max_batches is None or batches < max_batches
             async with self.db.write() as session:
                 await self._record(session, outcomes, fallbacks)
-                claimed = (await q.claim_due(session, self.worker, self.clock.now(), self.lease, self.batch)
-                           if more else [])
+                claimed = (await q.claim_due(session, self.worker, self.clock.now(), self.lease, self.batch,
+                                             self.workspace_id) if more else [])
         return report
 
     async def deliver(self, claimed: list[q.Claimed]) -> DispatchReport:

@@ -125,12 +125,14 @@ class ReminderService:
         return series, changed
 
     # -- the tick ---------------------------------------------------------------------------
-    async def run_due(self) -> datetime | None:
+    async def run_due(self, workspace_id: str | None = None) -> datetime | None:
         """Do every deadline step that is due, mark started meetings held, write the messages that are
         due (or soon due) to the outbox, and run the other planners. Returns the next instant at which
-        planning has something new to do (None: nothing known)."""
+        planning has something new to do (None: nothing known). With ``workspace_id`` (the console's
+        rehearsal tick) only that workspace's meetings are planned and the other planners do not run."""
         async with self.db.read() as session:
-            series_ids = [s.id for s in await meetings_q.all_series(session) if s.id is not None]
+            series_ids = [s.id for s in await meetings_q.all_series(session)
+                          if s.id is not None and workspace_id in (None, s.workspace_id)]
         wakeups: list[datetime] = []
         for series_id in series_ids:
             try:
@@ -142,7 +144,7 @@ class ReminderService:
                 continue
             if found is not None:
                 wakeups.append(found)
-        for planner in list(self.due_planners):
+        for planner in list(self.due_planners) if workspace_id is None else []:
             try:
                 async with self.db.write() as session:
                     found = await planner(session, self.clock.now(), self.outbox)

@@ -14,13 +14,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.commands.reply import Reply
 from bot.config import Settings
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
 from bot.rules.rotation import DUTIES, DUTY_WORDS, HOST, NOTES, Assignment, MeetingInput, RosterEntry, replay
-from bot.rules.time import agenda_deadline, format_home
+from bot.rules.time import agenda_deadline, format_home, format_zone_line
 from bot.services.actor import Actor
 from bot.services.meetings import MeetingService, require_chair
+from bot.services.outbox import Outbox
 from bot.services.views import SeriesInfo, occurrence_of
 from storage.db import Database
 from storage.models import Meeting, RotationSwap
@@ -91,11 +93,14 @@ class RotationView:
 
 
 class RotationService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService,
+                 outbox: Outbox | None = None) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.meetings = meetings
+        # Where swap and assignment DMs are written (docs/rotation.md); standalone uses may leave it out.
+        self.outbox = outbox or Outbox(clock)
         meetings.set_assignment_provider(self.provisional)
 
     # -- the replay ---------------------------------------------------------------------------
@@ -122,6 +127,7 @@ class RotationService:
         people |= {p for r in rows.values() for p in (r.host, r.note_taker) if p}
         names = await members_q.display_names(session, series.workspace_id, people)
 
+        now = self.clock.now()
         inputs = []
         for occ in occurrences:
             mid = occ.meeting_id
@@ -141,8 +147,10 @@ class RotationService:
             authors: dict[str, int] = {}
             for item in items.get(mid or -1, []):
                 authors[item.author] = authors.get(item.author, 0) + 1
+            decided_at = agenda_deadline(occ.starts_at, series.deadline)
             inputs.append(MeetingInput(
-                key=occ.key, decided_at=agenda_deadline(occ.starts_at, series.deadline), cancelled=occ.cancelled,
+                key=occ.key, decided_at=decided_at,
+                cancelled=occ.cancelled or _closed_empty(occ, decided_at, now, bool(authors)),
                 fixed=fixed, skips=frozenset(skips.get(mid or -1, set())), overrides=overrides,
                 override_reasons=reasons, authors=authors,
             ))
@@ -182,6 +190,11 @@ class RotationService:
         if meeting_row.assigned_at is not None or meeting_row.status == "cancelled":
             return
         assert meeting_row.id is not None
+        if (meeting_row.status == "scheduled" and not await agenda_q.items_of(session, meeting_row.id)
+                and agenda_deadline(meeting_row.starts_at, series.deadline) <= self.clock.now()):
+            # Its agenda closed empty: the deadline step cancels it ("no meeting this week"), so it takes
+            # no turn. (The step itself only calls this hook for meetings with items.)
+            return
         assignment = await self.assignment_of(session, series, occurrence_of(meeting_row))
         now = self.clock.now()
         if await q.fix_meeting(session, meeting_row.id, assignment.host.member, assignment.notes.member, now):
@@ -353,10 +366,24 @@ class RotationService:
                                "the note-taker must be two people.")
             meeting_row = await self.meetings.stored(session, series, occurrence)
             assert meeting_row.id is not None
+            same = [s for s in await q.swaps_of_series(session, series.id, "proposed")
+                    if (s.meeting_id, s.duty, s.from_member, s.to_member) == (meeting_row.id, duty, actor.member_id,
+                                                                                target)]
+            if same:  # the same offer again (a retried command): the open one stands, nobody is asked twice
+                return await self._swap_info(session, series, same[0], meeting_row)
             swap = await q.add_swap(session, RotationSwap(
                 series_id=series.id, meeting_id=meeting_row.id, duty=duty, from_member=actor.member_id,
                 to_member=target, status="proposed", created_at=now))
-            return await self._swap_info(session, series, swap, meeting_row)
+            info = await self._swap_info(session, series, swap, meeting_row)
+            await self._dm(
+                session, series, meeting_row, target, key=f"rotation:swap:{info.id}:proposed",
+                title=f"{info.from_name} asks you to take their turn",
+                text=(f"{info.from_name} asks you to be {DUTY_WORDS[duty]} of {meeting_row.name or series.name} "
+                      f"instead of them.\nAccept with /rotation accept #{info.id} (only you can); if you "
+                      "can't, just leave it."),
+                data={"swap": info.id, "duty": duty})
+        self.outbox.written()
+        return info
 
     async def accept(self, actor: Actor, swap_id: int) -> tuple[SwapInfo, SeriesInfo]:
         now = self.clock.now()
@@ -392,7 +419,14 @@ class RotationService:
                 _set_duty(meeting_row, swap.duty, actor.member_id, now)
             await meetings_q.touch_series(session, series.id, now)
             info = await self._swap_info(session, series, swap, meeting_row)
+            await self._dm(
+                session, series, meeting_row, swap.from_member, key=f"rotation:swap:{info.id}:accepted",
+                title=f"{info.to_name} accepted swap #{info.id}",
+                text=(f"{info.to_name} accepted your swap #{info.id}: they are {DUTY_WORDS[swap.duty]} of "
+                      f"{meeting_row.name or series.name} instead of you."),
+                data={"swap": info.id, "duty": swap.duty})
         self.meetings.notify_changed(series.id)
+        self.outbox.written()
         return info, series
 
     async def assign(self, actor: Actor, day: date, duty: str, member: str, slug: str | None) -> Occurrence:
@@ -416,8 +450,35 @@ class RotationService:
             if meeting_row.assigned_at is not None:
                 _set_duty(meeting_row, duty, member, now)
             await meetings_q.touch_series(session, series.id, now)
+            if member != actor.member_id and assignment.member(duty) != member:
+                # Keyed by meeting, duty and member: assigning the same member again tells them nothing new.
+                await self._dm(
+                    session, series, meeting_row, member, key=f"rotation:assign:{meeting_row.id}:{duty}:{member}",
+                    title=f"You are {DUTY_WORDS[duty]} of {meeting_row.name or series.name}",
+                    text=(f"{actor.display_name} (a chair) assigned you as {DUTY_WORDS[duty]} of "
+                          f"{meeting_row.name or series.name}. If you can't make it, offer the turn to someone "
+                          f"with /rotation swap {day} @member."),
+                    data={"duty": duty})
         self.meetings.notify_changed(series.id)
+        self.outbox.written()
         return occurrence
+
+    async def _dm(self, session: AsyncSession, series: SeriesInfo, meeting_row: Meeting, member: str, *, key: str,
+                  title: str, text: str, data: dict[str, object]) -> None:
+        """A rotation DM, written in the caller's transaction under ``key`` (so once). It names the meeting's
+        time in the home zone and in the member's own zone (``/me tz``), and is pointless once it started."""
+        rows = await members_q.members_of(session, series.workspace_id, [member])
+        zone = rows[0].timezone if rows and rows[0].timezone else "UTC"
+        try:
+            when = format_zone_line(meeting_row.starts_at, series.timezone, (zone,))
+        except (KeyError, ValueError):  # a stored zone the current tzdata no longer knows
+            when = format_zone_line(meeting_row.starts_at, series.timezone, ("UTC",))
+        await self.outbox.enqueue(
+            session, key=key, workspace_id=series.workspace_id, kind="dm", target=member,
+            reply=Reply(text=f"{text}\nWhen: {when}", ephemeral=False, title=title, kind="rotation",
+                        moments=(meeting_row.starts_at,),
+                        data={**data, "series": series.slug, "meeting": meeting_row.id}),
+            fallback_channel=series.channel, expires_at=meeting_row.starts_at)
 
 
 def _set_duty(meeting_row: Meeting, duty: str, member: str, now: datetime) -> None:
@@ -439,3 +500,9 @@ async def _is_fixed(session: AsyncSession, occurrence: Occurrence) -> bool:
         return False
     row = await meetings_q.meeting_by_id(session, occurrence.meeting_id)
     return row is not None and row.assigned_at is not None
+
+
+def _closed_empty(occurrence: Occurrence, decided_at: datetime, now: datetime, has_items: bool) -> bool:
+    """A meeting whose agenda closed with no items: the deadline step cancels it, so the replay treats it
+    as cancelled even before the step has run (the console, or the seconds before the next tick)."""
+    return occurrence.status == "scheduled" and decided_at <= now and not has_items

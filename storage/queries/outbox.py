@@ -47,24 +47,26 @@ async def insert_message(session: AsyncSession, values: dict[str, Any]) -> bool:
     return await insert_ignoring_conflict(session, OutboxMessage, values, ["key"])
 
 
-def _claimable(table: Table, now: datetime) -> ColumnElement[bool]:
-    return and_(
+def _claimable(table: Table, now: datetime, workspace_id: str | None = None) -> ColumnElement[bool]:
+    test = and_(
         table.c.status == "pending",
         table.c.next_attempt_at <= now,
         or_(table.c.claimed_by.is_(None), table.c.lease_until <= now),
     )
+    return test if workspace_id is None else and_(test, table.c.workspace_id == workspace_id)
 
 
 async def claim_due(
-    session: AsyncSession, worker: str, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession, worker: str, now: datetime, lease: timedelta, limit: int, workspace_id: str | None = None
 ) -> list[Claimed]:
+    """Claim due rows (of one workspace only when ``workspace_id`` is given: the console's rehearsal tick)."""
     table = _table()
     # A MATERIALIZED CTE, so the locking subquery runs exactly once. As a plain IN (subquery) PostgreSQL
     # may plan it as the inner side of a nested loop and run it again per outer row (seen: 100x slower
     # when the table's statistics said it was empty).
     chosen = (
         select(table.c.id)
-        .where(_claimable(table, now))
+        .where(_claimable(table, now, workspace_id))
         .order_by(table.c.next_attempt_at, table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -73,7 +75,7 @@ async def claim_due(
     )
     statement = (
         update(table)
-        .where(table.c.id.in_(select(chosen.c.id)), _claimable(table, now))
+        .where(table.c.id.in_(select(chosen.c.id)), _claimable(table, now, workspace_id))
         .values(claimed_by=worker, lease_until=now + lease, attempts=table.c.attempts + 1)
         .returning(table.c.id, table.c.key, table.c.workspace_id, table.c.kind, table.c.target, table.c.payload,
                    table.c.fallback_channel, table.c.due_at, table.c.expires_at, table.c.attempts)

@@ -96,9 +96,9 @@ def test_a_season_with_fair_explainable_assignments_notes_and_minutes(tmp_path: 
         assert meeting["provisional"] is False and "(provisional)" not in answers[0]["text"]
         assert (meeting["host"], meeting["note_taker"]) == (f"console:{host}", f"console:{scribe}")
         minutes = answers[-1]
-        assert minutes["ephemeral"] is False
-        assert f"## 1. Topic of week {number}" in minutes["text"]
-        assert f"### {host}\n\n- [ ] Follow up on topic {number} (item 1)" in minutes["text"]
+        assert minutes["ephemeral"] is True and minutes["data"]["posted"] is True
+        assert f"## 1. Topic of week {number}" in minutes["data"]["markdown"]
+        assert f"### {host}\n\n- [ ] Follow up on topic {number} (item 1)" in minutes["data"]["markdown"]
 
     exported = json.loads(console.export("json"))
     by_day = {m["starts_at"][:10]: m for m in exported["meetings"]}

@@ -97,3 +97,9 @@ def test_parsers_raise_only_invalid_input(text: str) -> None:
             parser(text)
         except InvalidInput as exc:
             assert exc.message.endswith((".", "?"))
+
+
+def test_a_duration_beyond_timedelta_is_too_long_not_a_crash() -> None:
+    # Found by the property test: 1440000000000 minutes overflows timedelta.
+    with pytest.raises(InvalidInput, match="is too long"):
+        parse_duration("1440000000000")
