@@ -6,11 +6,16 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:  # the app (every layer) is imported only by the subcommands that need it
+    from bot.app import App
+    from bot.clock import Clock
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -48,80 +53,80 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_console(args: argparse.Namespace) -> int:
-    from bot.adapters.console import console_actor, run_console, workspace_platform
-    from bot.adapters.console_notifier import ConsoleNotifier
+def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]], clock: Clock | None = None) -> int:
+    """Run ``body`` with a migrated app on the configured database, closing it whatever happens."""
     from bot.app import App
-    from bot.clock import ManualClock
-    from bot.services.outbox import OutboxDispatcher
 
     settings = _settings(args)
     configure_logging("WARNING", settings.secrets)
+
+    async def main() -> int:
+        app = App(settings) if clock is None else App(settings, clock=clock)
+        await app.migrate()
+        try:
+            return await body(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(main())
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.adapters.console import console_actor, run_console, workspace_platform
+    from bot.adapters.console_notifier import ConsoleNotifier
+    from bot.clock import ManualClock
+    from bot.services.outbox import OutboxDispatcher
+
     if args.tick and workspace_platform(args.workspace) != "console":
         print(f"--tick runs only for console workspaces: the messages of {args.workspace} are sent by quorum run "
               "on its platform.", file=sys.stderr)
         return 2
 
-    async def main() -> int:
-        app = App(settings) if args.now is None else App(settings, clock=ManualClock(args.now))
-        await app.migrate()
-        try:
-            after_each = None
-            if args.tick:
-                # One scheduler tick for this console workspace only: deadline steps (the announcement with
-                # the fixed host and note-taker, or "no meeting this week"), held meetings, due reminders,
-                # printed as they would be sent; then after each command what it put in the outbox.
-                app.services.notifiers["console"] = ConsoleNotifier(sys.stdout, as_json=args.json)
-                outbox = OutboxDispatcher(app.db, app.clock, settings, app.services.notifiers,
-                                          workspace_id=args.workspace)
-                await app.services.reminders.run_due(workspace_id=args.workspace)
-                await outbox.dispatch_due()
-                after_each = outbox.dispatch_due
-            # No ticker runs in the console: fix the host/note-taker of meetings past their agenda deadline
-            # (and not about to be cancelled for an empty agenda) as the deadline step of `quorum run` would
-            # have, so answers match what a running bot shows.
-            await app.services.rotation.fix_due()
-            actor = console_actor(settings, args.workspace, args.user, args.role or [])
-            await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json, after_each=after_each)
-        finally:
-            await app.close()
+    async def body(app: App) -> int:
+        after_each = None
+        if args.tick:
+            # One scheduler tick for this console workspace only: deadline steps (the announcement with
+            # the fixed host and note-taker, or "no meeting this week"), held meetings, due reminders,
+            # printed as they would be sent; then after each command what it put in the outbox.
+            app.services.notifiers["console"] = ConsoleNotifier(sys.stdout, as_json=args.json)
+            outbox = OutboxDispatcher(app.db, app.clock, app.settings, app.services.notifiers,
+                                      workspace_id=args.workspace)
+            await app.services.reminders.run_due(workspace_id=args.workspace)
+            await outbox.dispatch_due()
+            after_each = outbox.dispatch_due
+        # No ticker runs in the console: fix the host/note-taker of meetings past their agenda deadline
+        # (and not about to be cancelled for an empty agenda) as the deadline step of `quorum run` would
+        # have, so answers match what a running bot shows.
+        await app.services.rotation.fix_due()
+        actor = console_actor(app.settings, args.workspace, args.user, args.role or [])
+        await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json, after_each=after_each)
         return 0
 
-    return asyncio.run(main())
+    return _with_app(args, body, None if args.now is None else ManualClock(args.now))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.app import App
     from bot.errors import QuorumError
 
-    settings = _settings(args)
-    configure_logging("WARNING", settings.secrets)
-
-    async def main() -> int:
-        app = App(settings)
-        await app.migrate()
+    async def body(app: App) -> int:
+        exporter = app.services.export
         try:
-            exporter = app.services.export
             if args.format == "json":
-                text = await exporter.as_json(args.series)
+                sys.stdout.write(await exporter.as_json(args.series))
             elif args.format == "markdown":
-                text = await exporter.as_markdown(args.series)
+                sys.stdout.write(await exporter.as_markdown(args.series))
             else:
                 # The same bytes the HTTP feed serves; bytes, so written to the binary stream (CRLF kept).
-                body = await app.services.calendar.export(args.series, args.tz)
+                feed = await app.services.calendar.export(args.series, args.tz)
                 sys.stdout.flush()
-                sys.stdout.buffer.write(body)
+                sys.stdout.buffer.write(feed)
                 sys.stdout.buffer.flush()
-                return 0
         except QuorumError as exc:
             print(exc.message, file=sys.stderr)
             return 1
-        finally:
-            await app.close()
-        sys.stdout.write(text)
         return 0
 
-    return asyncio.run(main())
+    return _with_app(args, body)
 
 
 def cmd_discord_invite_url(args: argparse.Namespace) -> int:
@@ -178,44 +183,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"ok: {len(votes)} votes and {events} events in {args.file} match their hash chains")
         return 0
 
-    from bot.app import App
-
-    settings = _settings(args)
-    configure_logging("WARNING", settings.secrets)
-
-    async def main() -> int:
-        app = App(settings)
-        await app.migrate()
-        try:
-            report = await app.services.votes.verify()
-        finally:
-            await app.close()
+    async def body(app: App) -> int:
+        report = await app.services.votes.verify()
         if report.problem is not None:
             print(f"FAILED: {report.problem}", file=sys.stderr)
             return 1
         print(f"ok: {report.votes} votes and {report.events} events match their hash chains")
         return 0
 
-    return asyncio.run(main())
+    return _with_app(args, body)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from bot.app import App
     from bot.services.outbox import outbox_report
 
-    settings = _settings(args)
-    configure_logging("WARNING", settings.secrets)
-
-    async def main() -> int:
-        app = App(settings)
-        await app.migrate()
-        try:
-            sys.stdout.write(await outbox_report(app.db, args.limit))
-        finally:
-            await app.close()
+    async def body(app: App) -> int:
+        sys.stdout.write(await outbox_report(app.db, args.limit))
         return 0
 
-    return asyncio.run(main())
+    return _with_app(args, body)
 
 
 def build_parser() -> argparse.ArgumentParser:
