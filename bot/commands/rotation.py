@@ -141,3 +141,13 @@ async def rotation_assign(ctx: CommandContext, args: Mapping[str, Any]) -> Reply
     return await _show(ctx, series.slug,
                        f"Assigned {member.split(':')[-1]} as {DUTY_WORDS[args['duty']]} of "
                        f"{format_home(occurrence.starts_at, series.timezone)}.", ephemeral=False)
+
+
+@REGISTRY.command("rotation volunteer", "Take the host or note-taker turn of a meeting yourself, before it is fixed.",
+                  WHEN, DUTY, SERIES)
+async def rotation_volunteer(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    occurrence = await ctx.services.rotation.volunteer(ctx.actor, args["date"], args["duty"], args.get("series"))
+    series = await ctx.services.meetings.resolve_series(ctx.actor.workspace_id, args.get("series"))
+    return await _show(ctx, series.slug,
+                       f"Thank you: you are {DUTY_WORDS[args['duty']]} of "
+                       f"{format_home(occurrence.starts_at, series.timezone)}.", ephemeral=False)

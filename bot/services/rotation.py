@@ -430,19 +430,39 @@ class RotationService:
         return info, series
 
     async def assign(self, actor: Actor, day: date, duty: str, member: str, slug: str | None) -> Occurrence:
+        """A chair gives a turn directly; it beats the fair pick and swaps, even once fixed."""
         require_chair(actor, "assign a host or note-taker", self.settings.chair_roles)
+        return await self._take(actor, day, duty, member, slug, volunteer=False)
+
+    async def volunteer(self, actor: Actor, day: date, duty: str, slug: str | None) -> Occurrence:
+        """A roster member takes a turn themselves before it is fixed (SPEC: "volunteer"); the member the
+        fair pick had provisionally chosen simply keeps their place in the rotation."""
+        return await self._take(actor, day, duty, actor.member_id, slug, volunteer=True)
+
+    async def _take(self, actor: Actor, day: date, duty: str, member: str, slug: str | None, *,
+                    volunteer: bool) -> Occurrence:
         now = self.clock.now()
         async with self.db.write() as session:
             series = await self.meetings.series_in(session, actor.workspace_id, slug)
             await self.fix_due_in(session, series)
-            occurrence = await self._upcoming_on(session, series, day, "assign")
+            occurrence = await self._upcoming_on(session, series, day, "volunteer for" if volunteer else "assign")
             assignment = await self.assignment_of(session, series, occurrence)
+            when = format_home(occurrence.starts_at, series.timezone)
+            if volunteer:
+                if await q.current_stint(session, series.id, duty, member) is None:
+                    raise Conflict(f"Only members of the {DUTY_WORDS[duty]} roster can volunteer: "
+                                   f"/rotation join {duty} adds you.")
+                if assignment.member(duty) == member:
+                    raise Conflict(f"You are already {DUTY_WORDS[duty]} of {when}.")
+                if await _is_fixed(session, occurrence):
+                    raise Conflict(f"The {DUTY_WORDS[duty]} of {when} is already fixed: ask them to offer you the "
+                                   f"turn with /rotation swap {day} @you, or ask a chair.")
             other = NOTES if duty == HOST else HOST
             if assignment.member(other) == member:
+                remedy = "offer that turn to someone first" if volunteer else f"assign the {DUTY_WORDS[other]} first"
                 raise Conflict(
-                    f"{member.split(':')[-1]} is {DUTY_WORDS[other]} of "
-                    f"{format_home(occurrence.starts_at, series.timezone)}: the host and the note-taker must be two "
-                    f"people; assign the {DUTY_WORDS[other]} first."
+                    f"{member.split(':')[-1]} is {DUTY_WORDS[other]} of {when}: the host and the note-taker must "
+                    f"be two people; {remedy}."
                 )
             meeting_row = await self.meetings.stored(session, series, occurrence)
             assert meeting_row.id is not None

@@ -128,6 +128,28 @@ async def test_chair_assignment_overrides(dispatcher: Dispatcher, members: Membe
     assert not clash.ok and "must be two people" in clash.text
 
 
+async def test_volunteer_takes_an_unfixed_turn(dispatcher: Dispatcher, members: Members,
+                                               clock: ManualClock) -> None:
+    await _season_start(dispatcher, members)
+    outsider = await run(dispatcher, members.member("zoe"), "/rotation volunteer 2022-03-02 host")
+    assert not outsider.ok and "Only members of the host roster can volunteer" in outsider.text
+    took = await ok(dispatcher, members.member("dan"), "/rotation volunteer 2022-03-02 host")
+    up = took.data["rotation"]["upcoming"]
+    assert up[0]["host"] == "console:dan"
+    # bob, whom the fair pick had chosen, keeps his place: he hosts the next meeting
+    assert up[1]["host"] == "console:bob"
+    again = await run(dispatcher, members.member("dan"), "/rotation volunteer 2022-03-02 host")
+    assert not again.ok and "already host" in again.text
+    both = await run(dispatcher, members.member("bob"), "/rotation volunteer 2022-03-02 notes")
+    assert both.ok  # bob is on the notes roster and not the host of 2022-03-02 any more
+    clash = await run(dispatcher, members.member("bob"), "/rotation volunteer 2022-03-02 host")
+    assert not clash.ok and "must be two people" in clash.text
+    await ok(dispatcher, members.member("zoe"), '/agenda add "Item" https://discuss.tvm.apache.org/t/1')
+    clock.set(FIRST - timedelta(hours=23))  # past the agenda deadline: the turn is fixed
+    late = await run(dispatcher, members.member("carol"), "/rotation volunteer 2022-03-02 host")
+    assert not late.ok and "already fixed" in late.text
+
+
 async def test_notes_by_note_taker_and_minutes(dispatcher: Dispatcher, members: Members, services: Services,
                                                clock: ManualClock) -> None:
     await _season_start(dispatcher, members)
