@@ -38,7 +38,8 @@ class App:
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
         self.ticker.add("rotation: fix assignments at the agenda deadline", self._fix_assignments)
-        self.ticker.add("close due votes", self._close_due_votes)
+        # Votes close at their deadline in the reminders tick (a due planner, bot/services/vote_notices.py),
+        # which posts the result through the outbox in the same transaction.
         self.web_app = build_web_app(self.services)
         self.slack: SlackAdapter | None = None
         if self.settings.secrets.slack_enabled:
@@ -47,15 +48,12 @@ class App:
             self.services.role_directories["slack"] = self.slack.directory
             if not self.settings.secrets.slack_app_token:
                 mount_slack(self.web_app, self.slack.handle_http)
+        # Console workspaces' reminders, announcements and vote results are printed (and logged).
+        self.services.notifiers.setdefault("console", ConsoleNotifier())
+        self.ticker.add("reminders", self.reminders_tick)
 
     async def _fix_assignments(self) -> None:
         await self.services.rotation.fix_due()
-
-    async def _close_due_votes(self) -> None:
-        await self.services.votes.close_due()
-        # Console workspaces' reminders and announcements are printed (and logged).
-        self.services.notifiers.setdefault("console", ConsoleNotifier())
-        self.ticker.add("reminders", self.reminders_tick)
 
     async def reminders_tick(self) -> None:
         """Plan and send what is due, then ask for a wake-up at the nearest due time. The first tick at

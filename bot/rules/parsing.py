@@ -79,8 +79,11 @@ def parse_duration(text: str, *, maximum: timedelta = MAX_DURATION) -> timedelta
             f"'{text}' is not a duration: use a number with d, h or m, for example 72h, 90m or 3d."
         )
     total = timedelta()
-    for amount, unit in _DURATION_PART.findall(cleaned):
-        total += int(amount) * _UNIT[unit]
+    try:
+        for amount, unit in _DURATION_PART.findall(cleaned):
+            total += int(amount) * _UNIT[unit]
+    except OverflowError:  # beyond what a timedelta holds (about 2.7 million years)
+        raise InvalidInput(f"'{text}' is too long: the longest allowed is {format_duration(maximum)}.") from None
     if total <= timedelta():
         raise InvalidInput(f"'{text}' is zero: a duration must be positive, for example 72h.")
     if total > maximum:

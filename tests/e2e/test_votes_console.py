@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.console_notifier import ConsoleNotifier
 from bot.app import App
 from bot.cli import main
 from bot.clock import ManualClock
@@ -137,17 +139,33 @@ def test_verify_rejects_a_file_that_is_not_an_export(tmp_path: Path, sqlite_url:
     assert code == 2 and "not a Quorum JSON export" in err
 
 
-async def test_the_ticker_closes_due_votes(sqlite_url: str) -> None:
+async def test_the_ticker_closes_due_votes_and_posts_the_result(sqlite_url: str) -> None:
     settings = Settings(database_url=sqlite_url, roles={"PMC": RoleConfig("PMC", members=("console:carol",))})
     clock = ManualClock(datetime(2022, 3, 1, 12, 0, tzinfo=UTC))
     app = App(settings, clock)
+    printed = io.StringIO()
+    app.services.notifiers["console"] = ConsoleNotifier(printed)
     try:
-        assert "close due votes" in [name for name, _ in app.ticker.jobs]
+        # One reminders job (it plans meetings and votes), registered once, however many ticks run.
+        await app.ticker.tick()
+        await app.ticker.tick()
+        assert [name for name, _ in app.ticker.jobs].count("reminders") == 1
         reply = await ok(app.dispatcher, Members(settings).chair("alice"), '/vote open "Ticked"')
         vote_id = reply.data["vote"]["id"]
-        clock.advance(timedelta(hours=72, seconds=1))
+        clock.advance(timedelta(hours=48))
+        await app.ticker.tick()
+        # alice and carol (a config member) have not voted: a DM each, 24 h before the close.
+        assert printed.getvalue().count("DM to console:") == 2
+        assert '[tvm] DM to console:carol:\n[VOTE] Reminder: Ticked\nReminder: vote #1 "Ticked" closes ' \
+               "Fri 2022-03-04 12:00 UTC your time, and you have not voted." in printed.getvalue()
+        clock.advance(timedelta(hours=24, seconds=1))
         await app.ticker.tick()
         view = await app.services.votes.status("tvm", vote_id)
         assert view.status == "closed" and view.closed_at == datetime(2022, 3, 4, 12, 0, tzinfo=UTC)
+        out = printed.getvalue()
+        assert out.count("DM to console:") == 2 and out.count("[RESULT][VOTE] Ticked") == 1
+        assert "Closed Fri 2022-03-04 12:00 UTC (UTC), at its deadline." in out
+        await app.ticker.tick()
+        assert printed.getvalue().count("[RESULT][VOTE] Ticked") == 1
     finally:
         await app.close()
