@@ -123,9 +123,9 @@ class VoteNotices:
                 "status": "missed" if overdue else "cancelled",
                 "last_error": "not sent before the vote closed" if overdue else "the vote closed early"})
         channel = view.channel_id
-        if answered_in is not None and answered_in == channel:
-            # /vote close answered with the result in the vote's own channel: posting it again there
-            # would say it twice.
+        if answered_in is not None and answered_in == (channel or ""):
+            # /vote close answered with the result in the vote's own channel (or, on the console, to the
+            # chair who typed it): posting it again there would say it twice.
             return
         platform = platform_of(view.workspace_id)
         key = result_key(vote_id)

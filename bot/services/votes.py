@@ -49,7 +49,8 @@ MAX_COMMENT_LENGTH = 1000
 
 
 # Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
-# the channel the closing command answered in, or None when nobody answered: a close at the deadline).
+# the channel the closing command answered in ("" when it has none, as on the console), or None when no
+# command answered with the result: the close at the deadline, or the lazy close before a command).
 CloseHook = Callable[[AsyncSession, int, str | None], Awaitable[None]]
 # Called in the transaction that records a new or changed ballot: (session, vote id, voter).
 CastHook = Callable[[AsyncSession, int, str], Awaitable[None]]
@@ -320,7 +321,7 @@ class VoteService:
             ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
             if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
                 await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots,
-                                         answered_in=actor.channel_id)
+                                         answered_in=actor.channel_id or "")
                 return await self._view(session, vote.id, ballots)
             electorate = await q.electorate_of(session, vote.id)
             voted = {row[1] for row in ballots if row[5]}
@@ -333,7 +334,7 @@ class VoteService:
                     "it now with force=yes (the result will say so)."
                 )
             await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots,
-                                     answered_in=actor.channel_id)
+                                     answered_in=actor.channel_id or "")
             return await self._view(session, vote.id, ballots)
 
     async def close_due(self) -> list[int]:

@@ -187,6 +187,20 @@ async def test_a_chair_closing_in_the_votes_channel_is_not_posted_twice(
     assert f"vote:{first}:result" not in rows
 
 
+async def test_a_console_close_is_answered_once(dispatcher: Dispatcher, services: Services, members: Members,
+                                                clock: ManualClock) -> None:
+    """Console votes have no channel: the chair's console shows the result; nothing more is posted."""
+    opened = await ok(dispatcher, members.chair("alice"), '/vote open "Console vote"')
+    vote_id = opened.data["vote"]["id"]
+    await ok(dispatcher, members.chair("alice"), f"/vote close #{vote_id} force=yes")
+    assert f"vote:{vote_id}:result" not in await outbox_rows(services)
+    other = await ok(dispatcher, members.chair("alice"), '/vote open "Console vote 2"')
+    clock.advance(timedelta(hours=72))
+    await tick(services)  # at the deadline nobody answered: the console notifier prints it
+    result = (await outbox_rows(services))[f"vote:{other.data['vote']['id']}:result"]
+    assert (result.target, result.kind) == ("", "channel")
+
+
 async def test_early_close_cancels_unsent_reminders(
         dispatcher: Dispatcher, services: Services, members: Members, clock: ManualClock,
         settings: Settings) -> None:
