@@ -80,7 +80,7 @@ class VoteNotices:
         return min(later) if later else None
 
     async def _remind(self, session: AsyncSession, vote_id: int, now: datetime, outbox: Outbox) -> None:
-        existing = {row.key for row in await outbox_q.with_prefix(session, reminder_prefix(vote_id))}
+        existing = await outbox_q.keys_with_prefix(session, reminder_prefix(vote_id))
         electorate = await votes_q.electorate_of(session, vote_id)
         if all(reminder_key(vote_id, m) in existing for m, _ in electorate):
             return  # everyone was reminded or had voted (their reminder is cancelled, or never written)
