@@ -18,6 +18,7 @@ closing one vote at once post one result: the second finds it closed."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,21 +64,33 @@ class VoteNotices:
         later: list[datetime] = []
         for vote in await votes_q.open_votes(session):
             assert vote.id is not None
-            remind_at = vote.closes_at - before
+            vote_id, remind_at, closes_at = vote.id, vote.closes_at - before, vote.closes_at
             if remind_at < vote.opened_at:
                 pass  # shorter than the reminder lead: the vote message itself is the notice
             elif remind_at <= now:
                 # Also when the close is due too: a reminder written now and never sent is then marked
                 # missed by the close, so `quorum outbox` shows it was not sent.
-                await self._remind(session, vote.id, now, outbox)
+                await self._isolated(session, vote_id, "reminders", self._remind(session, vote_id, now, outbox))
             else:
                 later.append(remind_at)
-            if vote.closes_at > now:
-                later.append(vote.closes_at)
-        closed = await self.votes.close_due_in(session, now)
-        if closed:
-            log.info("closed vote(s) %s at their deadline", ", ".join(f"#{i}" for i in closed))
+            if closes_at > now:
+                later.append(closes_at)
+            else:
+                await self._isolated(session, vote_id, "close", self._close(session, vote_id, now))
         return min(later) if later else None
+
+    async def _isolated(self, session: AsyncSession, vote_id: int, what: str, work: Awaitable[None]) -> None:
+        """One vote's work in a savepoint: a vote that cannot be handled (logged, tried again next tick)
+        does not hold back the others."""
+        try:
+            async with session.begin_nested():
+                await work
+        except Exception:
+            log.exception("vote #%s: %s failed; trying again on the next tick", vote_id, what)
+
+    async def _close(self, session: AsyncSession, vote_id: int, now: datetime) -> None:
+        if await self.votes.close_if_due(session, vote_id, now):
+            log.info("vote #%s closed at its deadline", vote_id)
 
     async def _remind(self, session: AsyncSession, vote_id: int, now: datetime, outbox: Outbox) -> None:
         existing = await outbox_q.keys_with_prefix(session, reminder_prefix(vote_id))

@@ -347,19 +347,13 @@ class VoteService:
         closed: list[int] = []
         for vote_id in due:
             async with self.db.write() as session:
-                if await self._close_if_due(session, vote_id, now):
+                if await self.close_if_due(session, vote_id, now):
                     closed.append(vote_id)
         return closed
 
-    async def close_due_in(self, session: AsyncSession, now: datetime) -> list[int]:
-        """``close_due`` inside the caller's write transaction (the scheduler's vote planner)."""
-        closed: list[int] = []
-        for vote_id in await q.due_vote_ids(session, now):
-            if await self._close_if_due(session, vote_id, now):
-                closed.append(vote_id)
-        return closed
-
-    async def _close_if_due(self, session: AsyncSession, vote_id: int, now: datetime) -> bool:
+    async def close_if_due(self, session: AsyncSession, vote_id: int, now: datetime) -> bool:
+        """Close the vote as of its deadline if it is open and due, in the caller's write transaction;
+        True when this call closed it."""
         vote = await q.lock_vote(session, vote_id)
         if vote is None or vote.status != "open" or vote.closes_at > now:
             return False  # another process closed it first: it posted the result

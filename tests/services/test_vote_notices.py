@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.clock import ManualClock
 from bot.commands.context import Dispatcher, make_actor
 from bot.config import Settings
@@ -293,4 +295,32 @@ async def test_two_processes_closing_at_once_post_one_result(
     async with services.db.read() as session:
         events = await votes_q.events_of_many(session, ids)
     assert all([e[2] for e in events[i]].count("close") == 1 for i in ids)
+    assert (await services.votes.verify()).problem is None
+
+
+async def test_a_vote_that_cannot_be_closed_does_not_hold_back_the_others(
+        dispatcher: Dispatcher, services: Services, members: Members, clock: ManualClock,
+        settings: Settings) -> None:
+    notifier = RecordingNotifier(clock)
+    services.notifiers["console"] = notifier
+    first = await open_in_general(services, settings)
+    second = await open_in_general(services, settings)
+    broken = [True]
+
+    async def failing(session: AsyncSession, vote_id: int, answered_in: str | None) -> None:
+        if vote_id == first and broken[0]:
+            raise RuntimeError("a bug in a close hook")
+
+    services.votes.close_hooks.insert(0, failing)
+    clock.set(utc(2022, 3, 4, 12, 0))
+    await tick(services)
+    assert [m.key for m in notifier.take() if m.kind == "channel"] == [f"vote:{second}:result"]
+    async with services.db.read() as session:
+        assert (await votes_q.get_vote(session, first)).status == "open"  # type: ignore[union-attr]
+        assert [e[2] for e in (await votes_q.events_of_many(session, [first]))[first]] == ["open"]
+    broken[0] = False
+    clock.advance(timedelta(seconds=30))
+    await tick(services)
+    assert [m.key for m in notifier.take() if m.kind == "channel"] == [f"vote:{first}:result"]
+    assert (await services.votes.status("tvm", first)).closed_at == utc(2022, 3, 4, 12, 0)
     assert (await services.votes.verify()).problem is None
