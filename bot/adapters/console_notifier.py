@@ -21,7 +21,7 @@ class ConsoleNotifier:
     async def send(self, message: OutboundMessage) -> str | None:
         out = self._out or sys.stdout
         where = {"dm": f"DM to {message.target}",
-                 "channel": f"post in {message.target or '(the workspace channel)'}",
+                 "channel": f"post in {message.target or '(the series channel)'}",
                  "update": f"update of {message.target}"}.get(message.kind, message.kind)
         body = message.reply.as_plain_text()
         out.write(f"[{message.workspace_id}] {where}:\n{body}\n\n")

@@ -82,8 +82,8 @@ def parse_duration(text: str, *, maximum: timedelta = MAX_DURATION) -> timedelta
     try:
         for amount, unit in _DURATION_PART.findall(cleaned):
             total += int(amount) * _UNIT[unit]
-    except OverflowError:  # beyond what a timedelta holds (about 2.7 million years)
-        raise InvalidInput(f"'{text}' is too long: the longest allowed is {format_duration(maximum)}.") from None
+    except OverflowError:  # beyond what timedelta holds (about 2.7 million years): certainly too long
+        total = maximum + timedelta(microseconds=1)
     if total <= timedelta():
         raise InvalidInput(f"'{text}' is zero: a duration must be positive, for example 72h.")
     if total > maximum:

@@ -220,6 +220,6 @@ async def test_console_votes_get_their_reminder_and_result_from_the_running_bot(
         await app.close()
     out = printed.getvalue()
     assert out.count("[RESULT][VOTE] Adopt the lazy 2/3 rule") == 1
-    assert out.startswith("[tvm] post in (the workspace channel):\n[RESULT][VOTE] Adopt the lazy 2/3 rule\n")
+    assert out.startswith("[tvm] post in (the series channel):\n[RESULT][VOTE] Adopt the lazy 2/3 rule\n")
     assert "Closed Fri 2022-03-04 12:00 UTC (UTC), at its deadline." in out
     assert "Did not vote (1 of the electorate): carol." in out
