@@ -38,9 +38,10 @@ class App:
         self.dispatcher = Dispatcher(self.services)
         self.ticker = Ticker(self.settings.tick_seconds)
         # Rotation has no job of its own: host and note-taker are fixed by a deadline hook inside the
-        # reminders tick's deadline step, in the announcement's transaction (docs/rotation.md).
-        self.ticker.add("close due votes", self._close_due_votes)
-        # Console workspaces' reminders and announcements are printed (and logged).
+        # reminders tick's deadline step, in the announcement's transaction (docs/rotation.md). Votes close
+        # at their deadline in the same tick (a due planner, bot/services/vote_notices.py), which posts the
+        # result through the outbox in the close's transaction.
+        # Console workspaces' reminders, announcements and vote results are printed (and logged).
         self.services.notifiers.setdefault("console", ConsoleNotifier())
         self.ticker.add("reminders", self.reminders_tick)
         # A message written by a command (minutes, swap DMs) is sent within a second, not at the next tick.
@@ -53,9 +54,6 @@ class App:
             self.services.role_directories["slack"] = self.slack.directory
             if not self.settings.secrets.slack_app_token:
                 mount_slack(self.web_app, self.slack.handle_http)
-
-    async def _close_due_votes(self) -> None:
-        await self.services.votes.close_due()
 
     def _wake_soon(self) -> None:
         self.ticker.wake_at(self.clock.now() + timedelta(seconds=1))

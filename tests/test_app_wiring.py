@@ -15,11 +15,11 @@ async def test_jobs_are_registered_once_and_ticks_do_not_add_more(settings: Sett
     app = App(replace(settings, database_url=sqlite_url), clock=ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC)))
     try:
         await app.migrate()
-        assert [name for name, _ in app.ticker.jobs] == ["close due votes", "reminders"]
+        assert [name for name, _ in app.ticker.jobs] == ["reminders"]
         assert "console" in app.services.notifiers
         assert app.services.deadline_hooks == [app.services.rotation.fix_assignment]
         await app.ticker.tick()
         await app.ticker.tick()
-        assert [name for name, _ in app.ticker.jobs] == ["close due votes", "reminders"]
+        assert [name for name, _ in app.ticker.jobs] == ["reminders"]
     finally:
         await app.close()

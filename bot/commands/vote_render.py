@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.render import relative
 from bot.commands.reply import Button, Reply
 from bot.rules.parsing import format_duration
-from bot.rules.time import format_zone_line
+from bot.rules.time import format_home, format_zone_line
 from bot.rules.votes import RULES
 from bot.services.votes import DEFAULT_DURATION, VoteView, iso
 
@@ -135,3 +136,28 @@ def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
     lines.append(f"Log head digest: {view.head_digest} (check it with quorum verify).")
     return Reply(text="\n".join(lines), title=f"[RESULT][VOTE] {view.title}", ephemeral=False, kind="vote",
                  moments=(view.closed_at,), data={"vote": vote_data(view)})
+
+
+def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ...]) -> Reply:
+    """The DM to a member of the electorate who has not voted, before the vote closes. It may be sent a
+    little late (a retry, a restart), so it names the close time, never "in 24 hours"."""
+    own = member_zone or "UTC"
+    try:
+        tz = ZoneInfo(own)
+    except (ZoneInfoNotFoundError, ValueError):  # a zone the current tzdata no longer knows
+        own, tz = "UTC", ZoneInfo("UTC")
+    local = view.closes_at.astimezone(tz)
+    mine = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}" + ("" if own == "UTC" else f" ({own})")
+    home, _shown = _zones(zones)
+    lines = [f"Reminder: vote #{view.id} \"{view.title}\" closes {mine} your time"
+             + ("" if own == home else f", {format_home(view.closes_at, home)}") + ", and you have not voted."]
+    if view.link:
+        lines.append(f"What it is about: <{view.link}>")
+    lines.append(f"Rule: {rule_words(view.rule)}.")
+    lines.append(f"Your vote is binding: you held {view.binding_role} when the vote opened "
+                 f"(electorate of {len(view.electorate)}).")
+    lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\" (+0 and -0 count as 0); "
+                 f"/vote status #{view.id} shows the tally so far.")
+    return Reply(text="\n".join(lines), title=f"[VOTE] Reminder: {view.title}", ephemeral=False, kind="reminder",
+                 buttons=vote_buttons(view), moments=(view.closes_at,),
+                 data={"vote_id": view.id, "closes_at": iso(view.closes_at)})

@@ -16,6 +16,7 @@ from bot.services.outbox import Outbox, OutboxDispatcher
 from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
+from bot.services.vote_notices import VoteNotices
 from bot.services.votes import VoteService
 from storage.db import Database
 
@@ -53,3 +54,9 @@ class Services:
         self.reminders = ReminderService(db, clock, settings, self.meetings, self.outbox, self.deadline_hooks,
                                          self.due_planners)
         self.outbox_dispatcher = OutboxDispatcher(db, clock, settings, self.notifiers)
+        # Votes and the outbox (docs/votes.md): the reminder before the close, the close at the deadline
+        # and its [RESULT][VOTE] post, each in the transaction of the change that causes it.
+        self.vote_notices = VoteNotices(settings, self.votes, self.outbox)
+        self.votes.close_hooks.append(self.vote_notices.on_close)
+        self.votes.cast_hooks.append(self.vote_notices.on_cast)
+        self.due_planners.append(self.vote_notices.plan)

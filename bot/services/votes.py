@@ -7,7 +7,7 @@ transaction as the change itself, so the log and the tables can never disagree b
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -46,6 +46,14 @@ DEFAULT_DURATION = timedelta(hours=72)  # the Apache minimum
 MIN_DURATION = timedelta(minutes=10)
 MAX_DURATION = timedelta(days=30)
 MAX_COMMENT_LENGTH = 1000
+
+
+# Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
+# the channel the closing command answered in ("" when it has none, as on the console), or None when no
+# command answered with the result: the close at the deadline, or the lazy close before a command).
+CloseHook = Callable[[AsyncSession, int, str | None], Awaitable[None]]
+# Called in the transaction that records a new or changed ballot: (session, vote id, voter).
+CastHook = Callable[[AsyncSession, int, str], Awaitable[None]]
 
 
 def event_time(instant: datetime) -> str:
@@ -158,6 +166,10 @@ class VoteService:
         self.members = members
         # The same dict Services exposes; app.py fills it with the adapters that are on.
         self.role_directories = role_directories
+        # Filled by Services: the outbox side of votes (bot/services/vote_notices.py) posts the result
+        # and cancels reminders in the same transaction as the close or the ballot.
+        self.close_hooks: list[CloseHook] = []
+        self.cast_hooks: list[CastHook] = []
 
     # -- open -------------------------------------------------------------------------------
     async def open(
@@ -275,6 +287,8 @@ class VoteService:
                 "comment": comment, "binding": binding, "cast_at": now, "changes": 0,
             })
             await q.update_vote(session, vote.id, head_digest=event.hash)
+            for cast_hook in self.cast_hooks:
+                await cast_hook(session, vote.id, actor.member_id)
             view = await self._view(session, vote.id)
         return CastResult(view, _ballot_view_of(view, actor.member_id), "changed" if existing else "new", previous)
 
@@ -306,7 +320,8 @@ class VoteService:
                                f"/vote status #{vote_id} shows its result.")
             ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
             if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
-                await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots)
+                await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots,
+                                         answered_in=actor.channel_id or "")
                 return await self._view(session, vote.id, ballots)
             electorate = await q.electorate_of(session, vote.id)
             voted = {row[1] for row in ballots if row[5]}
@@ -318,27 +333,40 @@ class VoteService:
                     f"{len(electorate)} binding voters have not voted ({shown}): wait for the deadline, or close "
                     "it now with force=yes (the result will say so)."
                 )
-            await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots)
+            await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots,
+                                     answered_in=actor.channel_id or "")
             return await self._view(session, vote.id, ballots)
 
     async def close_due(self) -> list[int]:
-        """Close every open vote whose deadline has passed, as of its deadline (not as of now). Safe to
-        run from several replicas at once: each close locks the vote and checks it is still open."""
+        """Close every open vote whose deadline has passed, as of its deadline (not as of now), one
+        transaction per vote; the close hooks post each result. Safe to run from several replicas at
+        once: each close locks the vote and checks it is still open."""
         now = self.clock.now()
         async with self.db.read() as session:
             due = await q.due_vote_ids(session, now)
         closed: list[int] = []
         for vote_id in due:
             async with self.db.write() as session:
-                vote = await q.lock_vote(session, vote_id)
-                if vote is None or vote.status != "open" or vote.closes_at > now:
-                    continue
-                await self._close_locked(session, vote, vote.closes_at, None, False, now)
-            closed.append(vote_id)
+                if await self.close_if_due(session, vote_id, now):
+                    closed.append(vote_id)
         return closed
 
+    async def close_if_due(self, session: AsyncSession, vote_id: int, now: datetime) -> bool:
+        """Close the vote as of its deadline if it is open and due, in the caller's write transaction;
+        True when this call closed it."""
+        vote = await q.lock_vote(session, vote_id)
+        if vote is None or vote.status != "open" or vote.closes_at > now:
+            return False  # another process closed it first: it posted the result
+        await self._close_locked(session, vote, vote.closes_at, None, False, now)
+        return True
+
+    async def view_in(self, session: AsyncSession, vote_id: int) -> VoteView:
+        """The vote as stored now, read in the caller's transaction."""
+        return await self._view(session, vote_id)
+
     async def _close_locked(self, session: AsyncSession, vote: Vote, at: datetime, by: str | None, forced: bool,
-                            now: datetime, ballots: list[q.BallotRow] | None = None) -> None:
+                            now: datetime, ballots: list[q.BallotRow] | None = None, *,
+                            answered_in: str | None = None) -> None:
         assert vote.id is not None
         if ballots is None:
             ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
@@ -350,6 +378,8 @@ class VoteService:
         })
         await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, close_forced=forced,
                             outcome=decision.outcome, explanation=decision.explanation, head_digest=event.hash)
+        for hook in self.close_hooks:
+            await hook(session, vote.id, answered_in)
 
     # -- export and verification -------------------------------------------------------------
     async def export(self, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:

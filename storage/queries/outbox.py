@@ -150,6 +150,14 @@ async def with_prefix(session: AsyncSession, prefix: str) -> list[OutboxMessage]
     return list(rows.scalars())
 
 
+async def keys_with_prefix(session: AsyncSession, prefix: str) -> set[str]:
+    """Only the keys (no payloads): for planners that check what was already written on every tick."""
+    rows = await session.execute(
+        select(col(OutboxMessage.key)).where(col(OutboxMessage.key).like(_like_prefix(prefix), escape="\\"))
+    )
+    return set(rows.scalars())
+
+
 async def update_unclaimed(session: AsyncSession, row_id: int, values: dict[str, Any]) -> bool:
     """Change a pending row nobody holds (new text, new due time, cancelled); False if it was claimed
     or finished meanwhile, in which case it is left as it is."""

@@ -55,6 +55,15 @@ async def all_votes(session: AsyncSession, workspace_ids: Iterable[str] | None =
     return list(rows.scalars())
 
 
+async def open_votes(session: AsyncSession) -> list[Vote]:
+    """Every open vote of every workspace, nearest deadline first (the scheduler's vote planner)."""
+    rows = await session.execute(
+        select(Vote).where(col(Vote.status) == "open").order_by(col(Vote.closes_at), col(Vote.id))
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
+
+
 async def due_vote_ids(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
     rows = await session.execute(
         select(col(Vote.id))

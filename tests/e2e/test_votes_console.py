@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.console_notifier import ConsoleNotifier
 from bot.app import App
 from bot.cli import main
 from bot.clock import ManualClock
@@ -137,17 +139,87 @@ def test_verify_rejects_a_file_that_is_not_an_export(tmp_path: Path, sqlite_url:
     assert code == 2 and "not a Quorum JSON export" in err
 
 
-async def test_the_ticker_closes_due_votes(sqlite_url: str) -> None:
+async def test_the_ticker_closes_due_votes_and_posts_the_result(sqlite_url: str) -> None:
     settings = Settings(database_url=sqlite_url, roles={"PMC": RoleConfig("PMC", members=("console:carol",))})
     clock = ManualClock(datetime(2022, 3, 1, 12, 0, tzinfo=UTC))
     app = App(settings, clock)
+    printed = io.StringIO()
+    app.services.notifiers["console"] = ConsoleNotifier(printed)
     try:
-        assert "close due votes" in [name for name, _ in app.ticker.jobs]
+        # One reminders job (it plans meetings and votes), registered once, however many ticks run.
+        await app.ticker.tick()
+        await app.ticker.tick()
+        assert [name for name, _ in app.ticker.jobs].count("reminders") == 1
         reply = await ok(app.dispatcher, Members(settings).chair("alice"), '/vote open "Ticked"')
         vote_id = reply.data["vote"]["id"]
-        clock.advance(timedelta(hours=72, seconds=1))
+        clock.advance(timedelta(hours=48))
+        await app.ticker.tick()
+        # alice and carol (a config member) have not voted: a DM each, 24 h before the close.
+        assert printed.getvalue().count("DM to console:") == 2
+        assert '[tvm] DM to console:carol:\n[VOTE] Reminder: Ticked\nReminder: vote #1 "Ticked" closes ' \
+               "Fri 2022-03-04 12:00 UTC your time, and you have not voted." in printed.getvalue()
+        clock.advance(timedelta(hours=24, seconds=1))
         await app.ticker.tick()
         view = await app.services.votes.status("tvm", vote_id)
         assert view.status == "closed" and view.closed_at == datetime(2022, 3, 4, 12, 0, tzinfo=UTC)
+        out = printed.getvalue()
+        assert out.count("DM to console:") == 2 and out.count("[RESULT][VOTE] Ticked") == 1
+        assert "Closed Fri 2022-03-04 12:00 UTC (UTC), at its deadline." in out
+        await app.ticker.tick()
+        assert printed.getvalue().count("[RESULT][VOTE] Ticked") == 1
     finally:
         await app.close()
+
+
+async def test_console_votes_get_their_reminder_and_result_from_the_running_bot(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """`quorum console --now` opens and votes; the running bot (its reminders tick, as `quorum run` does)
+    reminds who has not voted and posts the result; a console command after the deadline closes it."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "quorum.toml").write_text(CONFIG)
+
+    def at(now: str, user: str, lines: list[str], *roles: str) -> list[dict[str, Any]]:
+        role_args = [arg for role in roles for arg in ("--role", role)]
+        done = quorum(tmp_path, sqlite_url, "console", "--workspace", "tvm", "--user", user, "--now", now,
+                      *role_args, "--json", stdin="\n".join(lines) + "\n")
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    opened = at("2022-03-01T12:00Z", "alice", ['/vote open "Adopt the lazy 2/3 rule"', "/vote cast #1 +1"], "PMC")
+    assert [a["ok"] for a in opened] == [True, True]
+    settings = Settings(database_url=sqlite_url, roles={"PMC": RoleConfig("PMC", members=("console:bob",
+                                                                                      "console:carol"))},
+                        chair_roles=("PMC",), binding_role="PMC")
+    clock = ManualClock(datetime(2022, 3, 3, 12, 0, tzinfo=UTC))
+    printed = io.StringIO()
+    app = App(settings, clock)
+    app.services.notifiers["console"] = ConsoleNotifier(printed)
+    try:
+        await app.reminders_tick()
+        await app.reminders_tick()
+    finally:
+        await app.close()
+    reminders = printed.getvalue()
+    assert reminders.count("DM to console:") == 2  # bob and carol; alice voted
+    assert "[tvm] DM to console:bob:" in reminders and "[tvm] DM to console:carol:" in reminders
+    assert "/vote cast #1 +1|0|-1" in reminders
+    at("2022-03-03T13:00Z", "bob", ["/vote cast #1 +1"])
+    # Past the deadline, before the bot ticks: a console command closes it as of the deadline.
+    status = at("2022-03-04T12:30Z", "carol", ["/vote status #1"])[0]
+    assert status["data"]["vote"]["closed_at"] == "2022-03-04T12:00:00Z"
+    queued = quorum(tmp_path, sqlite_url, "outbox")
+    assert "pending 1" in queued.stdout, queued.stdout
+    clock.set(datetime(2022, 3, 4, 12, 31, tzinfo=UTC))
+    app = App(settings, clock)
+    printed = io.StringIO()
+    app.services.notifiers["console"] = ConsoleNotifier(printed)
+    try:
+        await app.reminders_tick()
+        await app.reminders_tick()
+    finally:
+        await app.close()
+    out = printed.getvalue()
+    assert out.count("[RESULT][VOTE] Adopt the lazy 2/3 rule") == 1
+    assert out.startswith("[tvm] post in (the series channel):\n[RESULT][VOTE] Adopt the lazy 2/3 rule\n")
+    assert "Closed Fri 2022-03-04 12:00 UTC (UTC), at its deadline." in out
+    assert "Did not vote (1 of the electorate): carol." in out

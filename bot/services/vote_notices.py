@@ -1,0 +1,154 @@
+"""Votes and the outbox: the reminder before a vote closes, the automatic close at the deadline, and
+the ``[RESULT][VOTE]`` post.
+
+- ``plan`` is a due planner (docs/reminders.md): on every tick, in one write transaction, it writes a
+  DM (``vote:<id>:remind:<member>``) to each member of an open vote's electorate who has no ballot once
+  ``settings.reminders.vote_before_close`` before the close has come, closes the votes whose deadline
+  passed, and returns the next instant either happens, so the scheduler wakes up exactly then.
+- ``on_close`` runs in the transaction of every close (the planner's, a command's lazy close, a chair's
+  ``/vote close``): it writes the result post (``vote:<id>:result``) to the channel the vote was opened
+  in, unless the closing command already answered in that very channel, and stops the reminders that
+  were not sent.
+- ``on_cast`` runs in the transaction of a ballot: the voter's pending reminder is cancelled.
+
+The vote row's lock (taken by every close and ballot, and here before reminders are planned) orders
+these, so a member who votes never gets a reminder written after their ballot, and two processes
+closing one vote at once post one result: the second finds it closed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands.vote_render import reminder_reply, result_reply
+from bot.config import Settings
+from bot.services.outbox import Outbox, platform_of
+from bot.services.votes import VoteService
+from storage.queries import members as members_q
+from storage.queries import outbox as outbox_q
+from storage.queries import votes as votes_q
+
+log = logging.getLogger("quorum.votes")
+
+
+def result_key(vote_id: int) -> str:
+    return f"vote:{vote_id}:result"
+
+
+def reminder_prefix(vote_id: int) -> str:
+    return f"vote:{vote_id}:remind:"
+
+
+def reminder_key(vote_id: int, member_id: str) -> str:
+    return reminder_prefix(vote_id) + member_id
+
+
+class VoteNotices:
+    def __init__(self, settings: Settings, votes: VoteService, outbox: Outbox) -> None:
+        self.settings = settings
+        self.votes = votes
+        self.outbox = outbox
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return self.settings.default_display_zones or ("UTC",)
+
+    # -- the due planner --------------------------------------------------------------------
+    async def plan(self, session: AsyncSession, now: datetime, outbox: Outbox) -> datetime | None:
+        """Write the reminders that are due, close the votes that are due (posting their results), and
+        return the next instant something about a vote becomes due."""
+        before = self.settings.reminders.vote_before_close
+        later: list[datetime] = []
+        for vote in await votes_q.open_votes(session):
+            assert vote.id is not None
+            vote_id, remind_at, closes_at = vote.id, vote.closes_at - before, vote.closes_at
+            if remind_at < vote.opened_at:
+                pass  # shorter than the reminder lead: the vote message itself is the notice
+            elif remind_at <= now:
+                # Also when the close is due too: a reminder written now and never sent is then marked
+                # missed by the close, so `quorum outbox` shows it was not sent.
+                await self._isolated(session, vote_id, "reminders", self._remind(session, vote_id, now, outbox))
+            else:
+                later.append(remind_at)
+            if closes_at > now:
+                later.append(closes_at)
+            else:
+                await self._isolated(session, vote_id, "close", self._close(session, vote_id, now))
+        return min(later) if later else None
+
+    async def _isolated(self, session: AsyncSession, vote_id: int, what: str, work: Awaitable[None]) -> None:
+        """One vote's work in a savepoint: a vote that cannot be handled (logged, tried again next tick)
+        does not hold back the others."""
+        try:
+            async with session.begin_nested():
+                await work
+        except Exception:
+            log.exception("vote #%s: %s failed; trying again on the next tick", vote_id, what)
+
+    async def _close(self, session: AsyncSession, vote_id: int, now: datetime) -> None:
+        if await self.votes.close_if_due(session, vote_id, now):
+            log.info("vote #%s closed at its deadline", vote_id)
+
+    async def _remind(self, session: AsyncSession, vote_id: int, now: datetime, outbox: Outbox) -> None:
+        existing = await outbox_q.keys_with_prefix(session, reminder_prefix(vote_id))
+        electorate = await votes_q.electorate_of(session, vote_id)
+        if all(reminder_key(vote_id, m) in existing for m, _ in electorate):
+            return  # everyone was reminded or had voted (their reminder is cancelled, or never written)
+        # Locked, so a ballot being cast now either committed before (and is seen) or waits, then finds
+        # the reminder written here and cancels it.
+        vote = await votes_q.lock_vote(session, vote_id)
+        if vote is None or vote.status != "open":
+            return
+        voted = {row[1] for row in (await votes_q.ballots_of_many(session, [vote_id]))[vote_id]}
+        wanted = [m for m, _ in electorate if m not in voted and reminder_key(vote_id, m) not in existing]
+        if not wanted:
+            return
+        view = await self.votes.view_in(session, vote_id)
+        zones = {m.id: m.timezone for m in await members_q.members_of(session, vote.workspace_id, wanted)}
+        for member in wanted:
+            await outbox.enqueue(
+                session, key=reminder_key(vote_id, member), workspace_id=vote.workspace_id, kind="dm",
+                target=member, reply=reminder_reply(view, zones.get(member), self.zones),
+                due_at=vote.closes_at - self.settings.reminders.vote_before_close,
+                fallback_channel=vote.channel_id, expires_at=vote.closes_at,
+            )
+        log.info("vote #%s: reminded %d member(s) of the electorate who have not voted", vote_id, len(wanted))
+
+    # -- hooks of the vote service ----------------------------------------------------------
+    async def on_cast(self, session: AsyncSession, vote_id: int, voter: str) -> None:
+        """The voter's reminder, if written and not yet taken by a dispatcher, is not sent."""
+        row = (await outbox_q.by_keys(session, [reminder_key(vote_id, voter)])).get(reminder_key(vote_id, voter))
+        if row is not None and row.status == "pending":
+            await outbox_q.update_unclaimed(session, row.id or 0, {
+                "status": "cancelled", "last_error": "the member voted before it was sent"})
+
+    async def on_close(self, session: AsyncSession, vote_id: int, answered_in: str | None) -> None:
+        view = await self.votes.view_in(session, vote_id)
+        now = self.outbox.clock.now()
+        for row in await outbox_q.with_prefix(session, reminder_prefix(vote_id)):
+            if row.status != "pending":
+                continue
+            overdue = row.due_at <= now
+            await outbox_q.update_unclaimed(session, row.id or 0, {
+                "status": "missed" if overdue else "cancelled",
+                "last_error": "not sent before the vote closed" if overdue else "the vote closed early"})
+        channel = view.channel_id
+        if answered_in is not None and answered_in == (channel or ""):
+            # /vote close answered with the result in the vote's own channel (or, on the console, to the
+            # chair who typed it): posting it again there would say it twice.
+            return
+        platform = platform_of(view.workspace_id)
+        key = result_key(vote_id)
+        written = await self.outbox.enqueue(
+            session, key=key, workspace_id=view.workspace_id, kind="channel", target=channel or "",
+            reply=result_reply(view, self.zones), due_at=now,
+        )
+        if written and not channel and platform != "console":
+            # Nowhere to post it: recorded as failed (`quorum outbox` lists it), the vote stays closed.
+            row = (await outbox_q.by_keys(session, [key]))[key]
+            await outbox_q.update_unclaimed(session, row.id or 0, {
+                "status": "failed", "last_error": "the vote has no channel to post its result in"})
+            log.error("vote #%s closed but has no channel to post its result in (%s)", vote_id, view.workspace_id)
