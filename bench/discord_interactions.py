@@ -15,8 +15,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
-from bot import commands  # noqa: F401  (registers commands)
 from bot.clock import ManualClock
+from bot.commands import catalog  # noqa: F401  (registers commands)
 from bot.commands.context import Dispatcher
 from bot.config import RoleConfig, Settings
 from bot.services import Services

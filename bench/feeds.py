@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from aiohttp import web
 
-from bot import commands  # noqa: F401
 from bot.clock import SystemClock
+from bot.commands import catalog  # noqa: F401
 from bot.commands.context import Dispatcher, make_actor
 from bot.config import RoleConfig, Settings, WebConfig
 from bot.rules.meetings import Occurrence

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
-from bot import commands  # noqa: F401  (import order: commands before services)
 from bot.clock import SystemClock
+from bot.commands import catalog  # noqa: F401  (import order: commands before services)
 from bot.config import Settings
 from bot.notify import OutboundMessage
 from bot.services.outbox import OutboxDispatcher

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 os.environ["PYTHONTZPATH"] = ""
 zoneinfo.reset_tzpath(to=[])
 
-from bot import commands  # noqa: E402,F401
 from bot.clock import ManualClock  # noqa: E402
+from bot.commands import catalog  # noqa: E402,F401
 from bot.commands.context import Dispatcher, make_actor  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.services import Services  # noqa: E402

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import commands  # noqa: F401  (registers commands; imports in the order the app does)
 from bot.clock import ManualClock
+from bot.commands import catalog  # noqa: F401  (registers commands; imports in the order the app does)
 from bot.commands.context import make_actor
 from bot.config import RoleConfig, Settings
 from bot.notify import OutboundMessage

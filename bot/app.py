@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot import commands  # noqa: F401  (registers every command)
 from bot.adapters.console_notifier import ConsoleNotifier
 from bot.adapters.slack import SlackAdapter
 from bot.clock import Clock, SystemClock
+from bot.commands import catalog  # noqa: F401  (registers every command)
 from bot.commands.context import Dispatcher
 from bot.config import Settings
 from bot.scheduler import Ticker

@@ -1,16 +1,5 @@
-"""The command registry and its handlers. Importing this package registers every command."""
+"""Commands: the registry, the text grammar, the handlers and the neutral ``Reply``.
 
-from bot.commands import (  # noqa: F401  (registration by import)
-    agenda,
-    calendar,
-    help,
-    me,
-    meeting,
-    notes,
-    reminders,
-    rotation,
-    vote,
-)
-from bot.commands.registry import REGISTRY
-
-__all__ = ["REGISTRY"]
+Importing this package registers nothing, so any layer may import ``bot.commands.reply`` without
+pulling in every handler (and through them the services). ``bot.commands.catalog`` imports every
+handler module and so fills the registry; the app, the tests and the benchmarks import it."""

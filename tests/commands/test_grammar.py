@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import REGISTRY
+from bot.commands.catalog import REGISTRY
 from bot.commands.grammar import parse, tokenize
 from bot.commands.options import Token
 from bot.errors import InvalidInput

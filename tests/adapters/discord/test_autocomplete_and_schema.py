@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.adapters.discord.client import QuorumClient
 from bot.adapters.discord.tree import schema
-from bot.commands import REGISTRY
+from bot.commands.catalog import REGISTRY
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import autocomplete, slash
 from tests.adapters.discord.test_commands import ALICE, BOB, CALLBACK, SERIES
