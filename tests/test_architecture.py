@@ -63,3 +63,14 @@ def test_migrations_match_models(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """No import cycle: each package can be the first thing a process imports."""
+    import subprocess
+    import sys
+
+    for module in ("bot.services", "bot.services.outbox", "bot.notify", "bot.commands.reply", "bot.app", "bot.cli"):
+        result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
+                                cwd=ROOT, timeout=60)
+        assert result.returncode == 0, f"import {module} failed: {result.stderr[-500:]}"
