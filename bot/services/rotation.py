@@ -7,7 +7,6 @@ meetings count as they were fixed, later ones as the rule would pick them now. S
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -108,7 +107,7 @@ class RotationService:
         """Every meeting of the series from the first roster join (or fixed meeting) up to ``until``
         (exclusive), with its assignment."""
         roster_rows = await q.roster_of(session, series.id)
-        first_fixed = await _first_fixed(session, series.id)
+        first_fixed = await q.first_fixed_start(session, series.id)
         starts = [r.joined_at for r in roster_rows] + ([first_fixed] if first_fixed else [])
         if not starts:
             return Plan(series, [], {d: {} for d in DUTIES}, {})
@@ -507,12 +506,6 @@ def _set_duty(meeting_row: Meeting, duty: str, member: str, now: datetime) -> No
     else:
         meeting_row.note_taker = member
     meeting_row.updated_at = now
-
-
-async def _first_fixed(session: AsyncSession, series_id: int) -> datetime | None:
-    rows: Sequence[Meeting] = await meetings_q.meetings_of_series(session, series_id)
-    fixed = [m.starts_at for m in rows if m.assigned_at is not None]
-    return min(fixed) if fixed else None
 
 
 async def _is_fixed(session: AsyncSession, occurrence: Occurrence) -> bool:

@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Meeting, MeetingNote, RotationAssignment, RotationMember, RotationSkip, RotationSwap
 from storage.queries.common import insert_ignoring_conflict
+
+
+async def first_fixed_start(session: AsyncSession, series_id: int) -> datetime | None:
+    """When the series' first meeting with a fixed assignment started (the replay begins there)."""
+    result = await session.execute(
+        select(func.min(col(Meeting.starts_at))).where(
+            col(Meeting.series_id) == series_id, col(Meeting.assigned_at).is_not(None)
+        )
+    )
+    return result.scalar_one_or_none()  # min() keeps the column's type, so this is an aware UTC instant
 
 
 async def roster_of(session: AsyncSession, series_id: int) -> list[RotationMember]:
