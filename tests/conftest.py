@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 # Results must come from the tzdata wheel, not from whatever zone files the machine has.
 os.environ["PYTHONTZPATH"] = ""
@@ -38,14 +39,18 @@ def postgres_url() -> str:
     return os.environ.get("QUORUM_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
 
 
-async def _reset_postgres(url: str) -> None:
+async def _connect(url: str) -> Any:
     import asyncpg
 
     parsed = make_url(url)
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username or "postgres",
         password=parsed.password, database=parsed.database, timeout=5,
     )
+
+
+async def _reset_postgres(url: str) -> None:
+    conn = await _connect(url)
     try:
         await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     finally:
@@ -53,13 +58,7 @@ async def _reset_postgres(url: str) -> None:
 
 
 async def _truncate_postgres(url: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username or "postgres",
-        password=parsed.password, database=parsed.database, timeout=5,
-    )
+    conn = await _connect(url)
     try:
         tables = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.render import relative
 from bot.commands.reply import Button, Reply
 from bot.rules.parsing import format_duration
-from bot.rules.time import format_home, format_zone_line
+from bot.rules.time import format_for_member, format_home, format_zone_line
+from bot.rules.time import member_zone as known_member_zone
 from bot.rules.votes import RULES
 from bot.services.votes import DEFAULT_DURATION, VoteView, iso
 
@@ -141,13 +141,8 @@ def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
 def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ...]) -> Reply:
     """The DM to a member of the electorate who has not voted, before the vote closes. It may be sent a
     little late (a retry, a restart), so it names the close time, never "in 24 hours"."""
-    own = member_zone or "UTC"
-    try:
-        tz = ZoneInfo(own)
-    except (ZoneInfoNotFoundError, ValueError):  # a zone the current tzdata no longer knows
-        own, tz = "UTC", ZoneInfo("UTC")
-    local = view.closes_at.astimezone(tz)
-    mine = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}" + ("" if own == "UTC" else f" ({own})")
+    own = known_member_zone(member_zone)
+    mine = format_for_member(view.closes_at, own)
     home, _shown = _zones(zones)
     lines = [f"Reminder: vote #{view.id} \"{view.title}\" closes {mine} your time"
              + ("" if own == home else f", {format_home(view.closes_at, home)}") + ", and you have not voted."]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import InvalidInput
 from bot.rules.parsing import WEEKDAY_NAMES
@@ -146,6 +146,24 @@ def format_zone_line(instant: datetime, home_zone: str, display_zones: tuple[str
     rest = " · ".join(zt.label() for zt in rendered[1:])
     head = format_home(instant, home_zone)
     return f"{head} · {rest}" if rest else head
+
+
+def member_zone(zone_name: str | None) -> str:
+    """A member's own zone (``/me tz``), or UTC when they set none or the zone database no longer has it."""
+    if not zone_name:
+        return "UTC"
+    try:
+        ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return zone_name
+
+
+def format_for_member(instant: datetime, zone_name: str | None) -> str:
+    """``Wed 2022-03-02 17:00 CET (Europe/Berlin)`` in the member's own zone, or ``... UTC``."""
+    own = member_zone(zone_name)
+    local = instant.astimezone(ZoneInfo(own))
+    return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}" + ("" if own == "UTC" else f" ({own})")
 
 
 def weekday_name(index: int) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, TypeVar
 
 from bot.errors import InvalidInput
 
@@ -105,15 +105,32 @@ class Decision:
     explanation: str
 
 
-def latest(ballots: Iterable[Ballot]) -> list[Ballot]:
+class BallotLike(Protocol):
+    """What the rules read of a ballot: ``Ballot`` here, or a service's richer row, used as it is so a
+    vote with tens of thousands of ballots is not copied to be counted."""
+
+    @property
+    def voter(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def binding(self) -> bool: ...
+
+
+B = TypeVar("B", bound=BallotLike)
+
+
+def latest(ballots: Iterable[B]) -> list[B]:
     """The latest ballot of each voter, in the order voters first voted. ``ballots`` is in cast order."""
-    current: dict[str, Ballot] = {}
+    current: dict[str, B] = {}
     for ballot in ballots:
         current[ballot.voter] = ballot
     return list(current.values())
 
 
-def tally(ballots: Iterable[Ballot]) -> tuple[Tally, Tally]:
+def tally(ballots: Iterable[BallotLike]) -> tuple[Tally, Tally]:
     """(binding, non-binding) tallies over the latest ballot of each voter."""
     counts = {True: [0, 0, 0], False: [0, 0, 0]}
     slot = {"+1": 0, "-1": 2}
@@ -132,7 +149,7 @@ def electorate_two_thirds_needed(size: int) -> int:
     return max(1, -(-2 * size // 3))
 
 
-def decide(rule: str, ballots: Iterable[Ballot], electorate_size: int) -> Decision:
+def decide(rule: str, ballots: Iterable[BallotLike], electorate_size: int) -> Decision:
     """The outcome of ``rule`` over ``ballots`` (in cast order; the latest per voter counts) if the vote
     closed now, with the reason in plain words."""
     if rule not in RULES:

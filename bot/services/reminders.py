@@ -23,7 +23,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +32,7 @@ from bot.config import Settings
 from bot.errors import Conflict
 from bot.rules.meetings import Occurrence
 from bot.rules.reminders import MAX_OFFSET, format_offsets, member_offsets, parse_offsets, superseded_overdue
-from bot.rules.time import agenda_deadline, format_home, format_zone_line
+from bot.rules.time import agenda_deadline, format_for_member, format_home, format_zone_line
 from bot.services.actor import Actor
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox, OutboxDispatcher, platform_of
@@ -372,15 +371,9 @@ class ReminderService:
 
     def _dm(self, series: SeriesInfo, occurrence: Occurrence, title: str, zone: str | None,
             reasons: list[str], items: list[AgendaEntry]) -> Reply:
-        own = zone or "UTC"
-        try:
-            tz = ZoneInfo(own)
-        except (ZoneInfoNotFoundError, ValueError):  # a zone the current tzdata no longer knows
-            own, tz = "UTC", ZoneInfo("UTC")
         # The member's own zone first, then the home zone (its date shown as it is there).
-        local = occurrence.starts_at.astimezone(tz)
         home = format_home(occurrence.starts_at, series.timezone)
-        mine = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}" + ("" if own == "UTC" else f" ({own})")
+        mine = format_for_member(occurrence.starts_at, zone)
         why = "; ".join(dict.fromkeys(reasons))
         lines = [f"Reminder: {title} ({series.slug}) starts {mine} your time, {home}.", f"Why you get this: {why}."]
         if items:

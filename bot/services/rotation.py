@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
 from bot.rules.rotation import DUTIES, DUTY_WORDS, HOST, NOTES, Assignment, MeetingInput, RosterEntry, replay
-from bot.rules.time import agenda_deadline, format_home, format_zone_line
+from bot.rules.time import agenda_deadline, format_home, format_zone_line, member_zone
 from bot.services.actor import Actor
 from bot.services.meetings import MeetingService, require_chair
 from bot.services.outbox import Outbox
@@ -487,11 +487,8 @@ class RotationService:
         """A rotation DM, written in the caller's transaction under ``key`` (so once). It names the meeting's
         time in the home zone and in the member's own zone (``/me tz``), and is pointless once it started."""
         rows = await members_q.members_of(session, series.workspace_id, [member])
-        zone = rows[0].timezone if rows and rows[0].timezone else "UTC"
-        try:
-            when = format_zone_line(meeting_row.starts_at, series.timezone, (zone,))
-        except (KeyError, ValueError):  # a stored zone the current tzdata no longer knows
-            when = format_zone_line(meeting_row.starts_at, series.timezone, ("UTC",))
+        zone = member_zone(rows[0].timezone if rows else None)
+        when = format_zone_line(meeting_row.starts_at, series.timezone, (zone,))
         await self.outbox.enqueue(
             session, key=key, workspace_id=series.workspace_id, kind="dm", target=member,
             reply=Reply(text=f"{text}\nWhen: {when}", ephemeral=False, title=title, kind="rotation",

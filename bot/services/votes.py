@@ -117,8 +117,7 @@ class VoteView:
     @cached_property
     def _decision(self) -> Decision:
         # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass.
-        return decide(self.rule, [Ballot(b.voter, b.value, b.binding) for b in self.ballots],
-                      len(self.electorate))
+        return decide(self.rule, self.ballots, len(self.electorate))
 
     def not_voted(self) -> list[tuple[str, str]]:
         voted = {b.voter for b in self.ballots}
