@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands.vote_render import reminder_reply, result_reply
 from bot.config import Settings
 from bot.services.outbox import Outbox, platform_of
-from bot.services.votes import VoteService
+from bot.services.votes import VoteService, VoteView
 from storage.queries import members as members_q
 from storage.queries import outbox as outbox_q
 from storage.queries import votes as votes_q
@@ -125,8 +125,8 @@ class VoteNotices:
             await outbox_q.update_unclaimed(session, row.id or 0, {
                 "status": "cancelled", "last_error": "the member voted before it was sent"})
 
-    async def on_close(self, session: AsyncSession, vote_id: int, answered_in: str | None) -> None:
-        view = await self.votes.view_in(session, vote_id)
+    async def on_close(self, session: AsyncSession, view: VoteView, answered_in: str | None) -> None:
+        vote_id = view.id
         now = self.outbox.clock.now()
         for row in await outbox_q.with_prefix(session, reminder_prefix(vote_id)):
             if row.status != "pending":

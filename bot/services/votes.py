@@ -51,7 +51,7 @@ MAX_COMMENT_LENGTH = 1000
 # Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
 # the channel the closing command answered in ("" when it has none, as on the console), or None when no
 # command answered with the result: the close at the deadline, or the lazy close before a command).
-CloseHook = Callable[[AsyncSession, int, str | None], Awaitable[None]]
+CloseHook = Callable[[AsyncSession, "VoteView", str | None], Awaitable[None]]
 # Called in the transaction that records a new or changed ballot: (session, vote id, voter).
 CastHook = Callable[[AsyncSession, int, str], Awaitable[None]]
 
@@ -319,9 +319,8 @@ class VoteService:
                                f"/vote status #{vote_id} shows its result.")
             ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
             if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
-                await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots,
-                                         answered_in=actor.channel_id or "")
-                return await self._view(session, vote.id, ballots)
+                return await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots,
+                                                answered_in=actor.channel_id or "")
             electorate = await q.electorate_of(session, vote.id)
             voted = {row[1] for row in ballots if row[5]}
             missing = [n for m, n in electorate if m not in voted]
@@ -332,9 +331,8 @@ class VoteService:
                     f"{len(electorate)} binding voters have not voted ({shown}): wait for the deadline, or close "
                     "it now with force=yes (the result will say so)."
                 )
-            await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots,
-                                     answered_in=actor.channel_id or "")
-            return await self._view(session, vote.id, ballots)
+            return await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots,
+                                            answered_in=actor.channel_id or "")
 
     async def close_due(self) -> list[int]:
         """Close every open vote whose deadline has passed, as of its deadline (not as of now), one
@@ -365,7 +363,9 @@ class VoteService:
 
     async def _close_locked(self, session: AsyncSession, vote: Vote, at: datetime, by: str | None, forced: bool,
                             now: datetime, ballots: list[q.BallotRow] | None = None, *,
-                            answered_in: str | None = None) -> None:
+                            answered_in: str | None = None) -> VoteView:
+        """Close the locked vote as of ``at``; the close hooks (the result post) get the closed vote,
+        built once from the ballots already loaded."""
         assert vote.id is not None
         if ballots is None:
             ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
@@ -377,8 +377,10 @@ class VoteService:
         })
         await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, close_forced=forced,
                             outcome=decision.outcome, explanation=decision.explanation, head_digest=event.hash)
+        view = await self._view(session, vote.id, ballots)
         for hook in self.close_hooks:
-            await hook(session, vote.id, answered_in)
+            await hook(session, view, answered_in)
+        return view
 
     # -- export and verification -------------------------------------------------------------
     async def export(self, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:

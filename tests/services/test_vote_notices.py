@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.services import Services
 from bot.services.actor import Actor
 from bot.services.outbox import OutboxDispatcher
+from bot.services.votes import VoteView
 from storage.db import Database
 from storage.queries import votes as votes_q
 from tests.helpers import Members, ok, run
@@ -307,8 +308,8 @@ async def test_a_vote_that_cannot_be_closed_does_not_hold_back_the_others(
     second = await open_in_general(services, settings)
     broken = [True]
 
-    async def failing(session: AsyncSession, vote_id: int, answered_in: str | None) -> None:
-        if vote_id == first and broken[0]:
+    async def failing(session: AsyncSession, view: VoteView, answered_in: str | None) -> None:
+        if view.id == first and broken[0]:
             raise RuntimeError("a bug in a close hook")
 
     services.votes.close_hooks.insert(0, failing)
