@@ -109,7 +109,7 @@ async def run_baseline(path: Path, rows: list[tuple]) -> float:
     """The same rows inserted with plain aiosqlite, one insert+commit each: SQLite's own write rate here."""
     async with aiosqlite.connect(path) as conn:
         await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA synchronous=FULL")
         await conn.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, meeting_id INT, position INT, title TEXT, "
                            "link TEXT, link_key TEXT, author TEXT, author_name TEXT, added_at TEXT, "
                            "UNIQUE (meeting_id, link_key))")
