@@ -360,3 +360,21 @@ async def test_meeting_commands_keep_the_guild_scheduled_events_in_step(bot: Pro
     assert "is for chairs" in answer(fake)["data"]["content"]
     assert not [c for c in fake.calls[calls:] if "scheduled-events" in c.path]
 
+
+
+async def test_a_slow_open_and_a_slow_click_still_answer_publicly_and_in_place(bot: Process, fake: FakeDiscord) -> None:
+    await seen(bot, DAN)
+    bot.client.quorum.defer_after = 0  # every command counts as slow: deferred first, answered after
+    await slash(bot.client, ALICE, "vote open", title="Adopt the RFC process", rule="consensus")
+    assert answer(fake)["type"] == 5
+    posted = last_followup(fake)
+    assert not posted.get("flags", 0) & EPHEMERAL and "Vote #1: Adopt the RFC process" in text_of(posted)
+    assert custom_ids(posted) == ["quorum:a:vote cast #1 +1", "quorum:a:vote cast #1 0", "quorum:p:vote cast #1 -1"]
+    message = as_message(posted, fake)
+    await click(bot.client, DAN, message, "quorum:a:vote cast #1 +1")
+    assert answer(fake)["type"] == 6
+    edit = fake.calls_to("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")[-1].body
+    assert "Binding so far: 1 +1, 0 0, 0 -1" in text_of(edit) and custom_ids(edit) == custom_ids(posted)
+    # The veto form still has its own label: the deferred answer registered the button's prompt.
+    await click(bot.client, ALICE, message, "quorum:p:vote cast #1 -1")
+    assert answer(fake)["data"]["components"][0]["components"][0]["label"] == "Reason for your veto"
