@@ -8,6 +8,7 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -23,6 +24,9 @@ from bot.services.reminders import due_tick
 from bot.web import build_web_app, mount_slack
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:  # discord.py is imported only when Discord is on
+    from bot.adapters.discord.client import DiscordAdapter
 
 log = logging.getLogger("quorum")
 
@@ -92,6 +96,16 @@ def adapter_status(settings: Settings) -> list[str]:
     return lines
 
 
+def attach_discord(app: App) -> DiscordAdapter:
+    """The Discord adapter wired into the app (its notifier, role listing and scheduled-event listener
+    register themselves on the services; the event sync joins the ticker), not yet connected."""
+    from bot.adapters.discord.client import DiscordAdapter
+
+    adapter = DiscordAdapter(app.dispatcher)
+    app.ticker.add("discord-events", adapter.tick)
+    return adapter
+
+
 async def run_forever(app: App) -> None:
     """Start everything configured and run until SIGINT or SIGTERM, then shut down cleanly."""
     settings = app.settings
@@ -111,10 +125,7 @@ async def run_forever(app: App) -> None:
         log.info(line)
     discord_adapter = None
     if settings.secrets.discord_enabled:
-        from bot.adapters.discord.client import DiscordAdapter
-
-        discord_adapter = DiscordAdapter(app.dispatcher)
-        app.ticker.add("discord-events", discord_adapter.tick)
+        discord_adapter = attach_discord(app)
         await discord_adapter.start()
     app.ticker.start()
     if app.slack is not None and settings.secrets.slack_app_token:

@@ -49,12 +49,13 @@ def make_actor(
     platform_roles: frozenset[str] = frozenset(),
     platform_timezone: str | None = None,
     channel_id: str | None = None,
+    roles_reported: bool = True,
 ) -> Actor:
     roles = effective_roles(platform_roles, settings.config_roles_of(member_id))
     return Actor(
         workspace_id=workspace_id, member_id=member_id, display_name=display_name, platform=platform,
         platform_roles=frozenset(platform_roles), roles=roles, is_chair=is_chair(roles, settings.chair_roles),
-        platform_timezone=platform_timezone, channel_id=channel_id,
+        platform_timezone=platform_timezone, channel_id=channel_id, roles_reported=roles_reported,
     )
 
 

@@ -14,6 +14,9 @@ class Actor:
     # Roles the platform reported for this member on this request (Discord roles, Slack user groups,
     # console --role). Config-listed roles are added by ``roles`` below.
     platform_roles: frozenset[str] = frozenset()
+    # False when the platform sent no roles with this request (a Discord direct message): the roles
+    # recorded earlier for the member stay as they were instead of being replaced by none.
+    roles_reported: bool = True
     roles: frozenset[str] = frozenset()
     is_chair: bool = False
     # The member's zone as the platform reports it (Slack users.info), used when they set none.

@@ -38,7 +38,8 @@ class MemberService:
         async with self.db.write() as session:
             await q.ensure_workspace(session, actor.workspace_id, actor.platform, now)
             await q.upsert_member(session, actor.workspace_id, actor.member_id, actor.display_name, now)
-            if await q.platform_roles(session, actor.workspace_id, actor.member_id) != set(actor.platform_roles):
+            if actor.roles_reported and (await q.platform_roles(session, actor.workspace_id, actor.member_id)
+                                         != set(actor.platform_roles)):
                 await q.replace_platform_roles(session, actor.workspace_id, actor.member_id,
                                                actor.platform_roles, now)
         self._seen[key] = state

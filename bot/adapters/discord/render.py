@@ -116,4 +116,7 @@ def discord_actor(settings: Settings, user: discord.User | discord.Member, works
         settings, workspace_id=workspace, platform="discord", member_id=member_id(user.id),
         display_name=user.display_name, platform_roles=platform_roles(settings, user),
         channel_id=str(channel_id) if channel_id is not None else None,
+        # Discord sends a member with their roles only in the server; in a direct message it sends a
+        # bare user, which says nothing about the roles they hold.
+        roles_reported=isinstance(user, discord.Member),
     )

@@ -169,18 +169,18 @@ async def autocomplete(client: QuorumClient, actor: tuple[int, str, tuple[int, .
 
 
 async def click(client: QuorumClient, actor: tuple[int, str, tuple[int, ...]], message: dict[str, Any],
-                custom_id: str) -> None:
+                custom_id: str, in_guild: bool = True) -> None:
     data = {"custom_id": custom_id, "component_type": 2}
-    payload = _base(3, data, actor, in_guild=True, message=message)
+    payload = _base(3, data, actor, in_guild=in_guild, message=message)
     client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
     await settle(client)
 
 
 async def submit_modal(client: QuorumClient, actor: tuple[int, str, tuple[int, ...]], message: dict[str, Any],
-                       modal: dict[str, Any], value: str) -> None:
+                       modal: dict[str, Any], value: str, in_guild: bool = True) -> None:
     row = modal["components"][0]["components"][0]
     data = {"custom_id": modal["custom_id"],
             "components": [{"type": 1, "components": [{"type": 4, "custom_id": row["custom_id"], "value": value}]}]}
-    payload = _base(5, data, actor, in_guild=True, message=message)
+    payload = _base(5, data, actor, in_guild=in_guild, message=message)
     client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
     await settle(client)
