@@ -217,6 +217,12 @@ async def test_a_chair_force_closes_in_channel(app_slack: tuple[App, SlackHarnes
     await app.reminders_tick()
     # Answered in the vote's own channel: not posted a second time there.
     assert slack.fake.of("chat.postMessage") == []
+    # A click on the old vote message afterwards is refused and changes nothing.
+    updates = len(slack.fake.of("chat.update"))
+    late = await click(slack, buttons_of(message)["-1"], CHAIR)
+    assert late["response_type"] == "ephemeral" and f"Vote #{view.id} is closed" in texts(late), texts(late)
+    assert len(slack.fake.of("chat.update")) == updates
+    assert mid(CHAIR) not in await ballots(slack, view.id)
 
 
 async def test_the_deadline_posts_the_result_once_and_the_reminder_reaches_who_has_not_voted(
@@ -229,12 +235,19 @@ async def test_the_deadline_posts_the_result_once_and_the_reminder_reaches_who_h
     await app.reminders_tick()
     assert slack.fake.of("conversations.open") == [] and slack.fake.of("chat.postMessage") == []
 
+    slack.fake.closed_dms.add(CONFIG_MEMBER)
     clock.set(opened_at + timedelta(hours=48))  # 24 h before the close
     await app.reminders_tick()
     # Alice (the chair) and Erin (listed in the config) have not voted; Bob, Carol and Dan have.
     assert sorted(c.params["users"] for c in slack.fake.of("conversations.open")) == [CHAIR, CONFIG_MEMBER]
+    await app.reminders_tick()  # the fallback post the refused DM became is sent
     reminders = slack.fake.of("chat.postMessage")
-    assert sorted(c.params["channel"] for c in reminders) == ["D0CHAIR1", "D0CONFIG"]
+    assert sorted(c.params["channel"] for c in reminders) == [CHANNEL, "D0CHAIR1"]
+    # Erin's DMs are closed: she is mentioned (a real Slack mention, which notifies her) in the vote's channel.
+    fallback = next(c.params for c in reminders if c.params["channel"] == CHANNEL)
+    assert f"\n<@{CONFIG_MEMBER}>: (your direct messages are closed" in fallback["text"], fallback["text"]
+    assert f"<@{CONFIG_MEMBER}>: (your direct messages are closed" in texts({"blocks": fallback["blocks"]})
+    assert f"Reminder: vote #{view.id}" in fallback["text"]
     to_alice = next(c.params for c in reminders if c.params["channel"] == "D0CHAIR1")
     assert f'Reminder: vote #{view.id} "Adopt RFC 12" closes Fri 2022-03-04 12:00 UTC your time' in to_alice["text"]
     assert list(buttons_of(to_alice)) == ["+1", "0", "-1"]
