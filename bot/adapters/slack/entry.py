@@ -20,6 +20,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -83,6 +84,12 @@ def _quoted(text: str) -> str:
     inside become apostrophes."""
     cleaned = re.sub(r"[\"“”]", "'", " ".join(text.split()))
     return f'"{cleaned}"'
+
+
+def with_answer(action: str, answer: str) -> str:
+    """A prompted button's action with the text typed into its form. A blank answer adds nothing, so the
+    command says what it needs (a consensus veto: a reason) instead of refusing an empty quoted word."""
+    return f"{action} {_quoted(answer)}" if answer.strip() else action
 
 
 def response_body(reply: Reply, *, replace: bool = False) -> dict[str, Any]:
@@ -218,7 +225,7 @@ class SlackAdapter:
         text = str(answer.get("value") or "")
         user = body.get("user") or {}
         await self._run_action(self._team_of(body), str(user.get("id")), str(user.get("username", "")),
-                               f"{meta.get('a', '')} {_quoted(text)}", meta)
+                               with_answer(str(meta.get("a", "")), text), meta)
 
     @staticmethod
     def _team_of(body: dict[str, Any]) -> str:
@@ -230,12 +237,14 @@ class SlackAdapter:
         try:
             actor = await self.actor(team, user_id, name, channel)
             reply = await self.run(action_text, actor, team)
-            refresh = reply.data.get("refresh") if reply.ok else None
-            if isinstance(refresh, dict):
-                await self._replace(reply_from_json(refresh), channel, ts, bool(where.get("e")), response_url)
         except Exception:
             log.exception("Slack button action failed")
             reply = Reply.error(APOLOGY)
+        refresh = reply.data.get("refresh") if reply.ok else None
+        if isinstance(refresh, dict):
+            # After the action succeeded: a refresh Slack refuses must not turn "your ballot is recorded"
+            # into "something went wrong, try again".
+            await self._replace(reply_from_json(refresh), channel, ts, bool(where.get("e")), response_url)
         if response_url:
             await self._send_response(response_url, reply)
         elif channel:
@@ -246,11 +255,26 @@ class SlackAdapter:
 
     async def _replace(self, fresh: Reply, channel: str | None, ts: str | None, ephemeral: bool,
                        response_url: str | None) -> None:
-        """Replace the message the clicked button was on (a vote's live tally)."""
+        """Replace the message the clicked button was on (a vote's live tally): with ``chat.update`` when it
+        is a channel message, else, or when Slack refuses the update, through the click's response URL.
+
+        Slack may refuse ``chat.update`` on a message that was posted through a command's response URL
+        (``cant_update_message``; a vote message is posted that way), while the response URL of a click
+        on that message can still replace it. A refresh that fails both ways is logged and dropped: the
+        action itself is done, and the next click or ``/vote status`` shows the current state."""
         if channel and ts and not ephemeral:
-            await self.client.chat_update(channel=channel, ts=ts, **message(fresh))
-        elif response_url:
+            try:
+                await self.client.chat_update(channel=channel, ts=ts, **message(fresh))
+                return
+            except SlackApiError as exc:
+                log.warning("Slack refused chat.update of %s:%s (%s); replacing it through the response URL",
+                            channel, ts, exc.response.get("error"))
+        if not response_url:
+            return
+        try:
             await self._send_response(response_url, fresh, replace=True)
+        except Exception:
+            log.exception("Could not refresh the Slack message the button was on")
 
     async def _send_response(self, url: str | None, reply: Reply, *, replace: bool = False) -> None:
         if not url:

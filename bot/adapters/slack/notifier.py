@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -13,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.identity import split_member_id
 from bot.adapters.slack.render import message
+from bot.commands.reply import Reply
 from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
 
 log = logging.getLogger("quorum.slack")
@@ -60,6 +62,26 @@ def delivery_error(exc: SlackApiError, *, dm: bool) -> DeliveryError:
     return DeliveryError(f"Slack answered {error}", transient=transient)
 
 
+def with_mention(reply: Reply) -> dict[str, Any]:
+    """The message, with the member a post is for (``data["mention"]``: the outbox's channel post that
+    replaces a DM the member could not receive) turned into a Slack mention. The outbox writes the member
+    id as plain text; only ``<@U...>`` notifies them, and the renderer escapes user text so it cannot
+    write one."""
+    body = message(reply)
+    member = reply.data.get("mention")
+    parts = split_member_id(member) if isinstance(member, str) else None
+    if member is None or parts is None:
+        return body
+    ping = f"<@{parts[1]}>"
+    body["text"] = body["text"].replace(member, ping, 1)
+    for block in body["blocks"]:
+        text = block.get("text") or {}
+        if block.get("type") == "section" and text.get("type") == "mrkdwn" and member in text.get("text", ""):
+            text["text"] = text["text"].replace(member, ping, 1)
+            break
+    return body
+
+
 class SlackNotifier:
     platform = "slack"
 
@@ -67,7 +89,7 @@ class SlackNotifier:
         self.client = client
 
     async def send(self, outbound: OutboundMessage) -> str | None:
-        body = message(outbound.reply)
+        body = with_mention(outbound.reply)
         try:
             if outbound.kind == "dm":
                 parts = split_member_id(outbound.target)

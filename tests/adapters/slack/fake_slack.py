@@ -43,6 +43,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, tuple[str, set[str]]] = {}  # handle -> (id, user ids)
         self.failures: dict[str, list[Failure]] = {}
+        self.closed_dms: set[str] = set()  # users who do not accept direct messages from the app
         self.socket_received: list[dict[str, Any]] = []
         self.socket_outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._changed = asyncio.Condition()
@@ -130,6 +131,8 @@ class FakeSlack:
                     return {"ok": True, "users": sorted(users)}
             return {"ok": False, "error": "no_such_subteam"}
         if method == "conversations.open":
+            if str(params.get("users")) in self.closed_dms:
+                return {"ok": False, "error": "cannot_dm_bot"}
             return {"ok": True, "channel": {"id": "D" + str(params.get("users"))[1:]}}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             self._ts += 1
