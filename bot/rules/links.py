@@ -36,7 +36,8 @@ def validate_link(text: str, allowed_hosts: tuple[str, ...] = ()) -> str:
 def validate_title(text: str, what: str = "title") -> str:
     title = " ".join(text.split())
     if not title:
-        raise InvalidInput(f'The {what} is empty: put it in quotes, for example "Release plan for 0.9".')
+        example = '"Release plan for 0.9"' if what == "title" else f'"your {what} here"'
+        raise InvalidInput(f"The {what} is empty: put it in quotes, for example {example}.")
     if len(title) > MAX_TITLE_LENGTH:
         raise InvalidInput(
             f"The {what} is {len(title)} characters long: keep it to {MAX_TITLE_LENGTH} and put the details "

@@ -315,7 +315,7 @@ class VoteService:
             vote = await self._locked(session, actor.workspace_id, vote_id)
             assert vote.id is not None
             if vote.status != "open":
-                raise Conflict(f"Vote #{vote_id} is already closed ({_closed_words(vote)}): "
+                raise Conflict(f"Vote #{vote_id} is already closed ({_closed_words(vote, self._zone)}): "
                                f"/vote status #{vote_id} shows its result.")
             ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
             if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
@@ -427,7 +427,9 @@ class VoteService:
 
     def _require_open(self, vote: Vote, now: datetime) -> None:
         if vote.status != "open":
-            raise Conflict(f"Vote #{vote.id} is closed ({_closed_words(vote)}): ballots can no longer be cast.")
+            raise Conflict(
+                f"Vote #{vote.id} is closed ({_closed_words(vote, self._zone)}): ballots can no longer be cast."
+            )
         if now >= vote.closes_at:
             raise Conflict(f"Vote #{vote.id} closed at its deadline, {format_home(vote.closes_at, self._zone)}: "
                            "ballots can no longer be cast.")
@@ -503,8 +505,8 @@ def _not_found(vote_id: int) -> NotFound:
     return NotFound(f"There is no vote #{vote_id} here: /vote list shows the votes and their numbers.")
 
 
-def _closed_words(vote: Vote) -> str:
-    when = iso(vote.closed_at) if vote.closed_at else "?"
+def _closed_words(vote: Vote, zone: str) -> str:
+    when = format_home(vote.closed_at, zone) if vote.closed_at else "at an unrecorded time"
     return f"closed {when}, {vote.outcome}"
 
 
