@@ -12,6 +12,7 @@ from bot.commands.registry import REGISTRY
 from bot.commands.render import relative
 from bot.commands.reply import Reply, reply_to_json
 from bot.commands.vote_render import result_reply, vote_data, vote_message
+from bot.errors import Conflict
 from bot.rules.votes import DEFAULT_RULE, RULE_IDS, VALUES
 
 VOTE = Option("vote", Kind.REF, "The vote's number, like #3 (see /vote list).", required=True, positional=True,
@@ -52,7 +53,10 @@ async def vote_open(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
            positional=True, placeholder='"comment"'),
 )
 async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    result = await ctx.services.votes.cast(ctx.actor, args["vote"], args["value"], args.get("comment"))
+    try:
+        result = await ctx.services.votes.cast(ctx.actor, args["vote"], args["value"], args.get("comment"))
+    except Conflict as refused:
+        return await _refused_on_closed_vote(ctx, args["vote"], refused)
     view, ballot = result.vote, result.ballot
     if result.change == "unchanged":
         head = f"Your vote on #{view.id} \"{view.title}\" is already {ballot.value}; nothing changed."
@@ -74,6 +78,16 @@ async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
                  data={"vote": vote_data(view), "ballot": {"voter": ballot.voter, "value": ballot.value,
                                                           "binding": ballot.binding, "change": result.change},
                        "refresh": reply_to_json(message)})
+
+
+async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Conflict) -> Reply:
+    """A click on a vote message that closed since it was drawn (at its deadline, or by /vote close in
+    another channel) is refused, and the message it was on is redrawn as the result, without buttons,
+    so nobody else takes the vote for open."""
+    view = await ctx.services.votes.status(ctx.actor.workspace_id, vote_id)
+    if view.is_open:
+        raise refused
+    return Reply.error(refused.message, refresh=reply_to_json(result_reply(view, _zones(ctx))))
 
 
 @REGISTRY.command("vote status", "Show a vote: the rule, the electorate, the tally so far or its result.", VOTE)

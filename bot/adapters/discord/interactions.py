@@ -115,7 +115,8 @@ class Interactions:
             else:
                 await interaction.response.defer(thinking=True, ephemeral=True)
         reply = await work
-        refresh = reply.data.get("refresh") if reply.ok else None
+        # A refused click can carry a refresh too: a vote that closed since its message was drawn.
+        refresh = reply.data.get("refresh")
         if component and isinstance(refresh, dict):
             updated = reply_from_json(refresh)
             message = render(updated)

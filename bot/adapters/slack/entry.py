@@ -240,10 +240,10 @@ class SlackAdapter:
         except Exception:
             log.exception("Slack button action failed")
             reply = Reply.error(APOLOGY)
-        refresh = reply.data.get("refresh") if reply.ok else None
+        refresh = reply.data.get("refresh")
         if isinstance(refresh, dict):
-            # After the action succeeded: a refresh Slack refuses must not turn "your ballot is recorded"
-            # into "something went wrong, try again".
+            # After the action ran (a refused click on a closed vote redraws it as its result too): a
+            # refresh Slack refuses must not turn "your ballot is recorded" into "something went wrong".
             await self._replace(reply_from_json(refresh), channel, ts, bool(where.get("e")), response_url)
         if response_url:
             await self._send_response(response_url, reply)

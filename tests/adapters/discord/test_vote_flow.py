@@ -268,9 +268,13 @@ async def test_close_is_for_chairs_and_force_posts_the_result(bot: Process, fake
     # Answered in the vote's own channel: the outbox does not post it a second time there.
     await bot.tick()
     assert not fake.calls_to("POST", CHANNEL_POSTS)
-    # A click on the closed vote's message is refused privately and changes nothing.
+    # A click on the closed vote's message is refused privately and changes nothing; the stale message
+    # is redrawn as the result, without buttons.
     await click(bot.client, ERIN, message, f"quorum:a:vote cast #{vote_id} +1")
-    refused = answer(fake)["data"]
+    redrawn = answer(fake)
+    assert redrawn["type"] == UPDATE_MESSAGE and text_of(redrawn["data"]).startswith("[RESULT][VOTE]")
+    assert not custom_ids(redrawn["data"]), "the redrawn result has no buttons"
+    refused = last_followup(fake)
     assert refused["flags"] & EPHEMERAL and "closed" in refused["content"]
     assert len((await status(bot, vote_id)).ballots) == 1
 

@@ -217,11 +217,16 @@ async def test_a_chair_force_closes_in_channel(app_slack: tuple[App, SlackHarnes
     await app.reminders_tick()
     # Answered in the vote's own channel: not posted a second time there.
     assert slack.fake.of("chat.postMessage") == []
-    # A click on the old vote message afterwards is refused and changes nothing.
+    # A click on the old vote message afterwards is refused and changes nothing, and the stale message is
+    # redrawn as the result, without buttons.
     updates = len(slack.fake.of("chat.update"))
     late = await click(slack, buttons_of(message)["-1"], CHAIR)
     assert late["response_type"] == "ephemeral" and f"Vote #{view.id} is closed" in texts(late), texts(late)
-    assert len(slack.fake.of("chat.update")) == updates
+    assert len(slack.fake.of("chat.update")) == updates + 1
+    redrawn = slack.fake.of("chat.update")[-1].params
+    assert str(redrawn["text"]).startswith("[RESULT][VOTE]")
+    blocks = redrawn["blocks"] if isinstance(redrawn["blocks"], list) else json.loads(redrawn["blocks"])
+    assert not [b for b in blocks if b.get("type") == "actions"], "the redrawn result has no buttons"
     assert mid(CHAIR) not in await ballots(slack, view.id)
 
 
