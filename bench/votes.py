@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import ManualClock
 from bot.commands.context import make_actor
-from bot.commands.vote_render import result_reply
 from bot.config import RoleConfig, Settings
 from bot.services import Services
+from bot.services.vote_render import result_reply
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.queries import votes as q

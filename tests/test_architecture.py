@@ -74,3 +74,11 @@ def test_every_module_imports_on_its_own() -> None:
         result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
                                 cwd=ROOT, timeout=60)
         assert result.returncode == 0, f"import {module} failed: {result.stderr[-500:]}"
+
+
+def test_services_import_no_command_or_adapter_code() -> None:
+    """Data flows one way: services may use the neutral ``Reply`` but nothing else of the layers above."""
+    for path in (ROOT / "bot" / "services").rglob("*.py"):
+        above = {m for m in imports_of(path)
+                 if m.startswith(("bot.adapters", "bot.commands")) and m != "bot.commands.reply"}
+        assert not above, f"{path.relative_to(ROOT)} imports {above}"

@@ -1,27 +1,12 @@
-"""Text renderings shared by command replies: a meeting, an agenda, relative times."""
+"""Text renderings shared by command replies: a meeting and its agenda."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from bot.rules.time import format_home, format_zone_line
+from bot.rules.time import format_home, format_zone_line, relative
 from bot.services.views import AgendaEntry, MeetingView
-
-
-def relative(instant: datetime, now: datetime) -> str:
-    delta = instant - now
-    future = delta >= timedelta()
-    seconds = abs(int(delta.total_seconds()))
-    if seconds < 90:
-        amount = "less than 2 minutes"
-    elif seconds < 2 * 3600:
-        amount = f"{seconds // 60} minutes"
-    elif seconds < 2 * 86400:
-        amount = f"{seconds // 3600} hours"
-    else:
-        amount = f"{seconds // 86400} days"
-    return f"in {amount}" if future else f"{amount} ago"
 
 
 def agenda_lines(agenda: tuple[AgendaEntry, ...]) -> list[str]:

@@ -9,11 +9,11 @@ from typing import Any
 from bot.commands.context import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.commands.render import relative
 from bot.commands.reply import Reply, reply_to_json
-from bot.commands.vote_render import result_reply, vote_data, vote_message
 from bot.errors import Conflict
+from bot.rules.time import relative
 from bot.rules.votes import DEFAULT_RULE, RULE_IDS, VALUES
+from bot.services.vote_render import result_reply, vote_data, vote_message
 
 VOTE = Option("vote", Kind.REF, "The vote's number, like #3 (see /vote list).", required=True, positional=True,
               autocomplete="vote", placeholder="#<vote>")

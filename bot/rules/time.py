@@ -166,5 +166,21 @@ def format_for_member(instant: datetime, zone_name: str | None) -> str:
     return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}" + ("" if own == "UTC" else f" ({own})")
 
 
+def relative(instant: datetime, now: datetime) -> str:
+    """``in 3 hours`` / ``2 days ago``: how far an instant is from now, in words."""
+    delta = instant - now
+    future = delta >= timedelta()
+    seconds = abs(int(delta.total_seconds()))
+    if seconds < 90:
+        amount = "less than 2 minutes"
+    elif seconds < 2 * 3600:
+        amount = f"{seconds // 60} minutes"
+    elif seconds < 2 * 86400:
+        amount = f"{seconds // 3600} hours"
+    else:
+        amount = f"{seconds // 86400} days"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
 def weekday_name(index: int) -> str:
     return WEEKDAY_NAMES[index]

@@ -23,9 +23,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands.vote_render import reminder_reply, result_reply
 from bot.config import Settings
 from bot.services.outbox import Outbox, platform_of
+from bot.services.vote_render import reminder_reply, result_reply
 from bot.services.votes import VoteService, VoteView
 from storage.queries import members as members_q
 from storage.queries import outbox as outbox_q

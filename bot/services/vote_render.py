@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.commands.render import relative
 from bot.commands.reply import Button, Reply
 from bot.rules.parsing import format_duration
-from bot.rules.time import format_for_member, format_home, format_zone_line
+from bot.rules.time import format_for_member, format_home, format_zone_line, relative
 from bot.rules.time import member_zone as known_member_zone
 from bot.rules.votes import RULES
 from bot.services.votes import DEFAULT_DURATION, VoteView, iso
