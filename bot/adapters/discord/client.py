@@ -64,7 +64,6 @@ class QuorumClient(discord.Client):
         self.quorum = Interactions(dispatcher, self)
         self.events = EventSync(dispatcher.services, self)
         self.notifier = DiscordNotifier(self)
-        self.quorum.on_meetings_changed = self.events.guild_changed
         for command in build_tree_commands(dispatcher.registry, self.quorum.run_command, self.quorum.suggest):
             self.tree.add_command(command)
         self._synced: set[int] = set()

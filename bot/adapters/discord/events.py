@@ -35,19 +35,10 @@ class EventSync:
         """``MeetingService.on_series_changed`` listener (synchronous): sync in the background."""
         self._background(self.sync_series(series_id))
 
-    def guild_changed(self, guild: discord.Guild) -> None:
-        self._background(self._sync_logged(guild))
-
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name="quorum-event-sync")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _sync_logged(self, guild: discord.Guild) -> None:
-        try:
-            await self.sync_guild(guild)
-        except Exception:
-            log.exception("syncing the scheduled events of guild %s failed; the periodic sync retries", guild.id)
 
     async def wait_idle(self) -> None:
         while self._tasks:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import discord
@@ -37,9 +37,6 @@ class Interactions:
         self.settings = dispatcher.services.settings
         # Seconds a command may take before the interaction is deferred (tests set 0 to force it).
         self.defer_after = 1.5
-        # Called after a /meeting command succeeded in a guild (scheduled events follow at once; not
-        # every meeting change goes through MeetingService.on_series_changed, e.g. a new series).
-        self.on_meetings_changed: Callable[[discord.Guild], None] | None = None
         # Prompts of buttons this process rendered, keyed by custom id: the modal shows them. After a
         # restart a generic label is used (custom ids have room for the action, not for the prompt).
         self.prompts: dict[str, str] = {}
@@ -79,9 +76,7 @@ class Interactions:
                if (name := option.name) in values and values[name] is not None}
         work = asyncio.ensure_future(self.dispatcher.run(
             command, raw, self.actor_of(interaction, workspace), mention_resolver(interaction.guild)))
-        reply = await self._answer(interaction, work, component=False)
-        if reply.ok and command.group == "meeting" and interaction.guild is not None and self.on_meetings_changed:
-            self.on_meetings_changed(interaction.guild)
+        await self._answer(interaction, work, component=False)
 
     # -- buttons ---------------------------------------------------------------------------
     async def run_action(self, interaction: discord.Interaction, action: str) -> None:
