@@ -7,7 +7,6 @@ order instead of spinning in SQLite's busy handler. PostgreSQL runs on asyncpg w
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +15,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage import sqlite_inline
+from storage.group_commit import GroupCommitWriter
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -30,8 +32,12 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # Take transaction control away from the driver so our BEGIN below is the one that runs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL is a property of the file, set once. Setting it again is not free: while another process
+        # holds the write lock it fails at once ("database is locked"), without the busy timeout.
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # FULL: a commit is on disk before it is acknowledged, so even a power loss loses nothing a member
         # was told was saved (NORMAL would be ~0.3 ms faster per write here, and could lose the last ones).
@@ -50,7 +56,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8)
+        engine = create_async_engine(
+            url, echo=echo, pool_size=8, max_overflow=8,
+            async_creator=lambda: sqlite_inline.connect(database or ":memory:",
+                                                        busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
+        )
         _prepare_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -66,16 +76,19 @@ class Database:
         self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
         reader = self.engine.execution_options(sqlite_begin="DEFERRED") if self.sqlite else self.engine
         self._reads = async_sessionmaker(reader, expire_on_commit=False)
-        self._write_lock = asyncio.Lock() if self.sqlite else None
+        # SQLite has one writer: writes queue in this process and share commits (storage/group_commit.py).
+        self._group_commit = GroupCommitWriter(self.engine) if self.sqlite else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits when the block ends and rolls back if it raises."""
-        if self._write_lock is None:
-            async with self._writes() as session, session.begin():
+        """A transaction that commits when the block ends and rolls back if it raises. When the block
+        ends without error, its changes are on disk (SQLite: possibly in one commit shared with other
+        writers that queued meanwhile)."""
+        if self._group_commit is not None:
+            async with self._group_commit.write() as session:
                 yield session
             return
-        async with self._write_lock, self._writes() as session, session.begin():
+        async with self._writes() as session, session.begin():
             yield session
 
     @asynccontextmanager

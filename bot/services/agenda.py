@@ -63,20 +63,22 @@ class AgendaService:
                     f"{format_home(view.deadline, series.timezone)} ({_hours(series)} before the meeting); "
                     + await self._offer_next(session, series, after=occurrence.starts_at)
                 )
-            meeting = await self.meetings.stored(session, series, occurrence)
-            assert meeting.id is not None
+            if occurrence.meeting_id is None:  # its first item: store the meeting
+                occurrence = occurrence_of(await self.meetings.stored(session, series, occurrence))
+            meeting_id = occurrence.meeting_id
+            assert meeting_id is not None
             # Positions are max+1: concurrent adds to one meeting must not read the same max.
-            await meetings_q.lock_meeting(session, meeting.id)
+            await meetings_q.lock_meeting(session, meeting_id)
             key = normalize_link(link)
-            position = await q.next_position(session, meeting.id)
+            position = await q.next_position(session, meeting_id)
             if position > MAX_ITEMS_PER_MEETING:
                 raise Conflict(f"This agenda already has {MAX_ITEMS_PER_MEETING} items: add it to the next meeting.")
             row = await q.insert_item(session, {
-                "meeting_id": meeting.id, "position": position, "title": title, "link": link, "link_key": key,
+                "meeting_id": meeting_id, "position": position, "title": title, "link": link, "link_key": key,
                 "author": actor.member_id, "author_name": actor.display_name, "added_at": now,
             })
             if row is None:  # the unique constraint refused a second item with this link
-                existing = await q.item_with_link(session, meeting.id, key)
+                existing = await q.item_with_link(session, meeting_id, key)
                 if existing is None:  # pragma: no cover - the conflicting row was removed meanwhile
                     raise Conflict("That link was just added to this agenda by someone else: one item per link.")
                 raise Conflict(
@@ -84,7 +86,7 @@ class AgendaService:
                     f"(added by {existing.author_name}): one item per link."
                 )
             await meetings_q.touch_series(session, series.id, now)
-            views = await self.meetings.views(session, series, [occurrence_of(meeting)])
+            views = await self.meetings.views(session, series, [occurrence])
         self.meetings.notify_changed(series.id)
         return Added(AgendaEntry.of(row), views[0])
 

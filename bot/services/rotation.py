@@ -106,12 +106,10 @@ class RotationService:
     async def plan(self, session: AsyncSession, series: SeriesInfo, until: datetime) -> Plan:
         """Every meeting of the series from the first roster join (or fixed meeting) up to ``until``
         (exclusive), with its assignment."""
-        roster_rows = await q.roster_of(session, series.id)
-        first_fixed = await q.first_fixed_start(session, series.id)
-        starts = [r.joined_at for r in roster_rows] + ([first_fixed] if first_fixed else [])
-        if not starts:
+        start = await q.rotation_start(session, series.id)
+        if start is None:  # nobody has joined and nothing was fixed: one query, as most views need
             return Plan(series, [], {d: {} for d in DUTIES}, {})
-        start = min(starts)
+        roster_rows = await q.roster_of(session, series.id)
         occurrences = await self.meetings.occurrences(session, series, start, until) if start < until else []
         rows = {m.id: m for m in await meetings_q.meetings_between(session, series.id, start, until)}
         ids = [o.meeting_id for o in occurrences if o.meeting_id is not None]

@@ -6,10 +6,10 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.db import create_engine
 
 target_metadata = SQLModel.metadata
 
@@ -21,7 +21,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    # The application's engine: a new SQLite file is in WAL mode from the start, and the migration
+    # takes the write lock up front (BEGIN IMMEDIATE) like every other writer.
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

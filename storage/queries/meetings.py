@@ -5,16 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Meeting, Series
 from storage.queries.common import insert_ignoring_conflict
 
+# The statements every command runs are built once (with bind parameters): building a statement costs
+# more than SQLite takes to run it (bench/commands.py).
+_SERIES_BY_SLUG = select(Series).where(col(Series.slug) == bindparam("slug"))
+_SERIES_OF_WORKSPACE = select(Series).where(col(Series.workspace_id) == bindparam("workspace")).order_by(
+    col(Series.slug))
+# On the table, not the entity: the ORM would also look for the series in the session to update it.
+_SERIES_TABLE = Series.__table__  # type: ignore[attr-defined]
+_TOUCH_SERIES = update(_SERIES_TABLE).where(_SERIES_TABLE.c.id == bindparam("series")).values(
+    updated_at=bindparam("now"))
+_MEETINGS_BETWEEN = (
+    select(Meeting)
+    .where(col(Meeting.series_id) == bindparam("series"), col(Meeting.starts_at) >= bindparam("start"),
+           col(Meeting.starts_at) < bindparam("end"))
+    .order_by(col(Meeting.starts_at))
+)
+_MEETING_BY_KEY = select(Meeting).where(col(Meeting.series_id) == bindparam("series"),
+                                        col(Meeting.occurrence_key) == bindparam("key"))
+
 
 async def series_by_slug(session: AsyncSession, slug: str) -> Series | None:
-    rows = await session.execute(select(Series).where(col(Series.slug) == slug))
+    rows = await session.execute(_SERIES_BY_SLUG, {"slug": slug})
     return rows.scalars().first()
 
 
@@ -23,9 +41,7 @@ async def series_by_id(session: AsyncSession, series_id: int) -> Series | None:
 
 
 async def series_of_workspace(session: AsyncSession, workspace_id: str) -> list[Series]:
-    rows = await session.execute(
-        select(Series).where(col(Series.workspace_id) == workspace_id).order_by(col(Series.slug))
-    )
+    rows = await session.execute(_SERIES_OF_WORKSPACE, {"workspace": workspace_id})
     return list(rows.scalars())
 
 
@@ -43,15 +59,11 @@ async def insert_series(session: AsyncSession, series: Series) -> bool:
 
 async def touch_series(session: AsyncSession, series_id: int, now: datetime) -> None:
     """Mark the series as changed, which invalidates its calendar feed."""
-    await session.execute(update(Series).where(col(Series.id) == series_id).values(updated_at=now))
+    await session.execute(_TOUCH_SERIES, {"series": series_id, "now": now})
 
 
 async def meetings_between(session: AsyncSession, series_id: int, start: datetime, end: datetime) -> list[Meeting]:
-    rows = await session.execute(
-        select(Meeting)
-        .where(col(Meeting.series_id) == series_id, col(Meeting.starts_at) >= start, col(Meeting.starts_at) < end)
-        .order_by(col(Meeting.starts_at))
-    )
+    rows = await session.execute(_MEETINGS_BETWEEN, {"series": series_id, "start": start, "end": end})
     return list(rows.scalars())
 
 
@@ -71,9 +83,7 @@ async def meetings_of_workspace(session: AsyncSession, workspace_id: str | None)
 
 
 async def meeting_by_key(session: AsyncSession, series_id: int, key: str) -> Meeting | None:
-    rows = await session.execute(
-        select(Meeting).where(col(Meeting.series_id) == series_id, col(Meeting.occurrence_key) == key)
-    )
+    rows = await session.execute(_MEETING_BY_KEY, {"series": series_id, "key": key})
     return rows.scalars().first()
 
 

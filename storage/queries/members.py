@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -107,15 +107,15 @@ async def role_holders(session: AsyncSession, workspace_id: str, role: str) -> l
     return sorted(rows.scalars())
 
 
+_DISPLAY_NAMES = select(col(Member.id), col(Member.display_name)).where(
+    col(Member.workspace_id) == bindparam("workspace"), col(Member.id).in_(bindparam("members", expanding=True)))
+
+
 async def display_names(session: AsyncSession, workspace_id: str, member_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted(set(member_ids))
     if not ids:
         return {}
-    rows = await session.execute(
-        select(col(Member.id), col(Member.display_name)).where(
-            col(Member.workspace_id) == workspace_id, col(Member.id).in_(ids)
-        )
-    )
+    rows = await session.execute(_DISPLAY_NAMES, {"workspace": workspace_id, "members": ids})
     return {row[0]: row[1] for row in rows}
 
 

@@ -5,30 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Meeting, MeetingNote, RotationAssignment, RotationMember, RotationSkip, RotationSwap
 from storage.queries.common import insert_ignoring_conflict
 
+# Run by every view of a meeting (the provisional picks), so built once.
+_FIRST_JOIN = select(func.min(col(RotationMember.joined_at))).where(
+    col(RotationMember.series_id) == bindparam("series"))
+_FIRST_FIXED_START = select(func.min(col(Meeting.starts_at))).where(
+    col(Meeting.series_id) == bindparam("series"), col(Meeting.assigned_at).is_not(None))
+_ROTATION_START = select(_FIRST_JOIN.scalar_subquery(), _FIRST_FIXED_START.scalar_subquery())
+_ROSTER_OF = (
+    select(RotationMember).where(col(RotationMember.series_id) == bindparam("series"))
+    .order_by(col(RotationMember.joined_at), col(RotationMember.id))
+)
 
-async def first_fixed_start(session: AsyncSession, series_id: int) -> datetime | None:
-    """When the series' first meeting with a fixed assignment started (the replay begins there)."""
-    result = await session.execute(
-        select(func.min(col(Meeting.starts_at))).where(
-            col(Meeting.series_id) == series_id, col(Meeting.assigned_at).is_not(None)
-        )
-    )
-    return result.scalar_one_or_none()  # min() keeps the column's type, so this is an aware UTC instant
+
+async def rotation_start(session: AsyncSession, series_id: int) -> datetime | None:
+    """Where the series' rotation replay begins: its first roster join or its first meeting with a
+    fixed assignment, whichever came first; None when it has neither (no rotation to show)."""
+    first_join, first_fixed = (await session.execute(_ROTATION_START, {"series": series_id})).one()
+    starts = [s for s in (first_join, first_fixed) if s is not None]  # min() keeps the UTC-aware type
+    return min(starts) if starts else None
 
 
 async def roster_of(session: AsyncSession, series_id: int) -> list[RotationMember]:
     """Every stint on the series' rosters, past and present, in join order."""
-    rows = await session.execute(
-        select(RotationMember).where(col(RotationMember.series_id) == series_id)
-        .order_by(col(RotationMember.joined_at), col(RotationMember.id))
-    )
+    rows = await session.execute(_ROSTER_OF, {"series": series_id})
     return list(rows.scalars())
 
 
