@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.rules.meetings import Occurrence
 from bot.rules.time import WeeklyRule, agenda_deadline
-from storage.models import AgendaItem, Meeting, Series
+from storage.records import AgendaItemRecord, MeetingRecord, SeriesRecord
 
 
 def split_list(text: str) -> tuple[str, ...]:
@@ -38,7 +38,7 @@ class SeriesInfo:
         return WeeklyRule(self.weekday, self.local_time, self.timezone, self.start_date)
 
     @classmethod
-    def of(cls, row: Series) -> SeriesInfo:
+    def of(cls, row: SeriesRecord) -> SeriesInfo:
         assert row.id is not None
         hour, minute = (int(p) for p in row.local_time.split(":"))
         return cls(
@@ -61,12 +61,12 @@ class AgendaEntry:
     added_at: datetime
 
     @classmethod
-    def of(cls, row: AgendaItem) -> AgendaEntry:
+    def of(cls, row: AgendaItemRecord) -> AgendaEntry:
         assert row.id is not None
         return cls(row.id, row.position, row.title, row.link, row.author, row.author_name, row.added_at)
 
 
-def occurrence_of(row: Meeting) -> Occurrence:
+def occurrence_of(row: MeetingRecord) -> Occurrence:
     return Occurrence(
         key=row.occurrence_key, starts_at=row.starts_at, timezone=row.timezone,
         duration=timedelta(minutes=row.duration_minutes), status=row.status, name=row.name, host=row.host,

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import AgendaItem
+from storage.queries.common import core_rows
+from storage.records import AgendaItemRecord
 
 # Built once: building a statement costs more than SQLite takes to run it (bench/commands.py).
 _ITEMS_OF = (
@@ -18,10 +20,11 @@ _ITEMS_OF = (
     .where(col(AgendaItem.meeting_id) == bindparam("meeting"))
     .order_by(col(AgendaItem.position), col(AgendaItem.id))
 )
-_ITEMS_OF_MANY = (
-    select(AgendaItem)
-    .where(col(AgendaItem.meeting_id).in_(bindparam("meetings", expanding=True)))
-    .order_by(col(AgendaItem.meeting_id), col(AgendaItem.position), col(AgendaItem.id))
+_ITEM_TABLE = AgendaItem.__table__  # type: ignore[attr-defined]
+_ITEMS_OF_MANY = (  # Core rows, not entities (storage/records.py)
+    select(_ITEM_TABLE)
+    .where(_ITEM_TABLE.c.meeting_id.in_(bindparam("meetings", expanding=True)))
+    .order_by(_ITEM_TABLE.c.meeting_id, _ITEM_TABLE.c.position, _ITEM_TABLE.c.id)
 )
 _NEXT_POSITION = select(func.coalesce(func.max(col(AgendaItem.position)), 0)).where(
     col(AgendaItem.meeting_id) == bindparam("meeting"))
@@ -32,13 +35,12 @@ async def items_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
     return list(rows.scalars())
 
 
-async def items_of_many(session: AsyncSession, meeting_ids: Iterable[int]) -> dict[int, list[AgendaItem]]:
+async def items_of_many(session: AsyncSession, meeting_ids: Iterable[int]) -> dict[int, list[AgendaItemRecord]]:
     ids = sorted(set(meeting_ids))
-    found: dict[int, list[AgendaItem]] = {i: [] for i in ids}
+    found: dict[int, list[AgendaItemRecord]] = {i: [] for i in ids}
     if not ids:
         return found
-    rows = await session.execute(_ITEMS_OF_MANY, {"meetings": ids})
-    for item in rows.scalars():
+    for item in await core_rows(session, _ITEMS_OF_MANY, {"meetings": ids}):
         found[item.meeting_id].append(item)
     return found
 
@@ -48,13 +50,12 @@ async def get_item(session: AsyncSession, item_id: int) -> AgendaItem | None:
 
 
 async def next_position(session: AsyncSession, meeting_id: int) -> int:
-    result = await session.execute(_NEXT_POSITION, {"meeting": meeting_id})
+    result = await (await session.connection()).execute(_NEXT_POSITION, {"meeting": meeting_id})
     return int(result.scalar_one()) + 1
 
 
 _ITEM_COLUMNS = ("meeting_id", "position", "title", "link", "link_key", "author", "author_name", "added_at")
 # On the table, not the entity: an ORM-enabled INSERT ... RETURNING costs about 1 ms of Python here.
-_ITEM_TABLE = AgendaItem.__table__  # type: ignore[attr-defined]
 _INSERT_ITEM = {
     dialect: builder(_ITEM_TABLE)
     .values({name: bindparam(name) for name in _ITEM_COLUMNS})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Executable, Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
@@ -20,3 +22,13 @@ async def insert_ignoring_conflict(
     statement = builder(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def core_rows(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+    """Run a Core statement on the session's connection and return its rows (see storage/records.py:
+    the hottest reads skip ORM entity loading). Pending ORM changes are flushed first, as the ORM's
+    own queries would, so the rows include them."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    return (await connection.execute(statement, params)).all()

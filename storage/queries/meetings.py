@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,39 +11,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Meeting, Series
-from storage.queries.common import insert_ignoring_conflict
+from storage.queries.common import core_rows, insert_ignoring_conflict
+from storage.records import MeetingRecord, SeriesRecord
 
 # The statements every command runs are built once (with bind parameters): building a statement costs
 # more than SQLite takes to run it (bench/commands.py).
-_SERIES_BY_SLUG = select(Series).where(col(Series.slug) == bindparam("slug"))
-_SERIES_OF_WORKSPACE = select(Series).where(col(Series.workspace_id) == bindparam("workspace")).order_by(
-    col(Series.slug))
-# On the table, not the entity: the ORM would also look for the series in the session to update it.
+# The reads return Core rows, not entities (storage/records.py); the touch updates the table directly,
+# where the ORM would also look for the series in the session.
 _SERIES_TABLE = Series.__table__  # type: ignore[attr-defined]
+_MEETING_TABLE = Meeting.__table__  # type: ignore[attr-defined]
+_SERIES_BY_SLUG = select(_SERIES_TABLE).where(_SERIES_TABLE.c.slug == bindparam("slug"))
+_SERIES_OF_WORKSPACE = select(_SERIES_TABLE).where(_SERIES_TABLE.c.workspace_id == bindparam("workspace")).order_by(
+    _SERIES_TABLE.c.slug)
 _TOUCH_SERIES = update(_SERIES_TABLE).where(_SERIES_TABLE.c.id == bindparam("series")).values(
     updated_at=bindparam("now"))
 _MEETINGS_BETWEEN = (
-    select(Meeting)
-    .where(col(Meeting.series_id) == bindparam("series"), col(Meeting.starts_at) >= bindparam("start"),
-           col(Meeting.starts_at) < bindparam("end"))
-    .order_by(col(Meeting.starts_at))
+    select(_MEETING_TABLE)
+    .where(_MEETING_TABLE.c.series_id == bindparam("series"), _MEETING_TABLE.c.starts_at >= bindparam("start"),
+           _MEETING_TABLE.c.starts_at < bindparam("end"))
+    .order_by(_MEETING_TABLE.c.starts_at)
 )
 _MEETING_BY_KEY = select(Meeting).where(col(Meeting.series_id) == bindparam("series"),
                                         col(Meeting.occurrence_key) == bindparam("key"))
 
 
-async def series_by_slug(session: AsyncSession, slug: str) -> Series | None:
-    rows = await session.execute(_SERIES_BY_SLUG, {"slug": slug})
-    return rows.scalars().first()
+async def series_by_slug(session: AsyncSession, slug: str) -> SeriesRecord | None:
+    rows = await core_rows(session, _SERIES_BY_SLUG, {"slug": slug})
+    return rows[0] if rows else None
 
 
 async def series_by_id(session: AsyncSession, series_id: int) -> Series | None:
     return await session.get(Series, series_id)
 
 
-async def series_of_workspace(session: AsyncSession, workspace_id: str) -> list[Series]:
-    rows = await session.execute(_SERIES_OF_WORKSPACE, {"workspace": workspace_id})
-    return list(rows.scalars())
+async def series_of_workspace(session: AsyncSession, workspace_id: str) -> Sequence[SeriesRecord]:
+    return await core_rows(session, _SERIES_OF_WORKSPACE, {"workspace": workspace_id})
 
 
 async def all_series(session: AsyncSession) -> list[Series]:
@@ -59,12 +62,13 @@ async def insert_series(session: AsyncSession, series: Series) -> bool:
 
 async def touch_series(session: AsyncSession, series_id: int, now: datetime) -> None:
     """Mark the series as changed, which invalidates its calendar feed."""
-    await session.execute(_TOUCH_SERIES, {"series": series_id, "now": now})
+    await (await session.connection()).execute(_TOUCH_SERIES, {"series": series_id, "now": now})
 
 
-async def meetings_between(session: AsyncSession, series_id: int, start: datetime, end: datetime) -> list[Meeting]:
-    rows = await session.execute(_MEETINGS_BETWEEN, {"series": series_id, "start": start, "end": end})
-    return list(rows.scalars())
+async def meetings_between(
+    session: AsyncSession, series_id: int, start: datetime, end: datetime
+) -> Sequence[MeetingRecord]:
+    return await core_rows(session, _MEETINGS_BETWEEN, {"series": series_id, "start": start, "end": end})
 
 
 async def meetings_of_series(session: AsyncSession, series_id: int) -> list[Meeting]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Meeting, MeetingNote, RotationAssignment, RotationMember, RotationSkip, RotationSwap
-from storage.queries.common import insert_ignoring_conflict
+from storage.queries.common import core_rows, insert_ignoring_conflict
 
 # Run by every view of a meeting (the provisional picks), so built once.
 _FIRST_JOIN = select(func.min(col(RotationMember.joined_at))).where(
@@ -27,8 +27,8 @@ _ROSTER_OF = (
 async def rotation_start(session: AsyncSession, series_id: int) -> datetime | None:
     """Where the series' rotation replay begins: its first roster join or its first meeting with a
     fixed assignment, whichever came first; None when it has neither (no rotation to show)."""
-    first_join, first_fixed = (await session.execute(_ROTATION_START, {"series": series_id})).one()
-    starts = [s for s in (first_join, first_fixed) if s is not None]  # min() keeps the UTC-aware type
+    row = (await core_rows(session, _ROTATION_START, {"series": series_id}))[0]
+    starts = [s for s in row if s is not None]  # min() keeps the UTC-aware type
     return min(starts) if starts else None
 
 
