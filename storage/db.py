@@ -2,8 +2,9 @@
 
 SQLite (the default) runs in WAL mode with a busy timeout, and every write transaction starts with
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can otherwise lose an update
-to a concurrent writer. Within one process, writes also queue on an asyncio lock, so they wait in
-order instead of spinning in SQLite's busy handler. PostgreSQL runs on asyncpg with a pool."""
+to a concurrent writer. Within one process, writers queue and those queued together share one commit
+(``storage.group_commit``); statements run on the event loop's thread (``storage.sqlite_inline``).
+PostgreSQL runs on asyncpg with a pool, one transaction per ``write()``."""
 
 from __future__ import annotations
 

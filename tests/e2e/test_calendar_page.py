@@ -52,7 +52,7 @@ def png_colours(data: bytes) -> tuple[int, int, int]:
 
 async def test_page_renders_in_headless_chromium(settings: Settings, sqlite_url: str, tmp_path: Path) -> None:
     chromium = shutil.which("chromium")
-    assert chromium, "Chromium is missing: apt-get install -y chromium (.ci/run does this)"
+    assert chromium, "Chromium is missing: apt-get install -y chromium (tests/prepare.sh does this when run as root)"
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     local_settings = Settings(database_url=sqlite_url, roles=settings.roles, web=WebConfig("127.0.0.1", port, public))
