@@ -45,14 +45,22 @@ class GroupCommitWriter:
         self._queued = 0  # writers waiting for the lock: while any are, the batch stays open for them
         self._batch: _Batch | None = None
         self.commits = 0  # for tests and the benchmark: how many disk commits the writers needed
+        self._closing: set[asyncio.Future[None]] = set()  # referenced until done, as asyncio asks
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         self._queued += 1
         try:
             await self._lock.acquire()
-        finally:
+        except BaseException:  # cancelled while queued
             self._queued -= 1
+            if self._queued == 0 and self._batch is not None:
+                # The writers before this one left their batch open for it: commit it for them.
+                task = asyncio.ensure_future(self._commit_left_open())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+            raise
+        self._queued -= 1
         try:
             batch = self._batch or await self._open()
             batch.writers += 1
@@ -79,6 +87,13 @@ class GroupCommitWriter:
             raise
         self._batch = _Batch(connection)
         return self._batch
+
+    async def _commit_left_open(self) -> None:
+        async with self._lock:
+            batch = self._batch
+            if batch is not None and self._queued == 0:  # else a queued writer will end the batch
+                self._batch = None
+                await self._commit(batch)
 
     async def _commit(self, batch: _Batch) -> None:
         try:

@@ -148,3 +148,32 @@ async def test_reads_see_committed_writes_and_a_failed_statement_changes_nothing
     async with sqlite_db.read() as session:
         rows = (await session.execute(text("SELECT id FROM workspace"))).all()
     assert [r[0] for r in rows] == ["one"]
+
+
+async def test_a_writer_cancelled_while_queued_does_not_strand_the_batch(sqlite_db: Database,
+                                                                         sqlite_url: str) -> None:
+    writer = _writer(sqlite_db)
+    first_started, release_first = asyncio.Event(), asyncio.Event()
+    first = asyncio.create_task(_add_workspace(sqlite_db, "first", started=first_started, proceed=release_first))
+    await first_started.wait()
+    queued = asyncio.create_task(_add_workspace(sqlite_db, "queued"))
+    await asyncio.sleep(0)  # one turn of the loop: the second writer is now queued for the lock
+    assert writer._queued == 1
+
+    # The first writer ends its body, leaves the batch open for the queued writer and hands it the lock;
+    # at that very moment the queued writer is cancelled (a member's request timed out, say).
+    release_lock = writer._lock.release
+
+    def release_then_cancel() -> None:
+        release_lock()
+        if writer._batch is not None:
+            queued.cancel()
+
+    writer._lock.release = release_then_cancel  # type: ignore[method-assign]
+    release_first.set()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    # Someone must still commit the first writer's batch (a guard, not a wait: it fails instead of hanging).
+    await asyncio.wait_for(first, timeout=10)
+    assert _stored_names(sqlite_url) == {"first"}
+    assert writer._batch is None
