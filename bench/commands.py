@@ -9,9 +9,10 @@ Two phases, in one run:
   people do); prints p50/p99 latency at that offered load. This is the phase the p99 target is for.
 Then the raw aiosqlite insert+commit rate of the same rows (same file system, same pragmas, one
 transaction per row) as the baseline. Targets (issue 2): p99 <= 15 ms, throughput >= 0.5x the baseline.
-It also prints how many disk commits the adds needed (storage/group_commit.py shares them).
+It also prints how many disk commits the adds needed (storage/group_commit.py shares them). Saturation
+and baseline are measured --repeat times, alternated, and compared by their medians.
 
-Run: .venv/bin/python bench/commands.py [--members 50] [--rounds 10] [--interval 0.5]
+Run: .venv/bin/python bench/commands.py [--members 50] [--rounds 10] [--interval 0.5] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -138,22 +139,33 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--interval", type=float, default=0.5, help="paced phase: seconds between a member's adds")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="saturation runs and baselines, alternated; the ratio is of their medians "
+                             "(one run lasts about a second, and this machine's disk and CPU vary run to run)")
     args = parser.parse_args()
+    throughputs: list[float] = []
+    baselines: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        latencies, elapsed, rows = await run_services(Path(tmp) / "bench.db", args.members, args.rounds)
+        for run in range(args.repeat):
+            latencies, elapsed, rows = await run_services(Path(tmp) / f"bench{run}.db", args.members, args.rounds)
+            throughputs.append(len(latencies) / elapsed)
+            baselines.append(await run_baseline(Path(tmp) / f"baseline{run}.db", rows))
+            print(f"run {run + 1}: saturation p50={percentile(latencies, 0.5) * 1000:.2f} ms  "
+                  f"p99={percentile(latencies, 0.99) * 1000:.2f} ms  mean={statistics.mean(latencies) * 1000:.2f} ms  "
+                  f"throughput={throughputs[-1]:.0f} commands/s  disk commits for {len(rows)} adds={commits[-1]}  "
+                  f"baseline={baselines[-1]:.0f} rows/s")
         paced, _, _ = await run_services(Path(tmp) / "paced.db", args.members, args.rounds, args.interval)
-        baseline = await run_baseline(Path(tmp) / "baseline.db", rows)
     adds = len(rows)
     commands = len(latencies)
-    print(f"members={args.members} rounds={args.rounds} commands={commands} (adds={adds}, lists={commands - adds})")
-    print(f"saturation: p50={percentile(latencies, 0.5) * 1000:.2f} ms  p99={percentile(latencies, 0.99) * 1000:.2f} ms"
-          f"  mean={statistics.mean(latencies) * 1000:.2f} ms  throughput={commands / elapsed:.0f} commands/s")
+    throughput, baseline = statistics.median(throughputs), statistics.median(baselines)
+    print(f"members={args.members} rounds={args.rounds} commands per run={commands} (adds={adds}, "
+          f"lists={commands - adds}), runs={args.repeat}")
+    print(f"saturation throughput (median of runs)={throughput:.0f} commands/s")
     offered = args.members / args.interval * 2
     print(f"paced ({offered:.0f} commands/s offered): p50={percentile(paced, 0.5) * 1000:.2f} ms  "
-          f"p99={percentile(paced, 0.99) * 1000:.2f} ms")
-    print(f"disk commits for {adds} adds: saturation {commits[0]}, paced {commits[1]}")
-    print(f"baseline raw aiosqlite insert+commit={baseline:.0f} rows/s")
-    print(f"ratio commands/s : baseline = {commands / elapsed / baseline:.3f}")
+          f"p99={percentile(paced, 0.99) * 1000:.2f} ms  disk commits for {adds} adds={commits[-1]}")
+    print(f"baseline raw aiosqlite insert+commit (median)={baseline:.0f} rows/s")
+    print(f"ratio commands/s : baseline = {throughput / baseline:.3f}")
 
 
 if __name__ == "__main__":

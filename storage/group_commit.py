@@ -18,9 +18,10 @@ running no transaction is open and other processes can take the write lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -45,7 +46,7 @@ class GroupCommitWriter:
         self._queued = 0  # writers waiting for the lock: while any are, the batch stays open for them
         self._batch: _Batch | None = None
         self.commits = 0  # for tests and the benchmark: how many disk commits the writers needed
-        self._closing: set[asyncio.Future[None]] = set()  # referenced until done, as asyncio asks
+        self._closing: set[asyncio.Future[None]] = set()  # commits under way (referenced until done)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -56,9 +57,7 @@ class GroupCommitWriter:
             self._queued -= 1
             if self._queued == 0 and self._batch is not None:
                 # The writers before this one left their batch open for it: commit it for them.
-                task = asyncio.ensure_future(self._commit_left_open())
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._track(self._commit_left_open())
             raise
         self._queued -= 1
         try:
@@ -73,10 +72,22 @@ class GroupCommitWriter:
                 if self._queued == 0 or batch.writers >= self._max_writers:
                     self._batch = None
                     # Shielded: a writer cancelled here must not cut short the others' commit.
-                    await asyncio.shield(self._commit(batch))
+                    await asyncio.shield(self._track(self._commit(batch)))
         finally:
             self._lock.release()
         await asyncio.shield(batch.committed)
+
+    async def wait_closed(self) -> None:
+        """Wait for commits under way (one a cancelled writer left running, say), so that closing the
+        engine afterwards finds every connection back in its pool."""
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    def _track(self, commit: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
+        task = asyncio.ensure_future(commit)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        return task
 
     async def _open(self) -> _Batch:
         connection = await self._engine.connect()

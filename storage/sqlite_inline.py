@@ -173,6 +173,11 @@ class InlineConnection:
             await self.off_loop(self._conn.execute, operation)
         self.mark_begin(writing=True)
 
+    def begin_read(self) -> None:
+        """``BEGIN DEFERRED``: takes no lock until the first read, and a WAL read never waits."""
+        self._conn.execute("BEGIN DEFERRED")
+        self.mark_begin()
+
     def mark_begin(self, *, writing: bool = False) -> None:
         self._writing = writing
         self._changes_at_begin = self._conn.total_changes

@@ -70,7 +70,8 @@ class AgendaService:
             # Positions are max+1: concurrent adds to one meeting must not read the same max.
             await meetings_q.lock_meeting(session, meeting_id)
             key = normalize_link(link)
-            position = await q.next_position(session, meeting_id)
+            items = (await q.items_of_many(session, [meeting_id]))[meeting_id]
+            position = max((i.position for i in items), default=0) + 1
             if position > MAX_ITEMS_PER_MEETING:
                 raise Conflict(f"This agenda already has {MAX_ITEMS_PER_MEETING} items: add it to the next meeting.")
             row = await q.insert_item(session, {
@@ -86,7 +87,7 @@ class AgendaService:
                     f"(added by {existing.author_name}): one item per link."
                 )
             await meetings_q.touch_series(session, series.id, now)
-            views = await self.meetings.views(session, series, [occurrence])
+            views = await self.meetings.views(session, series, [occurrence], items={meeting_id: [*items, row]})
         self.meetings.notify_changed(series.id)
         return Added(AgendaEntry.of(row), views[0])
 

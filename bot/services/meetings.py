@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from storage.models import Meeting, Series
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as q
 from storage.queries import members as members_q
+from storage.records import AgendaItemRecord
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 HORIZON = timedelta(days=5 * 366)  # how far ahead "the next meeting" is searched
@@ -163,9 +164,13 @@ class MeetingService:
             start = end
         return found[:count]
 
-    async def views(self, session: AsyncSession, series: SeriesInfo, meetings: list[Occurrence]) -> list[MeetingView]:
-        ids = [m.meeting_id for m in meetings if m.meeting_id is not None]
-        items = await agenda_q.items_of_many(session, ids)
+    async def views(
+        self, session: AsyncSession, series: SeriesInfo, meetings: list[Occurrence],
+        items: Mapping[int, Sequence[AgendaItemRecord]] | None = None,
+    ) -> list[MeetingView]:
+        """The meetings as shown, with their agendas (``items`` when the caller has just read them)."""
+        if items is None:
+            items = await agenda_q.items_of_many(session, [m.meeting_id for m in meetings if m.meeting_id is not None])
         provisional = await self._assignment_provider(session, series, meetings) if self._assignment_provider else {}
         meetings = [replace(m, host=provisional[m.key][0], note_taker=provisional[m.key][1])
                     if m.key in provisional else m for m in meetings]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import AgendaItem
-from storage.queries.common import core_rows
+from storage.queries.common import connection_of, core_rows
 from storage.records import AgendaItemRecord
 
 # Built once: building a statement costs more than SQLite takes to run it (bench/commands.py).
@@ -26,8 +26,6 @@ _ITEMS_OF_MANY = (  # Core rows, not entities (storage/records.py)
     .where(_ITEM_TABLE.c.meeting_id.in_(bindparam("meetings", expanding=True)))
     .order_by(_ITEM_TABLE.c.meeting_id, _ITEM_TABLE.c.position, _ITEM_TABLE.c.id)
 )
-_NEXT_POSITION = select(func.coalesce(func.max(col(AgendaItem.position)), 0)).where(
-    col(AgendaItem.meeting_id) == bindparam("meeting"))
 
 
 async def items_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
@@ -49,11 +47,6 @@ async def get_item(session: AsyncSession, item_id: int) -> AgendaItem | None:
     return await session.get(AgendaItem, item_id)
 
 
-async def next_position(session: AsyncSession, meeting_id: int) -> int:
-    result = await (await session.connection()).execute(_NEXT_POSITION, {"meeting": meeting_id})
-    return int(result.scalar_one()) + 1
-
-
 _ITEM_COLUMNS = ("meeting_id", "position", "title", "link", "link_key", "author", "author_name", "added_at")
 # On the table, not the entity: an ORM-enabled INSERT ... RETURNING costs about 1 ms of Python here.
 _INSERT_ITEM = {
@@ -65,12 +58,11 @@ _INSERT_ITEM = {
 }
 
 
-async def insert_item(session: AsyncSession, values: dict[str, Any]) -> AgendaItem | None:
+async def insert_item(session: AsyncSession, values: dict[str, Any]) -> AgendaItemRecord | None:
     """The new item, or None when the meeting already has this link (the unique constraint decides)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    connection = await session.connection()
-    row = (await connection.execute(_INSERT_ITEM[dialect], {name: values[name] for name in _ITEM_COLUMNS})).first()
-    return None if row is None else AgendaItem(**row._mapping)
+    connection = await connection_of(session)
+    return (await connection.execute(_INSERT_ITEM[dialect], {name: values[name] for name in _ITEM_COLUMNS})).first()
 
 
 async def item_with_link(session: AsyncSession, meeting_id: int, link_key: str) -> AgendaItem | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Executable, Row
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel
 
 
@@ -30,5 +30,16 @@ async def core_rows(session: AsyncSession, statement: Executable, params: Mappin
     own queries would, so the rows include them."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    connection = await session.connection()
-    return (await connection.execute(statement, params)).all()
+    return (await (await connection_of(session)).execute(statement, params)).all()
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, remembered on the session: asking the session
+    for it costs more than a simple query (each session serves one transaction, see storage.db)."""
+    connection = session.info.get(_CONNECTION)
+    if connection is None or not connection.in_transaction():
+        connection = session.info[_CONNECTION] = await session.connection()
+    return cast(AsyncConnection, connection)
+
+
+_CONNECTION = "quorum.connection"
