@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.buttons import build_view
-from bot.adapters.discord.render import discord_actor, mention_resolver, render, workspace_id
+from bot.adapters.discord.render import discord_actor, mention_resolver, render, render_parts, workspace_id
 from bot.adapters.discord.tree import as_raw
 from bot.commands.context import Dispatcher
 from bot.commands.registry import Command
@@ -124,7 +124,8 @@ class Interactions:
                 await interaction.response.edit_message(**message)
             await interaction.followup.send(**render(reply), ephemeral=True)
             return reply
-        out = render(reply, view=build_view(reply, self.prompts))
+        # A long answer (minutes, a long agenda) comes whole, in several messages.
+        out, *more = render_parts(reply, view=build_view(reply, self.prompts))
         if not deferred:
             await interaction.response.send_message(**_without_none(out), ephemeral=reply.ephemeral)
         elif component or not reply.ephemeral:
@@ -135,6 +136,8 @@ class Interactions:
         else:
             out.pop("allowed_mentions", None)
             await interaction.edit_original_response(**out)
+        for part in more:
+            await interaction.followup.send(**_without_none(part), ephemeral=reply.ephemeral)
         return reply
 
     # -- autocomplete ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.buttons import build_view
-from bot.adapters.discord.render import USER_PINGS, render, snowflake_of
+from bot.adapters.discord.render import USER_PINGS, render, render_parts, snowflake_of
 from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
 
 CANNOT_SEND_TO_USER = 50007  # Discord's code when a member's DMs are closed to the bot
@@ -32,9 +32,7 @@ class DiscordNotifier:
             if message.kind == "dm":
                 return await self._dm(message)
             if message.kind == "channel":
-                channel = self._channel(message.workspace_id, message.target)
-                sent = await channel.send(**_send_kwargs(message))
-                return message_ref(sent.channel.id, sent.id)
+                return await _post(self._channel(message.workspace_id, message.target), _send_parts(message))
             if message.kind == "update":
                 channel_id, _, message_id = message.target.partition(":")
                 if not (channel_id.isdigit() and message_id.isdigit()):
@@ -65,21 +63,17 @@ class DiscordNotifier:
             raise DeliveryError(f"'{message.target}' is not a Discord member", transient=False)
         channel = await self.client.create_dm(discord.Object(id=user_id))
         try:
-            sent = await channel.send(**_send_kwargs(message))
+            return await _post(channel, _send_parts(message))
         except discord.Forbidden as exc:
             if exc.code != CANNOT_SEND_TO_USER or not message.fallback_channel:
                 raise
             # DMs closed: mention the member in the fallback channel instead (delivered once either way:
             # without a fallback channel the outbox gets DirectMessagesClosed and decides).
-            kwargs = _send_kwargs(message)
+            parts = _send_parts(message)
             notice = f"<@{user_id}> (your direct messages are closed, so here):"
-            if kwargs.get("content"):
-                kwargs["content"] = f"{notice}\n{kwargs['content']}"[:2000]
-            else:
-                kwargs["content"] = notice
-            fallback = await self._channel(message.workspace_id, message.fallback_channel).send(**kwargs)
-            return message_ref(fallback.channel.id, fallback.id)
-        return message_ref(channel.id, sent.id)
+            first = parts[0]
+            first["content"] = f"{notice}\n{first['content']}"[:2000] if first.get("content") else notice
+            return await _post(self._channel(message.workspace_id, message.fallback_channel), parts)
 
     def _channel(self, workspace: str, target: str) -> discord.abc.Messageable:
         """A channel by id, ``<#id>`` mention, or name in the workspace's guild."""
@@ -95,14 +89,33 @@ class DiscordNotifier:
         return found
 
 
+async def _post(channel: discord.abc.Messageable, parts: list[dict[str, Any]]) -> str:
+    """Send the parts in order; the reference is the first message's (where the post begins)."""
+    first = await channel.send(**parts[0])
+    for part in parts[1:]:
+        await channel.send(**part)
+    return message_ref(first.channel.id, first.id)
+
+
+def _send_parts(message: OutboundMessage) -> list[dict[str, Any]]:
+    """A post in as many messages as its text needs (published minutes can be long)."""
+    parts = render_parts(message.reply, view=build_view(message.reply))
+    for part in parts:
+        _for_outbox(part)
+    return parts
+
+
 def _send_kwargs(message: OutboundMessage) -> dict[str, Any]:
+    """An edit of an earlier message: one message, so a longer text is cut."""
     kwargs = render(message.reply)
+    # An edit always sets the buttons (None removes them, e.g. when a vote closes).
+    kwargs["view"] = build_view(message.reply)
+    return _for_outbox(kwargs)
+
+
+def _for_outbox(kwargs: dict[str, Any]) -> dict[str, Any]:
     # Announcements and DM fallbacks mention members on purpose; @everyone never.
     kwargs["allowed_mentions"] = USER_PINGS
-    view = build_view(message.reply)
-    # An edit always sets the buttons (None removes them, e.g. when a vote closes); a post only has some.
-    if view is not None or message.kind == "update":
-        kwargs["view"] = view
     if kwargs.get("embed") is None:
         kwargs.pop("embed", None)
     return kwargs

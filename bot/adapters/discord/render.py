@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 
+from bot.adapters.text import split_at_lines
 from bot.commands.context import MentionResolver, make_actor
 from bot.commands.reply import Reply
 from bot.config import Settings
@@ -52,25 +53,53 @@ def _truncate(text: str, limit: int) -> str:
 
 def render(reply: Reply, *, view: discord.ui.View | None = None) -> dict[str, Any]:
     """Keyword arguments for ``send``/``edit``: short answers as content, long or titled ones as an
-    embed (4096 characters instead of 2000), and the reply's buttons as a persistent view."""
-    text = reply.text
-    extra = local_times(reply)
-    if extra:
-        text = f"{text}\n{extra}" if text else extra
+    embed (4096 characters instead of 2000), and the reply's buttons as a persistent view. A text
+    longer than an embed is cut here; ``render_parts`` sends it whole, as several messages."""
+    text = _text_of(reply)
     kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS}
     if reply.title or reply.fields or len(text) > CONTENT_LIMIT:
-        embed = discord.Embed(title=_truncate(reply.title, 256) if reply.title else None,
-                              description=_truncate(text, EMBED_LIMIT))
-        for item in reply.fields[:25]:
-            embed.add_field(name=_truncate(item.name, 256), value=_truncate(item.value, 1024), inline=False)
         kwargs["content"] = None
-        kwargs["embed"] = embed
+        kwargs["embed"] = _embed(reply.title, _truncate(text, EMBED_LIMIT), reply)
     else:
         kwargs["content"] = text
         kwargs["embed"] = None
     if view is not None:
         kwargs["view"] = view
     return kwargs
+
+
+def render_parts(reply: Reply, *, view: discord.ui.View | None = None) -> list[dict[str, Any]]:
+    """Like ``render``, for a post that may be longer than one message (published minutes, a long
+    agenda): the text is split at line ends into embeds of at most 4096 characters, the first with the
+    title, the last with the fields and the buttons. Nothing is cut."""
+    text = _text_of(reply)
+    if len(text) <= EMBED_LIMIT:
+        return [render(reply, view=view)]
+    pieces = split_at_lines(text, EMBED_LIMIT)
+    parts: list[dict[str, Any]] = []
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        title = reply.title if index == 0 else (f"{reply.title} (continued)" if reply.title else None)
+        part: dict[str, Any] = {"allowed_mentions": NO_PINGS, "content": None,
+                                "embed": _embed(title, piece, reply if last else None)}
+        if last and view is not None:
+            part["view"] = view
+        parts.append(part)
+    return parts
+
+
+def _text_of(reply: Reply) -> str:
+    extra = local_times(reply)
+    if extra:
+        return f"{reply.text}\n{extra}" if reply.text else extra
+    return reply.text
+
+
+def _embed(title: str | None, description: str, with_fields_of: Reply | None) -> discord.Embed:
+    embed = discord.Embed(title=_truncate(title, 256) if title else None, description=description)
+    for item in (with_fields_of.fields[:25] if with_fields_of is not None else ()):
+        embed.add_field(name=_truncate(item.name, 256), value=_truncate(item.value, 1024), inline=False)
+    return embed
 
 
 def mention_resolver(guild: discord.Guild | None) -> MentionResolver:

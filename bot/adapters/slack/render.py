@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.adapters.text import split_at_lines
 from bot.commands.reply import Button, Reply
 
 SECTION_LIMIT = 3000
@@ -30,28 +31,6 @@ def local_time(moment: datetime) -> str:
     unix = int(moment.astimezone(UTC).timestamp())
     fallback = moment.astimezone(UTC).strftime("%a %Y-%m-%d %H:%M UTC")
     return f"<!date^{unix}^{{date_long_pretty}} {{time}}|{fallback}>"
-
-
-def _chunks(text: str, size: int) -> list[str]:
-    """Split at line ends where possible so a line is never cut in two."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > size:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:size])
-            line = line[size:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > size:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts
 
 
 def button_element(button: Button) -> dict[str, Any]:
@@ -84,7 +63,7 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     if reply.title:
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": reply.title[:150]}})
     text = reply.text if reply.ok else f":warning: {reply.text}"
-    for chunk in _chunks(escape(text), SECTION_LIMIT):
+    for chunk in split_at_lines(escape(text), SECTION_LIMIT):
         if chunk.strip():
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
     if reply.moments:

@@ -112,3 +112,19 @@ async def test_slow_commands_are_deferred_then_answered(client: QuorumClient, fa
     follow = fake.calls_to("POST", r"/webhooks/\d+/[^/]+")[-1]
     assert "Created series community" in follow.body["content"]
     assert not follow.body.get("flags", 0) & 64
+
+
+async def test_a_long_answer_comes_whole_in_several_messages(client: QuorumClient, fake: FakeDiscord) -> None:
+    await slash(client, ALICE, "meeting series create", **SERIES)
+    for i in range(24):  # 24 items with long titles: an agenda of about 7,000 characters
+        await slash(client, BOB, "agenda add", title=f"Item {i:02d} " + "t" * 190,
+                    link=f"https://github.com/o/r/issues/{i}")
+    await slash(client, BOB, "agenda list")
+    answer = last_answer(fake)["data"]
+    followups = [c.body for c in fake.calls_to("POST", r"/webhooks/\d+/[^/]+")]
+    assert followups, "the rest of the agenda follows the first answer"
+    parts = [answer["embeds"][0]["description"]] + [f["embeds"][0]["description"] for f in followups]
+    assert all(len(p) <= 4096 for p in parts)
+    whole = "\n".join(parts)
+    assert all(f"Item {i:02d} " in whole for i in range(24)), "no item is cut off"
+    assert "…" not in whole

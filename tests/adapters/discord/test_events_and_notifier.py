@@ -160,3 +160,34 @@ def test_invite_url_has_the_scopes_and_permissions(capsys: pytest.CaptureFixture
     permissions = int(printed.split("permissions=")[1].split("&")[0])
     for bit in (10, 11, 14, 16, 33, 38, 44):  # view, send, embed links, history, manage/create events, threads
         assert permissions & (1 << bit), bit
+
+
+LONG_MINUTES = "\n".join(f"- Decision {i}: " + "x" * 90 for i in range(100))  # about 10,000 characters
+
+
+def _described(bodies: list[dict]) -> str:
+    return "\n".join(body["embeds"][0]["description"] for body in bodies)
+
+
+async def test_a_post_longer_than_a_message_is_sent_whole_in_parts(client: QuorumClient, fake: FakeDiscord) -> None:
+    ref = await client.notifier.send(outbound("channel", "general", text=LONG_MINUTES))
+    posts = [c.body for c in fake.calls_to("POST", rf"/channels/{CHANNEL_ID}/messages")]
+    assert len(posts) == 3, "10,000 characters need three embeds of at most 4,096"
+    assert all(len(body["embeds"][0]["description"]) <= 4096 for body in posts)
+    # Nothing is cut or lost, lines stay whole, and the local time closes the last part.
+    assert _described(posts) == f"{LONG_MINUTES}\nYour local time: <t:1646236800:F>"
+    assert all(line.startswith(("- Decision", "Your local")) for line in _described(posts).split("\n"))
+    # The post is referred to by its first message (the fake numbers messages in the order sent).
+    assert ref == f"{CHANNEL_ID}:{int(fake.snowflake()) - 3}"
+
+
+async def test_a_long_direct_message_falls_back_whole_when_dms_are_closed(client: QuorumClient,
+                                                                         fake: FakeDiscord) -> None:
+    closed = {"message": "Cannot send messages to this user", "code": 50007}
+    fake.fail("POST", r"/channels/500000000000000003/messages", 403, closed)
+    await client.notifier.send(outbound("dm", "discord:500000000000000002", text=LONG_MINUTES,
+                                        fallback=str(CHANNEL_ID)))
+    posts = [c.body for c in fake.calls_to("POST", rf"/channels/{CHANNEL_ID}/messages")]
+    assert len(posts) == 3
+    assert posts[0]["content"].startswith("<@500000000000000002>")
+    assert _described(posts).startswith("- Decision 0:") and "- Decision 99:" in _described(posts)
