@@ -81,11 +81,16 @@ class Meeting(SQLModel, table=True):
     ``occurrence_key`` is the local date (``2022-03-02``) for a regular occurrence and
     ``extra:<UTC ISO instant>`` for a one-off meeting of the series."""
 
-    __table_args__ = (UniqueConstraint("series_id", "occurrence_key", name="uq_meeting_occurrence"),)
+    __table_args__ = (
+        UniqueConstraint("series_id", "occurrence_key", name="uq_meeting_occurrence"),
+        # Every view looks meetings up by series and time range (migration 0006): a long-running series
+        # is not scanned and sorted whole for each command.
+        Index("ix_meeting_series_starts", "series_id", "starts_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
-    series_id: int = Field(foreign_key="series.id", index=True)
+    series_id: int = Field(foreign_key="series.id")
     occurrence_key: str = Field(max_length=60)
     starts_at: datetime = Field(sa_column=_utc())
     timezone: str = Field(max_length=64)
