@@ -8,8 +8,10 @@ PostgreSQL runs on asyncpg with a pool, one transaction per ``write()``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+# The task inside an SQLite write(), if any (see read()). A task, not a flag: a task started inside the
+# write inherits this context, and its reads are its own.
+_WRITING: ContextVar[asyncio.Task[Any] | None] = ContextVar("quorum_db_writing", default=None)
+
+
 class Database:
     """One engine and the two kinds of transaction services use: ``write()`` and ``read()``."""
 
@@ -93,14 +100,23 @@ class Database:
         ends without error, its changes are on disk (SQLite: possibly in one commit shared with other
         writers that queued meanwhile)."""
         if self._group_commit is not None:
-            async with self._group_commit.write() as session:
-                yield session
+            writing = _WRITING.set(asyncio.current_task())
+            try:
+                async with self._group_commit.write() as session:
+                    yield session
+            finally:
+                _WRITING.reset(writing)
             return
         async with self._writes() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
+        writer = _WRITING.get()
+        if writer is not None and writer is asyncio.current_task():
+            # Inside a write, read through its session: a separate read would not see what this batch
+            # of writers (storage/group_commit.py) has written but not yet committed.
+            raise RuntimeError("Database.read() inside Database.write(): use the write's session")
         async with self._reads() as session, session.begin():
             yield session
 

@@ -177,3 +177,22 @@ async def test_a_writer_cancelled_while_queued_does_not_strand_the_batch(sqlite_
     await asyncio.wait_for(first, timeout=10)
     assert _stored_names(sqlite_url) == {"first"}
     assert writer._batch is None
+
+
+async def test_a_read_inside_a_write_is_refused(sqlite_db: Database) -> None:
+    # It would not see what the writers batched with this one wrote: reads inside a write use its session.
+    with pytest.raises(RuntimeError, match="use the write's session"):
+        async with sqlite_db.write(), sqlite_db.read():
+            pass
+    async with sqlite_db.read() as session:  # outside a write, reads work (and the refusal left no state)
+        assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def test_a_task_started_inside_a_write_reads_on_its_own(sqlite_db: Database) -> None:
+    async def count_workspaces() -> int:
+        async with sqlite_db.read() as session:
+            return int((await session.execute(text("SELECT count(*) FROM workspace"))).scalar_one())
+
+    async with sqlite_db.write():
+        background = asyncio.create_task(count_workspaces())  # e.g. a listener's sync started meanwhile
+    assert await background == 0
