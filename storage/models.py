@@ -264,6 +264,17 @@ class Vote(SQLModel, table=True):
     electorate_size: int
 
 
+class VoteMessage(SQLModel, table=True):
+    """A platform message that shows a vote's live tally (``channel id:message id`` on Discord), so the
+    close can redraw it as the result. Not part of the vote's record or its hash chain (migration 0007)."""
+
+    __tablename__ = "vote_message"
+
+    vote_id: int = Field(primary_key=True, foreign_key="vote.id")
+    message_ref: str = Field(primary_key=True, max_length=200)
+    recorded_at: datetime = Field(sa_column=_utc())
+
+
 class VoteElectorate(SQLModel, table=True):
     """The snapshot of the binding role's holders taken when the vote opened."""
 

@@ -7,8 +7,9 @@ the ``[RESULT][VOTE]`` post.
   passed, and returns the next instant either happens, so the scheduler wakes up exactly then.
 - ``on_close`` runs in the transaction of every close (the planner's, a command's lazy close, a chair's
   ``/vote close``): it writes the result post (``vote:<id>:result``) to the channel the vote was opened
-  in, unless the closing command already answered in that very channel, and stops the reminders that
-  were not sent.
+  in, unless the closing command already answered in that very channel, redraws each recorded message
+  of the vote as the result (``vote:<id>:redraw:<message>``, see ``VoteService.remember_message``), and
+  stops the reminders that were not sent.
 - ``on_cast`` runs in the transaction of a ballot: the voter's pending reminder is cancelled.
 
 The vote row's lock (taken by every close and ballot, and here before reminders are planned) orders
@@ -36,6 +37,10 @@ log = logging.getLogger("quorum.votes")
 
 def result_key(vote_id: int) -> str:
     return f"vote:{vote_id}:result"
+
+
+def redraw_prefix(vote_id: int) -> str:
+    return f"vote:{vote_id}:redraw:"
 
 
 def reminder_prefix(vote_id: int) -> str:
@@ -135,6 +140,11 @@ class VoteNotices:
             await outbox_q.update_unclaimed(session, row.id or 0, {
                 "status": "missed" if overdue else "cancelled",
                 "last_error": "not sent before the vote closed" if overdue else "the vote closed early"})
+        for message_ref in await votes_q.messages_of(session, vote_id):
+            # The messages that showed the live tally become the result, without buttons.
+            await self.outbox.enqueue(session, key=f"{redraw_prefix(vote_id)}{message_ref}",
+                                      workspace_id=view.workspace_id, kind="update", target=message_ref,
+                                      reply=result_reply(view, self.zones), due_at=now)
         channel = view.channel_id
         if answered_in is not None and answered_in == (channel or ""):
             # /vote close answered with the result in the vote's own channel (or, on the console, to the

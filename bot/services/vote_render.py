@@ -104,6 +104,15 @@ def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply
                  buttons=vote_buttons(view), moments=(view.closes_at,), data={"vote": vote_data(view)})
 
 
+def live_vote_id(reply: Reply) -> int | None:
+    """The vote whose live message (``vote_message`` of an open vote) this reply is, if it is one: an
+    adapter that posts it records the message, so the close can redraw it."""
+    vote = reply.data.get("vote")
+    if reply.kind != "vote" or reply.ephemeral or not reply.buttons or not isinstance(vote, dict):
+        return None
+    return int(vote["id"]) if vote.get("status") == "open" else None
+
+
 def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
     """The ``[RESULT][VOTE]`` announcement of a closed vote."""
     assert view.closed_at is not None and view.outcome is not None

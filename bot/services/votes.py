@@ -300,6 +300,17 @@ class VoteService:
                 raise _not_found(vote_id)
             return await self._view(session, vote_id)
 
+    async def remember_message(self, workspace_id: str, vote_id: int, message_ref: str) -> bool:
+        """Record a platform message showing the open vote, so that its close redraws it as the result
+        (``VoteNotices.on_close``). False, recording nothing, when the vote is not an open vote of the
+        workspace. The vote's lock orders this against its close."""
+        async with self.db.write() as session:
+            vote = await q.lock_vote(session, vote_id)
+            if vote is None or vote.workspace_id != workspace_id or vote.status != "open":
+                return False
+            await q.add_message(session, vote_id, message_ref, self.clock.now())
+            return True
+
     async def list_votes(self, workspace_id: str, status: str | None = None) -> list[VoteView]:
         await self.close_due()
         async with self.db.read() as session:

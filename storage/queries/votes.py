@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from storage.models import Vote, VoteBallot, VoteElectorate, VoteEvent
+from storage.models import Vote, VoteBallot, VoteElectorate, VoteEvent, VoteMessage
+from storage.queries.common import insert_ignoring_conflict
 
 
 async def insert_vote(session: AsyncSession, values: dict[str, Any]) -> Vote:
@@ -180,3 +181,17 @@ async def events_of_many(session: AsyncSession, vote_ids: Iterable[int]) -> dict
         for row in rows:
             found[row[0]].append(tuple(row))  # type: ignore[arg-type]
     return found
+
+
+async def add_message(session: AsyncSession, vote_id: int, message_ref: str, now: datetime) -> None:
+    """Remember a message showing the vote (recording it twice keeps one row)."""
+    await insert_ignoring_conflict(session, VoteMessage, {"vote_id": vote_id, "message_ref": message_ref,
+                                                          "recorded_at": now}, ["vote_id", "message_ref"])
+
+
+async def messages_of(session: AsyncSession, vote_id: int) -> list[str]:
+    rows = await session.execute(
+        select(col(VoteMessage.message_ref)).where(col(VoteMessage.vote_id) == vote_id)
+        .order_by(col(VoteMessage.recorded_at), col(VoteMessage.message_ref))
+    )
+    return list(rows.scalars())

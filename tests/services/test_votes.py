@@ -337,3 +337,25 @@ async def test_export_has_the_spec_keys_and_verifies(dispatcher: Dispatcher, mem
     assert problem is not None and "ballot of console:alice" in problem.message
     markdown = await services.export.as_markdown()
     assert "## Vote #1: Adopt the RFC process" in markdown and "| alice | +1 | yes |" in markdown
+
+
+async def test_recorded_vote_messages_are_redrawn_as_the_result_at_the_close(
+        dispatcher: Dispatcher, members: Members, services: Services, db: Database, clock: ManualClock) -> None:
+    from storage.queries import outbox as outbox_q
+
+    await with_electorate(dispatcher, members, "bob")
+    vote_id = await open_vote(dispatcher, members)
+    votes = services.votes
+    assert await votes.remember_message("tvm", vote_id, "111:222")
+    assert await votes.remember_message("tvm", vote_id, "111:222"), "recording it again keeps one"
+    assert await votes.remember_message("tvm", vote_id, "111:333")
+    assert not await votes.remember_message("elsewhere", vote_id, "111:444"), "another workspace's vote"
+    assert not await votes.remember_message("tvm", vote_id + 1, "111:444"), "no such vote"
+
+    clock.advance(timedelta(hours=72))
+    await votes.close_due()
+    async with db.read() as session:
+        redraws = await outbox_q.with_prefix(session, f"vote:{vote_id}:redraw:")
+    assert sorted((r.kind, r.target) for r in redraws) == [("update", "111:222"), ("update", "111:333")]
+    assert all('"[RESULT][VOTE] Adopt the RFC process"' in r.payload for r in redraws)
+    assert not await votes.remember_message("tvm", vote_id, "111:555"), "a closed vote records nothing more"

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.buttons import build_view
+from bot.adapters.discord.notifier import message_ref
 from bot.adapters.discord.render import discord_actor, mention_resolver, render, render_parts, workspace_id
 from bot.adapters.discord.tree import as_raw
 from bot.commands.context import Dispatcher
@@ -22,6 +23,7 @@ from bot.commands.registry import Command
 from bot.commands.reply import Reply, reply_from_json
 from bot.errors import QuorumError
 from bot.services.actor import Actor
+from bot.services.vote_render import live_vote_id
 
 log = logging.getLogger("quorum.discord")
 
@@ -126,19 +128,38 @@ class Interactions:
             return reply
         # A long answer (minutes, a long agenda) comes whole, in several messages.
         out, *more = render_parts(reply, view=build_view(reply, self.prompts))
+        sent: discord.Message | None = None
         if not deferred:
             await interaction.response.send_message(**_without_none(out), ephemeral=reply.ephemeral)
         elif component or not reply.ephemeral:
             if not component:
                 # The "thinking" placeholder was ephemeral; a public answer replaces it.
                 await interaction.delete_original_response()
-            await interaction.followup.send(**_without_none(out), ephemeral=reply.ephemeral)
+            sent = await interaction.followup.send(**_without_none(out), ephemeral=reply.ephemeral, wait=True)
         else:
             out.pop("allowed_mentions", None)
             await interaction.edit_original_response(**out)
         for part in more:
             await interaction.followup.send(**_without_none(part), ephemeral=reply.ephemeral)
+        vote_id = live_vote_id(reply)
+        if vote_id is not None and not component:
+            await self._remember_vote_message(interaction, vote_id, sent)
         return reply
+
+    async def _remember_vote_message(self, interaction: discord.Interaction, vote_id: int,
+                                     sent: discord.Message | None) -> None:
+        """A vote's live message was just posted: record it, so the vote's close redraws it as the result.
+        The answer is out either way, so a failure here is logged, and the message is redrawn at the
+        next click instead."""
+        workspace = self.workspace_of(interaction)
+        try:
+            message = sent or await interaction.original_response()
+            if workspace is None or interaction.channel_id is None:
+                return
+            await self.dispatcher.services.votes.remember_message(
+                workspace, vote_id, message_ref(interaction.channel_id, message.id))
+        except Exception:
+            log.exception("could not record the message of vote #%s", vote_id)
 
     # -- autocomplete ----------------------------------------------------------------------
     async def suggest(self, interaction: discord.Interaction, source: str,

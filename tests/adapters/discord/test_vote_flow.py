@@ -382,3 +382,42 @@ async def test_a_slow_open_and_a_slow_click_still_answer_publicly_and_in_place(b
     # The veto form still has its own label: the deferred answer registered the button's prompt.
     await click(bot.client, ALICE, message, "quorum:p:vote cast #1 -1")
     assert answer(fake)["data"]["components"][0]["components"][0]["label"] == "Reason for your veto"
+
+
+# -- the vote message at the close ------------------------------------------------------------
+REDRAWS = rf"/channels/{CHANNEL_ID}/messages/\d+"
+
+
+async def test_the_vote_message_becomes_the_result_when_the_vote_closes(
+        bot: Process, fake: FakeDiscord, clock: ManualClock) -> None:
+    opened_at = clock.now()
+    vote_id, _ = await open_vote(bot, fake, title="Adopt the RFC process", rule="lazy-consensus")
+    await slash(bot.client, ALICE, "vote open", title="Another question", rule="lazy-consensus")
+    assert not fake.calls_to("PATCH", REDRAWS)
+
+    # The deadline: besides the result post, the vote's own message is redrawn as the result, without
+    # buttons, so nobody takes the vote for open; the other vote's message is left alone.
+    clock.set(opened_at + timedelta(hours=72))
+    await bot.tick()
+    [redraw] = [c for c in fake.calls_to("PATCH", REDRAWS) if "Adopt the RFC process" in text_of(c.body)]
+    assert text_of(redraw.body).startswith("[RESULT][VOTE] Adopt the RFC process\n")
+    assert "Outcome: PASSED" in text_of(redraw.body)
+    assert redraw.body["components"] == []
+    assert len(fake.calls_to("PATCH", REDRAWS)) == 2, "each vote's own message, once"
+    for hours in (1, 30):
+        clock.set(opened_at + timedelta(hours=72 + hours))
+        await bot.tick()
+    assert len(fake.calls_to("PATCH", REDRAWS)) == 2, "redrawn exactly once"
+    assert (await status(bot, vote_id)).outcome == "passed"
+
+
+async def test_a_slow_open_records_its_message_too_and_a_chair_close_redraws_it(
+        bot: Process, fake: FakeDiscord) -> None:
+    bot.client.quorum.defer_after = 0  # the vote message comes as a follow-up
+    await slash(bot.client, ALICE, "vote open", title="Adopt the RFC process", rule="lazy-consensus",
+                duration="1h", force="yes")
+    await slash(bot.client, ALICE, "vote close", vote="#1", force="yes")
+    await bot.tick()
+    [redraw] = fake.calls_to("PATCH", REDRAWS)
+    assert text_of(redraw.body).startswith("[RESULT][VOTE] Adopt the RFC process\n")
+    assert redraw.body["components"] == []
