@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack.identity import SlackDirectory, member_id, mention_resolver, workspace_id
-from bot.adapters.slack.notifier import SlackNotifier
+from bot.adapters.slack.notifier import SlackNotifier, message_ref
 from bot.adapters.slack.render import (
     ACTION_PREFIX,
     PROMPT_CALLBACK,
@@ -42,6 +42,7 @@ from bot.commands.registry import GROUPS
 from bot.commands.reply import Reply, reply_from_json
 from bot.config import Settings
 from bot.services.actor import Actor
+from bot.services.vote_render import live_vote_id
 
 log = logging.getLogger("quorum.slack")
 
@@ -195,7 +196,29 @@ class SlackAdapter:
         except Exception:
             log.exception("Slack command %s failed", command.get("command"))
             reply = Reply.error(APOLOGY)
+        vote_id = live_vote_id(reply)
+        channel = command.get("channel_id")
+        if vote_id is not None and channel and await self._post_vote_message(team, vote_id, str(channel), reply):
+            return
         await self._send_response(command.get("response_url"), reply)
+
+    async def _post_vote_message(self, team: str, vote_id: int, channel: str, reply: Reply) -> bool:
+        """A vote's live message goes to the channel with ``chat.postMessage`` rather than the command's
+        response URL: Slack lets the bot edit only what it posted itself, and the vote's close redraws
+        this message as the result (it is recorded for that). False, with nothing posted, when Slack
+        refuses (a private channel or a conversation the bot is not in): the response URL carries it."""
+        try:
+            posted = await self.client.chat_postMessage(channel=channel, **message(reply))
+        except SlackApiError as exc:
+            log.info("posting vote #%s in %s failed (%s); answering on the response URL instead",
+                     vote_id, channel, exc.response.get("error"))
+            return False
+        try:
+            await self.dispatcher.services.votes.remember_message(
+                workspace_id(team), vote_id, message_ref(str(posted["channel"]), str(posted["ts"])))
+        except Exception:  # posted either way: the first click after the close redraws it instead
+            log.exception("could not record the message of vote #%s", vote_id)
+        return True
 
     # -- buttons and modals -----------------------------------------------------------------------
     async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
@@ -259,9 +282,10 @@ class SlackAdapter:
         is a channel message, else, or when Slack refuses the update, through the click's response URL.
 
         Slack may refuse ``chat.update`` on a message that was posted through a command's response URL
-        (``cant_update_message``; a vote message is posted that way), while the response URL of a click
-        on that message can still replace it. A refresh that fails both ways is logged and dropped: the
-        action itself is done, and the next click or ``/vote status`` shows the current state."""
+        (``cant_update_message``; a vote message is posted that way where the bot cannot post itself),
+        while the response URL of a click on that message can still replace it. A refresh that fails both
+        ways is logged and dropped: the action itself is done, and the next click or ``/vote status``
+        shows the current state."""
         if channel and ts and not ephemeral:
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **message(fresh))

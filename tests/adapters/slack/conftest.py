@@ -85,6 +85,15 @@ class SlackHarness:
         responses = await self.fake.responses_count(before + 1)
         return responses[before].params
 
+    async def command_posting(self, command: str, text: str, user: str = CHAIR) -> dict[str, Any]:
+        """Send a slash command whose answer the bot posts in the channel itself (a vote's message);
+        return that ``chat.postMessage`` call's parameters."""
+        before = len(self.fake.of("chat.postMessage"))
+        response = await self.post(self.command_body(command, text, user), "application/x-www-form-urlencoded")
+        assert response.status == 200, await response.text()
+        await self.fake.wait_for(lambda: len(self.fake.of("chat.postMessage")) > before)
+        return self.fake.of("chat.postMessage")[before].params
+
 
 def texts(answer: dict[str, Any]) -> str:
     """Every text in a Block Kit message, joined."""

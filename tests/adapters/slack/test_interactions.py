@@ -122,7 +122,7 @@ async def test_a_retried_click_counts_once(live: SlackHarness) -> None:
 
 async def test_app_home_shows_duties_next_meeting_and_open_votes(slack: SlackHarness) -> None:
     await slack.command("/meeting", SERIES, user=CHAIR)
-    opened = await slack.command("/vote", 'open "Adopt the roadmap RFC" rule=lazy-majority', user=CHAIR)
+    opened = await slack.command_posting("/vote", 'open "Adopt the roadmap RFC" rule=lazy-majority', user=CHAIR)
     assert "Adopt the roadmap RFC" in texts(opened), texts(opened)
     from tests.adapters.slack.fake_slack import app_home_opened_body
 

@@ -20,6 +20,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services.votes import VoteView
+from storage.queries import votes as votes_q
 from tests.adapters.slack.conftest import CHAIR, MEMBER, TEAM, SlackHarness, texts
 from tests.adapters.slack.fake_slack import Call, FakeSlack, block_actions_body, view_submission_body
 
@@ -55,11 +56,15 @@ async def app_slack(database_url: str, settings: Settings, clock: ManualClock,
         await app.close()
 
 
+VOTE_TS = "1646136001.000100"  # the fake's first chat.postMessage: the vote's message
+
+
 async def open_vote(slack: SlackHarness, text: str) -> tuple[VoteView, dict[str, Any]]:
-    answer = await slack.command("/vote", text, user=CHAIR)
-    assert answer["response_type"] == "in_channel", texts(answer)
+    """Open a vote; the bot posts its message in the channel itself (so it may edit it later)."""
+    message = await slack.command_posting("/vote", text, user=CHAIR)
+    assert message["channel"] == CHANNEL, texts(message)
     votes = await slack.services.votes.list_votes(WORKSPACE, "open")
-    return max(votes, key=lambda v: v.id), answer
+    return max(votes, key=lambda v: v.id), message
 
 
 def buttons_of(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -82,7 +87,7 @@ def click_body(slack: SlackHarness, button: dict[str, Any], user: str, *, messag
                               trigger_id=f"13345224609.click{number}.abc", channel=channel, message_ts=message_ts)
 
 
-async def click(slack: SlackHarness, button: dict[str, Any], user: str, *, message_ts: str = "1646136001.000100",
+async def click(slack: SlackHarness, button: dict[str, Any], user: str, *, message_ts: str = VOTE_TS,
                 channel: str = CHANNEL) -> dict[str, Any]:
     """Click and return the answer the clicker sees (on the click's response URL)."""
     before = len(slack.fake.responses)
@@ -143,7 +148,7 @@ async def test_when_slack_refuses_chat_update_the_click_replaces_the_message_thr
     view, message = await open_vote(slack, 'open "Adopt RFC 12" rule=lazy-majority')
     slack.fake.fail_next("chat.update", 200, {"ok": False, "error": "cant_update_message"})
     before = len(slack.fake.responses)
-    await slack.post(click_body(slack, buttons_of(message)["+1"], MEMBER, message_ts="1646136001.000100"), FORM)
+    await slack.post(click_body(slack, buttons_of(message)["+1"], MEMBER, message_ts=VOTE_TS), FORM)
     answers = await slack.fake.responses_count(before + 2)
     replaced, answer = answers[before].params, answers[before + 1].params
     assert replaced["replace_original"] is True and replaced["response_type"] == "in_channel"
@@ -158,7 +163,7 @@ async def test_a_consensus_veto_asks_for_its_reason_in_a_modal(app_slack: tuple[
     view, message = await open_vote(slack, 'open "Adopt RFC 12" rule=consensus')
     veto = buttons_of(message)["-1"]
     opened = len(slack.fake.responses)
-    response = await slack.post(click_body(slack, veto, MEMBER, message_ts="1646136001.000100"), FORM)
+    response = await slack.post(click_body(slack, veto, MEMBER, message_ts=VOTE_TS), FORM)
     assert response.status == 200
     await slack.fake.wait_for(lambda: len(slack.fake.of("views.open")) == 1)
     modal = view_of(slack.fake.of("views.open")[0])
@@ -189,14 +194,14 @@ async def test_a_consensus_veto_asks_for_its_reason_in_a_modal(app_slack: tuple[
 async def test_a_retried_click_records_nothing_twice(app_slack: tuple[App, SlackHarness]) -> None:
     _app, slack = app_slack
     view, message = await open_vote(slack, 'open "Adopt RFC 12" rule=lazy-majority')
-    body = click_body(slack, buttons_of(message)["+1"], MEMBER, message_ts="1646136001.000100")
+    body = click_body(slack, buttons_of(message)["+1"], MEMBER, message_ts=VOTE_TS)
     assert (await slack.post(body, FORM)).status == 200
     retry = await slack.post(body, FORM, extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert retry.status == 200 and await retry.text() == ""
-    await slack.fake.responses_count(2)  # the open's answer and the click's
+    await slack.fake.responses_count(1)  # the click's answer (the vote's message was posted, not answered)
     # A later click by someone else is served: the retry was dropped, not everything after it.
     await click(slack, buttons_of(message)["0"], CAROL)
-    assert len(slack.fake.responses) == 3 and len(slack.fake.of("chat.update")) == 2
+    assert len(slack.fake.responses) == 2 and len(slack.fake.of("chat.update")) == 2
     assert "Binding so far: 1 +1, 1 0, 0 -1" in slack.fake.of("chat.update")[-1].params["text"]
     status = await slack.services.votes.status(WORKSPACE, view.id)
     assert [(b.voter, b.value) for b in status.ballots] == [(mid(MEMBER), "+1"), (mid(CAROL), "0")]
@@ -215,10 +220,14 @@ async def test_a_chair_force_closes_in_channel(app_slack: tuple[App, SlackHarnes
     assert "[RESULT][VOTE] Adopt RFC 12" in shown and "Outcome: PASSED" in shown
     assert "early by Alice with force=yes" in shown and "Did not vote (2 of the electorate): Alice, Erin." in shown
     await app.reminders_tick()
-    # Answered in the vote's own channel: not posted a second time there.
-    assert slack.fake.of("chat.postMessage") == []
-    # A click on the old vote message afterwards is refused and changes nothing, and the stale message is
-    # redrawn as the result, without buttons.
+    # Answered in the vote's own channel: not posted a second time there (the one post is the vote's).
+    assert len(slack.fake.of("chat.postMessage")) == 1
+    # The vote's message itself becomes the result, without buttons.
+    closing = slack.fake.of("chat.update")[-1].params
+    assert (closing["channel"], closing["ts"]) == (CHANNEL, VOTE_TS)
+    assert str(closing["text"]).startswith("[RESULT][VOTE] Adopt RFC 12") and buttons_of(closing) == {}
+    # A click on the old vote message afterwards is refused and changes nothing, and the message is
+    # redrawn as the result again.
     updates = len(slack.fake.of("chat.update"))
     late = await click(slack, buttons_of(message)["-1"], CHAIR)
     assert late["response_type"] == "ephemeral" and f"Vote #{view.id} is closed" in texts(late), texts(late)
@@ -238,7 +247,7 @@ async def test_the_deadline_posts_the_result_once_and_the_reminder_reaches_who_h
     for user in (MEMBER, CAROL, DAN):
         await click(slack, buttons_of(message)["+1"], user)
     await app.reminders_tick()
-    assert slack.fake.of("conversations.open") == [] and slack.fake.of("chat.postMessage") == []
+    assert slack.fake.of("conversations.open") == [] and len(slack.fake.of("chat.postMessage")) == 1  # the vote
 
     slack.fake.closed_dms.add(CONFIG_MEMBER)
     clock.set(opened_at + timedelta(hours=48))  # 24 h before the close
@@ -246,7 +255,7 @@ async def test_the_deadline_posts_the_result_once_and_the_reminder_reaches_who_h
     # Alice (the chair) and Erin (listed in the config) have not voted; Bob, Carol and Dan have.
     assert sorted(c.params["users"] for c in slack.fake.of("conversations.open")) == [CHAIR, CONFIG_MEMBER]
     await app.reminders_tick()  # the fallback post the refused DM became is sent
-    reminders = slack.fake.of("chat.postMessage")
+    reminders = slack.fake.of("chat.postMessage")[1:]
     assert sorted(c.params["channel"] for c in reminders) == [CHANNEL, "D0CHAIR1"]
     # Erin's DMs are closed: she is mentioned (a real Slack mention, which notifies her) in the vote's channel.
     fallback = next(c.params for c in reminders if c.params["channel"] == CHANNEL)
@@ -273,9 +282,27 @@ async def test_the_deadline_posts_the_result_once_and_the_reminder_reaches_who_h
     assert "Binding (PMC, electorate of 5): 3 +1, 1 0, 0 -1" in posted["text"]
     assert "Outcome: PASSED" in posted["text"] and "Did not vote (1 of the electorate): Erin." in posted["text"]
     assert buttons_of(posted) == {}  # a result has nothing left to click
+    redrawn = slack.fake.of("chat.update")[-1].params  # and the vote's message says so too
+    assert (redrawn["channel"], redrawn["ts"]) == (CHANNEL, VOTE_TS) and buttons_of(redrawn) == {}
+    assert "Outcome: PASSED" in redrawn["text"]
     closed = await slack.services.votes.status(WORKSPACE, view.id)
     assert (closed.status, closed.outcome, closed.closed_at) == ("closed", "passed", view.closes_at)
     # Nothing more later either.
     clock.advance(timedelta(hours=1))
     await app.reminders_tick()
     assert len(slack.fake.of("chat.postMessage")) == posts_before + 1
+
+
+async def test_where_the_bot_cannot_post_the_vote_comes_on_the_response_url(
+        app_slack: tuple[App, SlackHarness]) -> None:
+    """A private channel the bot was not invited to: Slack refuses chat.postMessage, so the vote's message
+    comes through the command's response URL, as Slack allows there. Nothing is recorded to redraw: the
+    first click after the close does it (as the refused-click tests show)."""
+    _app, slack = app_slack
+    slack.fake.fail_next("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"})
+    answer = await slack.command("/vote", 'open "Adopt RFC 12" rule=lazy-majority', user=CHAIR)
+    assert answer["response_type"] == "in_channel" and "[VOTE] Adopt RFC 12" in texts(answer)
+    assert list(buttons_of(answer)) == ["+1", "0", "-1"]
+    [vote] = await slack.services.votes.list_votes(WORKSPACE, "open")
+    async with slack.services.db.read() as session:
+        assert await votes_q.messages_of(session, vote.id) == []
