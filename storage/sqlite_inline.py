@@ -7,9 +7,9 @@ threads (issue 2's benchmark: 8 hops before any work). This class keeps aiosqlit
 SQLAlchemy's ``sqlite+aiosqlite`` dialect drives through ``async_creator``, and runs a call on the loop
 unless it can wait:
 
-- ``COMMIT`` of a transaction that changed something waits for the disk (``synchronous=FULL``: an
-  fsync), so it runs on a worker thread and the loop serves other members meanwhile. A read-only
-  transaction's ``COMMIT`` writes nothing and runs inline.
+- ``COMMIT`` of a write transaction (begun ``IMMEDIATE``, or one that changed something) waits for the
+  disk (``synchronous=FULL``: an fsync), so it runs on a worker thread and the loop serves other members
+  meanwhile. A read-only transaction's ``COMMIT`` writes nothing and runs inline.
 - ``BEGIN IMMEDIATE`` may wait for another process's write lock. It is tried inline without waiting;
   only when the lock is taken does it wait on a worker thread, up to the busy timeout. (This process's
   own writers queue in ``storage.group_commit`` before they get here.)
