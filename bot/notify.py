@@ -4,6 +4,7 @@ to the notifier of the workspace's platform (console, Discord, Slack)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -55,4 +56,9 @@ class RoleDirectory(Protocol):
 
     async def holders(self, workspace_id: str, role: str) -> dict[str, str] | None:
         """Member id -> display name of everyone holding ``role``; None when the platform cannot list it."""
+        ...
+
+    async def names(self, workspace_id: str, member_ids: Sequence[str]) -> dict[str, str]:
+        """Member id -> display name of those members the platform can find (the rest are left out):
+        for members Quorum knows only from the config, who have not used the bot yet."""
         ...

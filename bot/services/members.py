@@ -64,6 +64,13 @@ class MemberService:
             seen = await q.role_holders(session, workspace_id, role)
         return sorted(set(seen) | set(self.settings.role_members(role)))
 
+    async def record_names(self, workspace_id: str, names: dict[str, str]) -> None:
+        """Display names the platform gave for members (roles untouched)."""
+        now = self.clock.now()
+        async with self.db.write() as session:
+            for member_id, name in names.items():
+                await q.upsert_member(session, workspace_id, member_id, name, now)
+
     async def record_role_listing(self, workspace_id: str, role: str, member_ids: list[str],
                                   names: dict[str, str] | None = None) -> None:
         """A full listing of a role's holders from the platform, e.g. when a vote opens."""

@@ -248,6 +248,14 @@ class VoteService:
         async with self.db.read() as session:
             names = await members_q.display_names(session, workspace, holders)
         names.update(listing)
+        unnamed = sorted(m for m in holders if m not in names)
+        if unnamed and directory is not None:
+            # Listed in the config but never seen: ask the platform, so the electorate (and the result,
+            # which shows who did not vote) names them rather than showing a raw id. Recorded for later.
+            found = await directory.names(workspace, unnamed)
+            if found:
+                await self.members.record_names(workspace, found)
+                names.update(found)
         return [(m, names.get(m) or _name(m)) for m in sorted(holders)]
 
     # -- cast -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from bot.commands.reply import reply_from_json
 from bot.config import Settings
 from bot.services import Services
 from storage.db import Database
+from storage.queries import members as members_q
 from storage.queries import votes as q
 from tests.helpers import Members, ok, run
 
@@ -118,13 +120,19 @@ async def test_snapshot_late_and_lost_roles(dispatcher: Dispatcher, members: Mem
 class FakeDirectory:
     """The platform boundary: what Discord or Slack would list as a role's holders."""
 
-    def __init__(self, holders: dict[str, str] | None) -> None:
+    def __init__(self, holders: dict[str, str] | None, names: dict[str, str] | None = None) -> None:
         self.listing = holders
+        self.known_names = names or {}
         self.asked: list[tuple[str, str]] = []
+        self.names_asked: list[list[str]] = []
 
     async def holders(self, workspace_id: str, role: str) -> dict[str, str] | None:
         self.asked.append((workspace_id, role))
         return self.listing
+
+    async def names(self, workspace_id: str, member_ids: Sequence[str]) -> dict[str, str]:
+        self.names_asked.append(list(member_ids))
+        return {m: self.known_names[m] for m in member_ids if m in self.known_names}
 
 
 async def test_a_platform_listing_joins_the_snapshot(dispatcher: Dispatcher, members: Members,
@@ -138,6 +146,23 @@ async def test_a_platform_listing_joins_the_snapshot(dispatcher: Dispatcher, mem
     assert "Gil G." in reply.text
     assert directory.asked == [("tvm", "PMC")]
     assert await services.members.role_holders("tvm", "PMC") == ["console:carol", "console:gil", "console:hana"]
+
+
+async def test_config_only_members_are_named_by_the_platform(dispatcher: Dispatcher, members: Members,
+                                                             services: Services, db: Database) -> None:
+    """Carol is listed in the config and never used the bot: the platform is asked for her name once,
+    the electorate (and so the result's "did not vote") shows it, and later snapshots know it."""
+    directory = FakeDirectory(None, names={"console:carol": "Carol Carter"})
+    services.role_directories["console"] = directory
+    await with_electorate(dispatcher, members, "bob")
+    reply = await ok(dispatcher, members.chair("alice"), '/vote open "Names"')
+    assert "Carol Carter" in reply.text
+    assert directory.names_asked == [["console:carol"]], "only the member without a name is asked for"
+    async with db.read() as session:
+        assert (await members_q.display_names(session, "tvm", ["console:carol"])) == {
+            "console:carol": "Carol Carter"}
+    await ok(dispatcher, members.chair("alice"), '/vote open "Again"')
+    assert directory.names_asked == [["console:carol"]], "known now: not asked again"
 
 
 async def test_short_votes_need_force_and_say_so(dispatcher: Dispatcher, members: Members) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,9 @@ log = logging.getLogger("quorum.discord")
 DISCORD_API = "https://discord.com/api/v10"
 # Longest rate-limit wait discord.py sits out inside a send; longer ones go back to the outbox.
 MAX_RATELIMIT_WAIT = 30.0
+# Names asked of Discord one by one when a vote opens (config-listed members never seen): a bound, so a
+# long config list costs a few seconds at most, not a rate-limited minute.
+MAX_NAME_LOOKUPS = 50
 
 
 def intents(settings: Settings) -> discord.Intents:
@@ -126,6 +130,28 @@ class QuorumClient(discord.Client):
         if found is None:
             return {}
         return {f"discord:{m.id}": m.display_name for m in found.members if not m.bot}
+
+    async def names(self, workspace_id: str, member_ids: Sequence[str]) -> dict[str, str]:
+        """Guild members by id, from the cache or one REST call each (which needs no privileged
+        intent); a member who left the guild, or an id that is not a Discord member, is left out."""
+        guild_id = snowflake_of(workspace_id)
+        guild = self.get_guild(guild_id) if guild_id is not None else None
+        if guild is None:
+            return {}
+        found: dict[str, str] = {}
+        for member in member_ids[:MAX_NAME_LOOKUPS]:
+            user_id = snowflake_of(member)
+            if user_id is None:
+                continue
+            known = guild.get_member(user_id)
+            if known is None:
+                try:
+                    known = await guild.fetch_member(user_id)
+                except discord.HTTPException as exc:  # not in the guild (10007), or Discord refused
+                    log.info("no name for %s from Discord (%s)", member, exc.code)
+                    continue
+            found[member] = known.display_name
+        return found
 
 
 async def gateway_from(api_url: str, token: str) -> yarl.URL:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,6 +99,18 @@ class SlackDirectory:
         user = SlackUser(user_id, str(name), raw.get("tz") or None)
         self._users[user_id] = (now, user)
         return user
+
+    async def names(self, workspace: str, member_ids: Sequence[str]) -> dict[str, str]:
+        """``RoleDirectory.names``: Slack's names of members of this workspace (``users.info``)."""
+        found: dict[str, str] = {}
+        for member in member_ids:
+            parts = split_member_id(member)
+            if parts is None or workspace != workspace_id(parts[0]):
+                continue
+            user = await self.user(parts[1])
+            if user.display_name != parts[1]:  # users.info failed: it fell back to the bare id
+                found[member] = user.display_name
+        return found
 
     # -- user groups -----------------------------------------------------------------------------
     async def _group_id(self, handle: str, *, fresh: bool) -> str | None:

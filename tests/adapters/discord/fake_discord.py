@@ -45,6 +45,8 @@ class FakeDiscord:
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Guild members the REST API knows by user id (GET /guilds/{g}/members/{u}); others are 404 10007.
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
     # The gateway: dispatches (t, d) to send after READY, and the open sockets.
     guilds: list[dict[str, Any]] = field(default_factory=list)
@@ -149,6 +151,10 @@ class FakeDiscord:
             if found.group(2):
                 message["id"] = found.group(2)[1:]
             return 200, message
+        found = re.fullmatch(r"/guilds/\d+/members/(\d+)", path)
+        if found and method == "GET":
+            known = self.members.get(found.group(1))
+            return (200, known) if known else (404, {"message": "Unknown Member", "code": 10007})
         found = re.fullmatch(r"/guilds/(\d+)/scheduled-events(/(\d+))?", path)
         if found:
             return self._events(method, found.group(1), found.group(3), body)

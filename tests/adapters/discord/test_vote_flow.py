@@ -421,3 +421,16 @@ async def test_a_slow_open_records_its_message_too_and_a_chair_close_redraws_it(
     [redraw] = fake.calls_to("PATCH", REDRAWS)
     assert text_of(redraw.body).startswith("[RESULT][VOTE] Adopt the RFC process\n")
     assert redraw.body["components"] == []
+
+
+async def test_a_config_listed_member_is_named_from_discord(bot: Process, fake: FakeDiscord) -> None:
+    """Carol is PMC through the config and never used the bot: Discord is asked for her (no privileged
+    intent needed), so the vote names her instead of showing her id."""
+    from tests.adapters.discord.harness import member as member_payload
+
+    fake.members[str(CAROL[0])] = {**member_payload(CAROL[0], "carol", ()), "nick": "Carol C."}
+    vote_id, _ = await open_vote(bot, fake, title="Adopt the RFC process", rule="lazy-consensus")
+    shown = text_of(answer(fake)["data"])
+    assert "Carol C." in shown and str(CAROL[0]) not in shown
+    assert len(fake.calls_to("GET", rf"/guilds/{GUILD_ID}/members/{CAROL[0]}")) == 1
+    assert dict((await status(bot, vote_id)).electorate)[member_id(CAROL)] == "Carol C."

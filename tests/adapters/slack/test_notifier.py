@@ -74,6 +74,14 @@ async def test_role_directory_reads_the_user_group_fresh_plus_config_members(sla
     assert await directory.holders("discord:1", "PMC") is None
 
 
+async def test_role_directory_names_members_slack_knows(slack: SlackHarness) -> None:
+    slack.fake.add_user("U0CONFIG", "Carol")
+    names = await slack.adapter.directory.names(
+        f"slack:{TEAM}", [f"slack:{TEAM}:U0CONFIG", f"slack:{TEAM}:U0GONE", "slack:T0OTHER:U0CONFIG", "discord:1"])
+    # Slack's name for a member it knows; nothing for one it does not, another team's, or another platform's.
+    assert names == {f"slack:{TEAM}:U0CONFIG": "Carol"}
+
+
 async def test_socket_mode_runs_the_same_handlers(slack: SlackHarness) -> None:
     envelope = {
         "envelope_id": "57d6a792-4d35-4d0b-b6aa-3361493e1caf", "type": "slash_commands",
