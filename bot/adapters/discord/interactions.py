@@ -152,10 +152,10 @@ class Interactions:
         The answer is out either way, so a failure here is logged, and the message is redrawn at the
         next click instead."""
         workspace = self.workspace_of(interaction)
+        if workspace is None or interaction.channel_id is None:
+            return
         try:
             message = sent or await interaction.original_response()
-            if workspace is None or interaction.channel_id is None:
-                return
             await self.dispatcher.services.votes.remember_message(
                 workspace, vote_id, message_ref(interaction.channel_id, message.id))
         except Exception:
