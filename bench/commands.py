@@ -105,13 +105,12 @@ async def run_services(
             await asyncio.sleep(interval / 2)
         await asyncio.gather(*pending)
 
-    writer = db._group_commit
-    assert writer is not None
-    commits_before = writer.commits
+    commits_before = db.disk_commits
+    assert commits_before is not None
     started = time.perf_counter()
     await asyncio.gather(*((closed_loop if interval is None else paced)(i) for i in range(members)))
     elapsed = time.perf_counter() - started
-    commits.append(writer.commits - commits_before)
+    commits.append((db.disk_commits or 0) - commits_before)
     await db.dispose()
     return latencies, elapsed, rows
 

@@ -120,6 +120,12 @@ class Database:
         async with self._reads() as session, session.begin():
             yield session
 
+    @property
+    def disk_commits(self) -> int | None:
+        """How many commits SQLite's writers have needed so far (shared by group commit); None on
+        PostgreSQL, where each write commits on its own. For the benchmark and tests."""
+        return self._group_commit.commits if self._group_commit is not None else None
+
     async def dispose(self) -> None:
         if self._group_commit is not None:
             await self._group_commit.wait_closed()

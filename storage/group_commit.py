@@ -109,12 +109,12 @@ class GroupCommitWriter:
     async def _commit(self, batch: _Batch) -> None:
         try:
             await batch.connection.commit()
-            self.commits += 1
         except BaseException as error:  # every writer of the batch learns that nothing was saved
             batch.committed.set_exception(error)
-            await batch.connection.close()
             if not isinstance(error, Exception):
                 raise
-            return
-        batch.committed.set_result(None)
-        await batch.connection.close()
+        else:
+            self.commits += 1
+            batch.committed.set_result(None)
+        finally:
+            await batch.connection.close()

@@ -65,7 +65,7 @@ async def test_writers_queued_together_share_one_commit(sqlite_db: Database, sql
     await asyncio.gather(*(_add_workspace(sqlite_db, f"w{i}") for i in range(20)))
     assert _stored_names(sqlite_url) == {f"w{i}" for i in range(20)}
     # 20 writers queued at once: far fewer disk commits than writers (the first may commit alone).
-    assert _writer(sqlite_db).commits <= 3
+    assert sqlite_db.disk_commits is not None and sqlite_db.disk_commits <= 3
 
 
 async def test_a_failing_writer_loses_only_its_own_changes(sqlite_db: Database, sqlite_url: str) -> None:
@@ -90,7 +90,7 @@ async def test_nothing_is_acknowledged_before_it_is_committed(sqlite_db: Databas
     release_second.set()
     await asyncio.gather(first, second)
     assert _stored_names(sqlite_url) == {"first", "second"}
-    assert _writer(sqlite_db).commits == 1
+    assert sqlite_db.disk_commits == 1
 
 
 async def test_a_failed_commit_fails_every_writer_of_the_batch(sqlite_db: Database, sqlite_url: str,
