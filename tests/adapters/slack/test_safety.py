@@ -58,6 +58,10 @@ async def test_stale_timestamp_is_refused_even_when_correctly_signed(slack: Slac
     four_minutes_ago = int((slack.clock.now() - timedelta(minutes=4)).timestamp())
     accepted = await slack.post(slack.command_body("/meeting", SERIES), FORM, timestamp=four_minutes_ago)
     assert accepted.status == 200
+    # The command runs after the ack: wait for its answer, so it does not outlive the test (it used to,
+    # and its database connection was left for the garbage collector).
+    [answer] = await slack.fake.responses_count(1)
+    assert "Created series" in texts(answer.params), texts(answer.params)
 
 
 async def test_a_retried_command_runs_once(slack: SlackHarness) -> None:
