@@ -22,6 +22,7 @@ from sqlalchemy.util import await_only
 
 from storage import sqlite_inline
 from storage.group_commit import GroupCommitWriter
+from storage.sqlite_readers import SqliteReaders
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -93,6 +94,8 @@ class Database:
         self._reads = async_sessionmaker(reader, expire_on_commit=False)
         # SQLite has one writer: writes queue in this process and share commits (storage/group_commit.py).
         self._group_commit = GroupCommitWriter(self.engine) if self.sqlite else None
+        # SQLite reads keep their connections between reads (storage/sqlite_readers.py).
+        self._sqlite_readers = SqliteReaders(reader) if self.sqlite else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -117,6 +120,10 @@ class Database:
             # Inside a write, read through its session: a separate read would not see what this batch
             # of writers (storage/group_commit.py) has written but not yet committed.
             raise RuntimeError("Database.read() inside Database.write(): use the write's session")
+        if self._sqlite_readers is not None:
+            async with self._sqlite_readers.session() as session:
+                yield session
+            return
         async with self._reads() as session, session.begin():
             yield session
 
@@ -129,4 +136,6 @@ class Database:
     async def dispose(self) -> None:
         if self._group_commit is not None:
             await self._group_commit.wait_closed()
+        if self._sqlite_readers is not None:
+            await self._sqlite_readers.close()
         await self.engine.dispose()

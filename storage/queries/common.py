@@ -42,4 +42,9 @@ async def connection_of(session: AsyncSession) -> AsyncConnection:
     return cast(AsyncConnection, connection)
 
 
+def remember_connection(session: AsyncSession, connection: AsyncConnection) -> None:
+    """For a session bound to a connection its creator holds: connection_of() need not ask for it."""
+    session.info[_CONNECTION] = connection
+
+
 _CONNECTION = "quorum.connection"

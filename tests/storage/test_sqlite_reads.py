@@ -1,0 +1,93 @@
+"""SQLite's read path: connections kept between reads (storage/sqlite_readers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from storage.db import Database
+from storage.sqlite_readers import MAX_IDLE_READERS, SqliteReaders
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
+    database = Database(sqlite_url)
+    yield database
+    await database.dispose()
+
+
+def _readers(db: Database) -> SqliteReaders:
+    readers = db._sqlite_readers
+    assert readers is not None
+    return readers
+
+
+async def _workspaces(db: Database) -> list[str]:
+    async with db.read() as session:
+        return [r[0] for r in (await session.execute(text("SELECT id FROM workspace ORDER BY id"))).all()]
+
+
+async def test_a_kept_connection_sees_what_another_process_committed_since(sqlite_db: Database,
+                                                                          sqlite_url: str) -> None:
+    assert await _workspaces(sqlite_db) == []
+    assert len(_readers(sqlite_db)._idle) == 1  # the connection was kept, not returned to the pool
+    path = make_url(sqlite_url).database
+    assert path
+    with sqlite3.connect(path) as other:
+        other.execute("INSERT INTO workspace (id, platform, name, created_at) "
+                      "VALUES ('later', 'console', 'later', '2022-03-01T12:00:00')")
+    assert await _workspaces(sqlite_db) == ["later"]
+
+
+async def test_a_kept_connection_holds_no_lock_between_reads(sqlite_db: Database, sqlite_url: str) -> None:
+    await _workspaces(sqlite_db)
+    path = make_url(sqlite_url).database
+    assert path
+    # A checkpoint that must wait for no reader completes in full (busy would be 1 if a read were open).
+    with sqlite3.connect(path, timeout=0, isolation_level=None) as other:
+        other.execute("INSERT INTO workspace (id, platform, name, created_at) "
+                      "VALUES ('w', 'console', 'w', '2022-03-01T12:00:00')")
+        busy, _log, _done = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
+
+
+async def test_a_read_that_raises_ends_its_transaction_and_the_connection_serves_the_next(
+    sqlite_db: Database,
+) -> None:
+    with pytest.raises(OperationalError, match="no such table"):
+        async with sqlite_db.read() as session:
+            await session.execute(text("SELECT * FROM no_such_table"))
+    with pytest.raises(LookupError):
+        async with sqlite_db.read() as session:
+            await session.execute(text("SELECT 1"))
+            raise LookupError("a service's own error, e.g. NotFound")
+    [kept] = _readers(sqlite_db)._idle
+    assert not kept.in_transaction()
+    assert await _workspaces(sqlite_db) == []
+
+
+async def test_concurrent_reads_keep_at_most_the_idle_limit(sqlite_db: Database) -> None:
+    entered = 0
+    all_inside = asyncio.Event()
+
+    async def read_while_others_read() -> None:
+        nonlocal entered
+        async with sqlite_db.read() as session:
+            await session.execute(text("SELECT 1"))
+            entered += 1
+            if entered == MAX_IDLE_READERS + 3:
+                all_inside.set()
+            await all_inside.wait()
+
+    await asyncio.gather(*(read_while_others_read() for _ in range(MAX_IDLE_READERS + 3)))
+    assert len(_readers(sqlite_db)._idle) == MAX_IDLE_READERS
+    pool = sqlite_db.engine.sync_engine.pool
+    assert pool.checkedout() == MAX_IDLE_READERS  # type: ignore[attr-defined]  # the rest went back
+    await _readers(sqlite_db).close()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
