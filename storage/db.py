@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 
-from storage import sqlite_inline
+from storage import sqlite_dialect, sqlite_inline
 from storage.group_commit import GroupCommitWriter
 from storage.sqlite_readers import SqliteReaders
 
@@ -68,7 +68,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, echo=echo, pool_size=8, max_overflow=8,
+            parsed.set(drivername=f"sqlite+{sqlite_dialect.DRIVER}"), echo=echo, pool_size=8, max_overflow=8,
             async_creator=lambda: sqlite_inline.connect(database or ":memory:",
                                                         busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
         )

@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from storage.queries.common import remember_connection
+
 # Bounds how long the first writer of a busy batch waits for its commit. Eight command bodies take far
 # longer than one fsync, so a larger batch saves little disk time and only adds waiting (bench/commands.py:
 # 701 commands/s with 8, 674 with 16, and p50 under saturation 16 ms against 33 ms).
@@ -66,8 +68,17 @@ class GroupCommitWriter:
             try:
                 session = AsyncSession(bind=batch.connection, join_transaction_mode="create_savepoint",
                                        expire_on_commit=False)
-                async with session, session.begin():  # SAVEPOINT ... RELEASE, or ROLLBACK TO on error
-                    yield session
+                try:
+                    async with session.begin():  # SAVEPOINT ... RELEASE, or ROLLBACK TO on error
+                        # Connect now: that takes this writer's SAVEPOINT before any statement runs,
+                        # including statements run on the connection directly (core_execute).
+                        remember_connection(session, await session.connection())
+                        yield session
+                finally:
+                    # Not ``async with session``: that closes in a separate task, one more trip round
+                    # the loop per writer, to survive a cancellation that cannot land here (closing a
+                    # session on a connection it does not own runs no statement).
+                    await session.close()
             finally:
                 if self._queued == 0 or batch.writers >= self._max_writers:
                     self._batch = None

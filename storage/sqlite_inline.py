@@ -51,6 +51,23 @@ class InlineCursor:
     async def __aexit__(self, *_exc: object) -> None:
         self._cursor.close()
 
+    @staticmethod
+    def runs_inline(operation: str) -> bool:
+        """Whether ``operation`` runs at once on the loop; ``BEGIN IMMEDIATE`` and ``COMMIT`` may wait."""
+        return not _verb(operation).startswith(("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "COMMIT", "END"))
+
+    def execute_inline(self, operation: str, parameters: Any = None) -> None:
+        """Run a statement that ``runs_inline``, now."""
+        self._cursor.execute(operation, () if parameters is None else parameters)
+        if _verb(operation).startswith("BEGIN"):  # deferred: takes no lock until it reads, and a read never waits
+            self._connection.mark_begin()
+
+    def fetchall_inline(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def close_inline(self) -> None:
+        self._cursor.close()
+
     async def execute(self, operation: str, parameters: Any = None) -> InlineCursor:
         verb = _verb(operation)
         if verb.startswith("BEGIN IMMEDIATE") or verb.startswith("BEGIN EXCLUSIVE"):
@@ -58,9 +75,7 @@ class InlineCursor:
         elif verb.startswith(("COMMIT", "END")):
             await self._connection.commit()
         else:
-            self._cursor.execute(operation, () if parameters is None else parameters)
-            if verb.startswith("BEGIN"):  # deferred: takes no lock until it reads, and a read never waits
-                self._connection.mark_begin()
+            self.execute_inline(operation, parameters)
         return self
 
     async def executemany(self, operation: str, seq_of_parameters: Iterable[Any]) -> InlineCursor:
@@ -152,7 +167,10 @@ class InlineConnection:
         return await asyncio.get_running_loop().run_in_executor(_WAITS, function, *args)
 
     def cursor(self) -> _CursorContext:
-        return _CursorContext(InlineCursor(self, self._conn.cursor()))
+        return _CursorContext(self.new_cursor())
+
+    def new_cursor(self) -> InlineCursor:
+        return InlineCursor(self, self._conn.cursor())
 
     async def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         cursor = InlineCursor(self, self._conn.cursor())
@@ -191,14 +209,28 @@ class InlineConnection:
         self._writing = False
 
     async def rollback(self) -> None:
+        self.rollback_inline()
+
+    def rollback_inline(self) -> None:
         # In WAL mode a rollback discards pages without syncing anything, so it does not wait.
         self._conn.rollback()
         self._writing = False
 
+    def execute_inline(self, operation: str) -> None:
+        """A statement without result inside the current transaction (a savepoint, say), now."""
+        self._conn.execute(operation)
+
     async def close(self) -> None:
         if self._connection is not None:
             self._connection = None
+            # Off the loop: the last connection to close checkpoints the WAL into the database file.
             await self.off_loop(self._conn.close)
+
+    def stop(self) -> None:
+        """Close now: how SQLAlchemy terminates a connection it finds unreturned (garbage collection)."""
+        if self._connection is not None:
+            self._connection = None
+            self._conn.close()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)

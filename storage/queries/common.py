@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Executable, Row
+from sqlalchemy import Executable, Result, Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel
@@ -30,7 +30,17 @@ async def core_rows(session: AsyncSession, statement: Executable, params: Mappin
     own queries would, so the rows include them."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    return (await (await connection_of(session)).execute(statement, params)).all()
+    return (await core_execute(session, statement, params)).all()
+
+
+async def core_execute(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Result[Any]:
+    """Run a Core statement on the session's connection (without flushing pending ORM changes)."""
+    connection = await connection_of(session)
+    if getattr(connection.dialect, "executes_inline", False):
+        # SQLite on our driver: the statement runs at once, so the greenlet the async API would
+        # start for it is pure cost (storage/sqlite_dialect.py).
+        return connection.sync_connection.execute(statement, params)  # type: ignore[union-attr]
+    return await connection.execute(statement, params)
 
 
 async def connection_of(session: AsyncSession) -> AsyncConnection:

@@ -77,11 +77,14 @@ async def test_a_failing_writer_loses_only_its_own_changes(sqlite_db: Database, 
 
 
 async def test_nothing_is_acknowledged_before_it_is_committed(sqlite_db: Database, sqlite_url: str) -> None:
-    first_started, release_second = asyncio.Event(), asyncio.Event()
+    first_started, release_first, release_second = asyncio.Event(), asyncio.Event(), asyncio.Event()
     second_started = asyncio.Event()
-    first = asyncio.create_task(_add_workspace(sqlite_db, "first", started=first_started))
+    first = asyncio.create_task(_add_workspace(sqlite_db, "first", started=first_started, proceed=release_first))
     await first_started.wait()
     second = asyncio.create_task(_add_workspace(sqlite_db, "second", started=second_started, proceed=release_second))
+    await asyncio.sleep(0)  # one turn of the loop: the second writer is now queued behind the first
+    assert _writer(sqlite_db)._queued == 1
+    release_first.set()
     await second_started.wait()
     # The first writer's body is done, but its batch is still open for the second: not yet acknowledged,
     # and not visible to anyone else.

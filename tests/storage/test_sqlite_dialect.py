@@ -1,0 +1,71 @@
+"""The SQLite dialect that runs inline statements directly (storage/sqlite_dialect.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import exc, text
+from sqlalchemy.engine import make_url
+
+from storage.db import Database
+from storage.queries.common import core_execute, core_rows
+
+INSERT = text("INSERT INTO workspace (id, platform, name, created_at) VALUES (:id, 'console', :id, "
+              "'2022-03-01T12:00:00')")
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
+    database = Database(sqlite_url)
+    yield database
+    await database.dispose()
+
+
+def _stored(url: str) -> set[str]:
+    path = make_url(url).database
+    assert path
+    with sqlite3.connect(path) as raw:
+        return {row[0] for row in raw.execute("SELECT id FROM workspace")}
+
+
+async def test_the_standard_url_gets_the_inline_dialect(sqlite_db: Database) -> None:
+    assert sqlite_db.url.startswith("sqlite+aiosqlite://")
+    assert sqlite_db.engine.dialect.name == "sqlite"
+    assert sqlite_db.engine.dialect.driver == "quorum_inline"
+
+
+async def test_an_inline_statement_error_is_sqlalchemys_and_undoes_only_its_writer(sqlite_db: Database,
+                                                                                  sqlite_url: str) -> None:
+    async with sqlite_db.write() as session:
+        await core_execute(session, INSERT, {"id": "kept"})
+    with pytest.raises(exc.IntegrityError, match="UNIQUE"):
+        async with sqlite_db.write() as session:
+            await core_execute(session, INSERT, {"id": "undone"})
+            await core_execute(session, INSERT, {"id": "kept"})  # the same key again
+    assert _stored(sqlite_url) == {"kept"}
+    async with sqlite_db.read() as session:
+        assert [r[0] for r in await core_rows(session, text("SELECT id FROM workspace"), {})] == ["kept"]
+
+
+async def test_a_nested_savepoint_inside_a_writer_rolls_back_alone(sqlite_db: Database, sqlite_url: str) -> None:
+    async with sqlite_db.write() as session:
+        await core_execute(session, INSERT, {"id": "outer"})
+        with pytest.raises(exc.IntegrityError):
+            async with session.begin_nested():  # as bot/services/vote_notices.py does
+                await session.execute(INSERT, {"id": "inner"})
+                await session.execute(INSERT, {"id": "outer"})
+        await core_execute(session, INSERT, {"id": "after"})
+    assert _stored(sqlite_url) == {"outer", "after"}
+
+
+async def test_pending_orm_changes_are_flushed_before_a_core_read(sqlite_db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import Workspace
+
+    async with sqlite_db.write() as session:
+        session.add(Workspace(id="pending", platform="console", name="p", created_at=datetime(2022, 3, 1, tzinfo=UTC)))
+        rows = await core_rows(session, text("SELECT id FROM workspace"), {})
+    assert [r[0] for r in rows] == ["pending"]
