@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.util import await_only
 
 from storage import sqlite_dialect, sqlite_inline
 from storage.group_commit import GroupCommitWriter
@@ -49,19 +48,10 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Straight to the driver: every transaction begins here, and a full statement execution
-        # through the engine costs more than the BEGIN itself.
-        driver = connection.connection.driver_connection
-        assert isinstance(driver, sqlite_inline.InlineConnection)
-        if connection.get_execution_options().get("sqlite_begin", "IMMEDIATE") == "DEFERRED":
-            driver.begin_read()
-        else:
-            await_only(driver.begin_write("BEGIN IMMEDIATE"))
 
-
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, for_reads: bool = False) -> AsyncEngine:
+    """The engine for ``url``. On SQLite its transactions begin ``IMMEDIATE`` (it writes), or, with
+    ``for_reads``, ``DEFERRED`` (reads only: no lock, and a WAL reader never waits)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -69,6 +59,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             parsed.set(drivername=f"sqlite+{sqlite_dialect.DRIVER}"), echo=echo, pool_size=8, max_overflow=8,
+            begin_mode="DEFERRED" if for_reads else "IMMEDIATE",
             async_creator=lambda: sqlite_inline.connect(database or ":memory:",
                                                         busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
         )
@@ -90,12 +81,13 @@ class Database:
         self.sqlite = is_sqlite(url)
         self.engine = create_engine(url, echo=echo)
         self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
-        reader = self.engine.execution_options(sqlite_begin="DEFERRED") if self.sqlite else self.engine
-        self._reads = async_sessionmaker(reader, expire_on_commit=False)
+        self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer: writes queue in this process and share commits (storage/group_commit.py).
         self._group_commit = GroupCommitWriter(self.engine) if self.sqlite else None
-        # SQLite reads keep their connections between reads (storage/sqlite_readers.py).
-        self._sqlite_readers = SqliteReaders(reader) if self.sqlite else None
+        # SQLite reads have their own engine, whose transactions begin DEFERRED, and keep their
+        # connections between reads (storage/sqlite_readers.py).
+        self._read_engine = create_engine(url, echo=echo, for_reads=True) if self.sqlite else None
+        self._sqlite_readers = SqliteReaders(self._read_engine) if self._read_engine is not None else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -138,4 +130,6 @@ class Database:
             await self._group_commit.wait_closed()
         if self._sqlite_readers is not None:
             await self._sqlite_readers.close()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()
         await self.engine.dispose()

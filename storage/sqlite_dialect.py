@@ -103,6 +103,23 @@ class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
     supports_statement_cache = True
     executes_inline = True  # see storage.queries.common.core_rows
 
+    def __init__(self, begin_mode: str = "IMMEDIATE", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if begin_mode not in ("IMMEDIATE", "DEFERRED"):
+            raise ValueError(f"begin_mode must be IMMEDIATE or DEFERRED, not {begin_mode!r}")
+        self.begins_deferred = begin_mode == "DEFERRED"
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        # Straight to the driver (pysqlite's own do_begin leaves BEGIN to the driver, which we told not
+        # to: storage.db's connect listener). Here, not in a "begin" event listener: any engine event
+        # listener makes SQLAlchemy dispatch events around every statement.
+        driver = dbapi_connection.driver_connection
+        assert isinstance(driver, InlineConnection)
+        if self.begins_deferred:
+            driver.begin_read()
+        else:
+            await_only(driver.begin_write("BEGIN IMMEDIATE"))
+
     @classmethod
     def import_dbapi(cls) -> _InlineDBAPI:
         return _InlineDBAPI(__import__("aiosqlite"), __import__("sqlite3"))

@@ -87,7 +87,23 @@ async def test_concurrent_reads_keep_at_most_the_idle_limit(sqlite_db: Database)
 
     await asyncio.gather(*(read_while_others_read() for _ in range(MAX_IDLE_READERS + 3)))
     assert len(_readers(sqlite_db)._idle) == MAX_IDLE_READERS
-    pool = sqlite_db.engine.sync_engine.pool
+    assert sqlite_db._read_engine is not None
+    pool = sqlite_db._read_engine.sync_engine.pool
     assert pool.checkedout() == MAX_IDLE_READERS  # type: ignore[attr-defined]  # the rest went back
     await _readers(sqlite_db).close()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_read_does_not_wait_for_another_process_writing(sqlite_db: Database, sqlite_url: str) -> None:
+    path = make_url(sqlite_url).database
+    assert path
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock, with an uncommitted row
+    other.execute("INSERT INTO workspace (id, platform, name, created_at) "
+                  "VALUES ('uncommitted', 'console', 'u', '2022-03-01T12:00:00')")
+    try:
+        # Reads begin DEFERRED: no lock wanted, so no wait (an IMMEDIATE begin would wait 10 s, then fail).
+        assert await asyncio.wait_for(_workspaces(sqlite_db), timeout=5) == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
