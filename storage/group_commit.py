@@ -66,19 +66,8 @@ class GroupCommitWriter:
             batch = self._batch or await self._open()
             batch.writers += 1
             try:
-                session = AsyncSession(bind=batch.connection, join_transaction_mode="create_savepoint",
-                                       expire_on_commit=False)
-                try:
-                    async with session.begin():  # SAVEPOINT ... RELEASE, or ROLLBACK TO on error
-                        # Connect now: that takes this writer's SAVEPOINT before any statement runs,
-                        # including statements run on the connection directly (core_execute).
-                        remember_connection(session, await session.connection())
-                        yield session
-                finally:
-                    # Not ``async with session``: that closes in a separate task, one more trip round
-                    # the loop per writer, to survive a cancellation that cannot land here (closing a
-                    # session on a connection it does not own runs no statement).
-                    await session.close()
+                async with _savepoint_session(batch.connection) as session:
+                    yield session
             finally:
                 if self._queued == 0 or batch.writers >= self._max_writers:
                     self._batch = None
@@ -129,3 +118,31 @@ class GroupCommitWriter:
             batch.committed.set_result(None)
         finally:
             await batch.connection.close()
+
+
+@asynccontextmanager
+async def _savepoint_session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session for one writer, inside its own SAVEPOINT of the batch's transaction: released when the
+    block ends, rolled back to if it raises.
+
+    The SAVEPOINT, its RELEASE and closing the session run no statement that waits (our dialect sends
+    savepoints straight to the driver, storage/sqlite_dialect.py), so they are called on the
+    synchronous session directly rather than through the async API, which would start a greenlet for
+    each (a third of a writer's fixed cost). Whatever may execute ORM statements (flushing pending
+    changes, a rollback after an error) still goes through the async API."""
+    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    sync_session = session.sync_session
+    try:
+        sync_session.begin()
+        sync_session.connection()  # takes the SAVEPOINT now, before any statement runs on the connection
+        remember_connection(session, connection)
+        yield session
+        if session.new or session.dirty or session.deleted:
+            await session.commit()  # flushes first
+        else:
+            sync_session.commit()  # RELEASE SAVEPOINT
+    except BaseException:
+        await session.rollback()  # ROLLBACK TO SAVEPOINT
+        raise
+    finally:
+        await session.close() if sync_session.in_transaction() else sync_session.close()

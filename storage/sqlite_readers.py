@@ -28,22 +28,27 @@ MAX_IDLE_READERS = 4
 
 class SqliteReaders:
     def __init__(self, engine: AsyncEngine, max_idle: int = MAX_IDLE_READERS) -> None:
-        self._engine = engine  # its "begin" listener makes our begin() a BEGIN DEFERRED
+        self._engine = engine  # its dialect begins DEFERRED (storage.db.create_engine(for_reads=True))
         self._max_idle = max_idle
         self._idle: list[AsyncConnection] = []
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         connection = self._idle.pop() if self._idle else await self._engine.connect()
+        # BEGIN DEFERRED, the rollback that ends a read and closing a session that ran no write all run
+        # inline on our driver (storage/sqlite_dialect.py), so they are called on the synchronous
+        # objects directly: through the async API each would start a greenlet.
+        sync_connection = connection.sync_connection
+        assert sync_connection is not None
         try:
-            await connection.begin()
+            sync_connection.begin()
             # The session joins the connection's transaction and leaves ending it to us.
             session = AsyncSession(bind=connection, expire_on_commit=False)
             remember_connection(session, connection)
             try:
                 yield session
             finally:
-                await session.close()
+                session.sync_session.close()
         finally:
             await self._end(connection)
 
@@ -53,7 +58,7 @@ class SqliteReaders:
         try:
             if connection.in_transaction():
                 # Read-only: a rollback ends it as a commit would, and in WAL mode writes nothing.
-                await connection.rollback()
+                connection.sync_connection.rollback()  # type: ignore[union-attr]
             kept = not connection.invalidated and len(self._idle) < self._max_idle
         finally:
             if kept:
