@@ -261,6 +261,10 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
     database_url = env.get("QUORUM_DATABASE_URL") or reader.get("database", "url", str, DEFAULT_DATABASE_URL)
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         reader.problem("database", "url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    elif database_url.startswith("sqlite+aiosqlite://") and _sqlite_in_memory(database_url):
+        reader.problem("database", "url", "names no file (an in-memory SQLite database is lost when Quorum "
+                       "stops, and each connection would see its own): give a path, e.g. "
+                       "sqlite+aiosqlite:///data/quorum.db")
 
     port = reader.get("web", "port", int, 8080)
     if not 0 < port < 65536:
@@ -387,3 +391,8 @@ def _offsets(reader: _Reader, values: tuple[str, ...]) -> list[timedelta]:
         except InvalidInput as exc:
             reader.problem("reminders", "member_offsets", exc.message)
     return offsets
+
+
+def _sqlite_in_memory(url: str) -> bool:
+    database = url.removeprefix("sqlite+aiosqlite://").removeprefix("/").split("?", 1)[0]
+    return database in ("", ":memory:") or database.startswith("file::memory:") or "mode=memory" in url

@@ -60,3 +60,17 @@ def test_log_records_never_carry_secrets(caplog: pytest.LogCaptureFixture) -> No
     text = caplog.text
     assert "xoxb-123456-abcdef" not in text and "MTIzNDU2.discord.token" not in text
     assert text.count("[redacted]") >= 2
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:",
+                                 "sqlite+aiosqlite:///file::memory:?cache=shared&uri=true"])
+def test_an_in_memory_sqlite_database_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, {"QUORUM_DATABASE_URL": url})
+    (problem,) = caught.value.problems
+    assert problem.key == "database.url" and "give a path" in problem.message
+
+
+def test_a_sqlite_file_url_is_accepted() -> None:
+    assert load_settings(None, {"QUORUM_DATABASE_URL": "sqlite+aiosqlite:////var/lib/quorum/q.db"}).database_url \
+        == "sqlite+aiosqlite:////var/lib/quorum/q.db"
