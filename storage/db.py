@@ -30,7 +30,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: AsyncEngine) -> None:
+def _prepare_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so our BEGIN below is the one that runs.
@@ -46,6 +46,10 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # FULL: a commit is on disk before it is acknowledged, so even a power loss loses nothing a member
         # was told was saved (NORMAL would be ~0.3 ms faster per write here, and could lose the last ones).
         cursor.execute("PRAGMA synchronous=FULL")
+        if read_only:
+            # A read's transaction ends with a rollback (storage/sqlite_readers.py): a write inside a
+            # read would vanish silently, so it fails instead ("attempt to write a readonly database").
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
 
@@ -63,7 +67,7 @@ def create_engine(url: str, *, echo: bool = False, for_reads: bool = False) -> A
             async_creator=lambda: sqlite_inline.connect(database or ":memory:",
                                                         busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
         )
-        _prepare_sqlite(engine)
+        _prepare_sqlite(engine, read_only=for_reads)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 

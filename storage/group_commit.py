@@ -92,7 +92,7 @@ class GroupCommitWriter:
     async def _open(self) -> _Batch:
         connection = await self._engine.connect()
         try:
-            await connection.begin()  # the engine's listener makes this BEGIN IMMEDIATE
+            await connection.begin()  # BEGIN IMMEDIATE (storage/sqlite_dialect.py's do_begin)
         except BaseException:
             await connection.close()
             raise

@@ -62,6 +62,16 @@ class _InlineCursorAdapter(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
         return None
 
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        cursor = cast(InlineCursor, self._cursor)
+        if in_greenlet() or not cursor.runs_inline(operation):
+            return super().executemany(operation, seq_of_parameters)
+        try:
+            cursor.executemany_inline(operation, seq_of_parameters)
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        return None
+
     def close(self) -> None:
         self._rows.clear()
         cast(InlineCursor, self._cursor).close_inline()

@@ -62,6 +62,9 @@ class InlineCursor:
         if _verb(operation).startswith("BEGIN"):  # deferred: takes no lock until it reads, and a read never waits
             self._connection.mark_begin()
 
+    def executemany_inline(self, operation: str, seq_of_parameters: Iterable[Any]) -> None:
+        self._cursor.executemany(operation, seq_of_parameters)
+
     def fetchall_inline(self) -> list[Any]:
         return self._cursor.fetchall()
 
@@ -79,7 +82,7 @@ class InlineCursor:
         return self
 
     async def executemany(self, operation: str, seq_of_parameters: Iterable[Any]) -> InlineCursor:
-        self._cursor.executemany(operation, seq_of_parameters)
+        self.executemany_inline(operation, seq_of_parameters)
         return self
 
     async def fetchone(self) -> Any:
@@ -202,6 +205,13 @@ class InlineConnection:
 
     async def commit(self) -> None:
         """A write transaction waits for the disk off the loop; a read-only one ends inline."""
+        if self._writing and not self._conn.in_transaction:
+            # SQLite rolled the whole transaction back itself (it does on a full disk or an I/O error),
+            # and sqlite3's commit() would now succeed doing nothing: every writer that shared this
+            # transaction must learn that nothing was saved.
+            self._writing = False
+            raise sqlite3.OperationalError("the write transaction was rolled back before its commit; "
+                                           "nothing was saved")
         if self._writing or self._conn.total_changes != self._changes_at_begin:
             await self.off_loop(self._conn.commit)
         else:
@@ -242,7 +252,7 @@ class InlineConnection:
 
 async def connect(database: str, *, busy_timeout_ms: int) -> InlineConnection:
     """Open ``database`` off the loop (opening may recover a WAL file) with no driver-managed
-    transactions: the engine's ``begin`` listener issues ``BEGIN`` itself."""
+    transactions: the dialect's ``do_begin`` issues ``BEGIN`` itself (storage/sqlite_dialect.py)."""
 
     def open_() -> sqlite3.Connection:
         return sqlite3.connect(database, timeout=busy_timeout_ms / 1000, isolation_level=None,

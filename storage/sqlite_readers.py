@@ -31,6 +31,7 @@ class SqliteReaders:
         self._engine = engine  # its dialect begins DEFERRED (storage.db.create_engine(for_reads=True))
         self._max_idle = max_idle
         self._idle: list[AsyncConnection] = []
+        self._closed = False  # once closed, a read still under way gives its connection back
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -59,7 +60,7 @@ class SqliteReaders:
             if connection.in_transaction():
                 # Read-only: a rollback ends it as a commit would, and in WAL mode writes nothing.
                 connection.sync_connection.rollback()  # type: ignore[union-attr]
-            kept = not connection.invalidated and len(self._idle) < self._max_idle
+            kept = not self._closed and not connection.invalidated and len(self._idle) < self._max_idle
         finally:
             if kept:
                 self._idle.append(connection)
@@ -68,6 +69,7 @@ class SqliteReaders:
 
     async def close(self) -> None:
         """Give the idle connections back to the engine's pool (before the engine is disposed)."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()

@@ -45,16 +45,26 @@ async def core_execute(session: AsyncSession, statement: Executable, params: Map
 
 async def connection_of(session: AsyncSession) -> AsyncConnection:
     """The connection of the session's transaction, remembered on the session: asking the session
-    for it costs more than a simple query (each session serves one transaction, see storage.db)."""
-    connection = session.info.get(_CONNECTION)
-    if connection is None or not connection.in_transaction():
-        connection = session.info[_CONNECTION] = await session.connection()
-    return cast(AsyncConnection, connection)
+    for it costs more than a simple query (each session serves one transaction, see storage.db).
+
+    Remembered together with the session's transaction at that moment: once that transaction is no
+    longer active (a flush failed and rolled back this writer's savepoint, say), the session is asked
+    again, and refuses as it would for its own queries, instead of statements running outside it."""
+    remembered = session.info.get(_CONNECTION)
+    if remembered is not None:
+        connection, transaction = remembered
+        if connection.in_transaction() and (transaction is None or transaction.is_active):
+            return cast(AsyncConnection, connection)
+    connection = await session.connection()
+    remember_connection(session, connection)
+    return connection
 
 
 def remember_connection(session: AsyncSession, connection: AsyncConnection) -> None:
-    """For a session bound to a connection its creator holds: connection_of() need not ask for it."""
-    session.info[_CONNECTION] = connection
+    """For a session whose creator already holds its connection: connection_of() need not ask for it.
+    A session that has not begun yet (a read's, which joins its connection's transaction when first
+    used) is checked only by that connection's transaction."""
+    session.info[_CONNECTION] = (connection, session.sync_session.get_transaction())
 
 
 _CONNECTION = "quorum.connection"

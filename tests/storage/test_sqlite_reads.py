@@ -107,3 +107,31 @@ async def test_a_read_does_not_wait_for_another_process_writing(sqlite_db: Datab
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+async def test_a_write_inside_a_read_fails_instead_of_vanishing(sqlite_db: Database, sqlite_url: str) -> None:
+    # A read ends with a rollback: a write there would be thrown away without a word, so it is refused.
+    with pytest.raises(OperationalError, match="readonly"):
+        async with sqlite_db.read() as session:
+            await session.execute(text("INSERT INTO workspace (id, platform, name, created_at) "
+                                       "VALUES ('w', 'console', 'w', '2022-03-01T12:00:00')"))
+    assert await _workspaces(sqlite_db) == []
+
+
+async def test_a_read_under_way_when_the_database_closes_gives_its_connection_back(sqlite_db: Database) -> None:
+    inside, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow_read() -> None:
+        async with sqlite_db.read() as session:
+            await session.execute(text("SELECT 1"))
+            inside.set()
+            await finish.wait()
+
+    task = asyncio.create_task(slow_read())
+    await inside.wait()
+    await _readers(sqlite_db).close()  # as Database.dispose() does
+    finish.set()
+    await task
+    assert _readers(sqlite_db)._idle == []
+    assert sqlite_db._read_engine is not None
+    assert sqlite_db._read_engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
