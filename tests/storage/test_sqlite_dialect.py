@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import exc, text
@@ -14,13 +13,6 @@ from storage.queries.common import connection_of, core_execute, core_rows
 
 INSERT = text("INSERT INTO workspace (id, platform, name, created_at) VALUES (:id, 'console', :id, "
               "'2022-03-01T12:00:00')")
-
-
-@pytest.fixture
-async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
-    database = Database(sqlite_url)
-    yield database
-    await database.dispose()
 
 
 def _stored(url: str) -> set[str]:

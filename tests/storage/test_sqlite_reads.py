@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -13,13 +12,6 @@ from sqlalchemy.exc import OperationalError
 
 from storage.db import Database
 from storage.sqlite_readers import MAX_IDLE_READERS, SqliteReaders
-
-
-@pytest.fixture
-async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
-    database = Database(sqlite_url)
-    yield database
-    await database.dispose()
 
 
 def _readers(db: Database) -> SqliteReaders:
