@@ -84,8 +84,7 @@ class Database:
         self.url = url
         self.sqlite = is_sqlite(url)
         self.engine = create_engine(url, echo=echo)
-        self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)  # PostgreSQL's reads and writes
         # SQLite has one writer: writes queue in this process and share commits (storage/group_commit.py).
         self._group_commit = GroupCommitWriter(self.engine) if self.sqlite else None
         # SQLite reads have their own engine, whose transactions begin DEFERRED, and keep their
@@ -106,7 +105,7 @@ class Database:
             finally:
                 _WRITING.reset(writing)
             return
-        async with self._writes() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -120,7 +119,7 @@ class Database:
             async with self._sqlite_readers.session() as session:
                 yield session
             return
-        async with self._reads() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             yield session
 
     @property

@@ -12,8 +12,8 @@ and at a few dozen microseconds per statement it was most of the cost of a comma
 - ``SAVEPOINT``, ``RELEASE`` and ``ROLLBACK TO`` (group commit takes one per writer) go straight to
   the driver, where they cost what SQLite's page cache costs.
 
-Because an inline statement never needs the greenlet, ``storage.queries.common.core_rows`` runs the
-hottest reads on the synchronous connection directly (``executes_inline``).
+Because an inline statement never needs the greenlet, ``storage.queries.common.core_execute`` runs the
+hottest statements on the synchronous connection directly (``executes_inline``).
 
 Registered as ``sqlite+quorum_inline``; ``storage.db.create_engine`` chooses it for ``sqlite+aiosqlite``
 URLs, so configuration keeps the standard URL.
@@ -111,7 +111,7 @@ def _driver(connection: Any) -> InlineConnection:
 class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
     driver = DRIVER
     supports_statement_cache = True
-    executes_inline = True  # see storage.queries.common.core_rows
+    executes_inline = True  # see storage.queries.common.core_execute
 
     def __init__(self, begin_mode: str = "IMMEDIATE", **kwargs: Any) -> None:
         super().__init__(**kwargs)

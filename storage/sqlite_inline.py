@@ -176,8 +176,7 @@ class InlineConnection:
         return InlineCursor(self, self._conn.cursor())
 
     async def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
-        cursor = InlineCursor(self, self._conn.cursor())
-        return await cursor.execute(operation, parameters)
+        return await self.new_cursor().execute(operation, parameters)
 
     async def begin_write(self, operation: str) -> None:
         """Take the write lock: at once when it is free (the usual case, since this process's writers
