@@ -44,7 +44,8 @@ async def main(count: int) -> None:
         await guild_create(client)
         alice = (500000000000000001, "alice", (CHAIR_ROLE_ID,))
         await slash(client, alice, "meeting series create", **SERIES)
-        for path, options in (("meeting next", {}), ("agenda list", {}), ("quorum help", {})):
+        no_options: dict[str, str] = {}
+        for path, options in (("meeting next", no_options), ("agenda list", no_options), ("quorum help", no_options)):
             times = []
             for _ in range(count):
                 start = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.commands.context import Dispatcher, make_actor
 from bot.commands.reply import Reply
 from bot.config import Settings
@@ -41,3 +43,8 @@ async def ok(dispatcher: Dispatcher, actor: Actor, text: str) -> Reply:
     reply = await dispatcher.run_text(text, actor)
     assert reply.ok, f"{text!r} failed: {reply.text}"
     return reply
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    """An instant given in UTC."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)

@@ -134,7 +134,7 @@ MAJORITY_RULES = ("lazy-majority", "lazy-two-thirds", "electorate-majority", "el
 
 def consistent(history: list[Ballot]) -> list[Ballot]:
     """A voter is binding or not for the whole vote (the snapshot decides), as in real votes."""
-    first = {}
+    first: dict[str, bool] = {}
     for ballot in history:
         first.setdefault(ballot.voter, ballot.binding)
     return [Ballot(b.voter, b.value, first[b.voter]) for b in history]

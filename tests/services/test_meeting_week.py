@@ -14,16 +14,12 @@ from bot.notify import OutboundMessage
 from bot.services import Services
 from storage.models import Meeting
 from storage.queries import meetings as meetings_q
-from tests.helpers import SEED_SERIES, Members, ok, run
+from tests.helpers import SEED_SERIES, Members, ok, run, utc
 from tests.services.reminder_helpers import RecordingNotifier, outbox_rows, tick
 
 SERIES = SEED_SERIES + " channel=general"
 START = datetime(2022, 3, 2, 16, 0, tzinfo=UTC)  # Wed 08:00 PST
 DEADLINE = START - timedelta(hours=24)
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def sends(messages: list[tuple[datetime, OutboundMessage]]) -> list[tuple[datetime, str, str, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,12 +14,8 @@ from bot.services.views import SeriesInfo
 from storage.db import Database
 from storage.models import Meeting
 from storage.queries import meetings as meetings_q
-from tests.helpers import SEED_SERIES, Members, ok
+from tests.helpers import SEED_SERIES, Members, ok, utc
 from tests.services.reminder_helpers import RecordingNotifier, outbox_rows, summary, tick
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 async def test_opting_out_cancels_pending_dms(dispatcher: Dispatcher, services: Services, members: Members,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,14 +12,10 @@ from bot.services import Services
 from bot.services.views import SeriesInfo
 from storage.models import Meeting
 from storage.queries import meetings as meetings_q
-from tests.helpers import SEED_SERIES, Members, ok
+from tests.helpers import SEED_SERIES, Members, ok, utc
 from tests.services.reminder_helpers import RecordingNotifier, outbox_rows, summary, tick
 
 SERIES = SEED_SERIES + " channel=general"
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 async def rotation_fake(session: AsyncSession, series: SeriesInfo, meeting: Meeting) -> None:

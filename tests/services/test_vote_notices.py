@@ -4,7 +4,7 @@ exactly once across ticks, restarts and replicas, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,12 +17,8 @@ from bot.services.outbox import OutboxDispatcher
 from bot.services.votes import VoteView
 from storage.db import Database
 from storage.queries import votes as votes_q
-from tests.helpers import Members, ok, run
+from tests.helpers import Members, ok, run, utc
 from tests.services.reminder_helpers import RecordingNotifier, outbox_rows, tick
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def in_channel(settings: Settings, name: str, channel: str | None, *roles: str, workspace: str = "tvm",

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.queries.common import connection_of, core_execute, core_rows
+from storage.sqlite_inline import InlineConnection
 
 INSERT = text("INSERT INTO workspace (id, platform, name, created_at) VALUES (:id, 'console', :id, "
               "'2022-03-01T12:00:00')")
@@ -106,7 +107,10 @@ async def test_a_transaction_sqlite_rolled_back_itself_fails_every_writer_of_its
 
     async def second() -> None:
         async with sqlite_db.write() as session:  # queued behind the first: the same batch
-            driver = (await connection_of(session)).sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            connection = (await connection_of(session)).sync_connection
+            assert connection is not None
+            driver = connection.connection.driver_connection
+            assert isinstance(driver, InlineConnection)
             driver._conn.execute("ROLLBACK")  # what SQLite does itself on a full disk or an I/O error
 
     first_task = asyncio.create_task(first())

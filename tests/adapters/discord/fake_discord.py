@@ -164,11 +164,12 @@ class FakeDiscord:
         if event_id is None and method == "GET":
             return 200, [e for e in self.events.values() if e["guild_id"] == guild_id]
         if event_id is None and method == "POST":
-            event = {"id": self.snowflake(), "guild_id": guild_id, "channel_id": None, "creator_id": str(BOT_ID),
-                     "status": 1, "entity_type": 3, "entity_id": None, "user_count": 0, "image": None,
-                     **body}
-            self.events[event["id"]] = event
-            return 200, event
+            created: dict[str, Any] = {
+                "id": self.snowflake(), "guild_id": guild_id, "channel_id": None, "creator_id": str(BOT_ID),
+                "status": 1, "entity_type": 3, "entity_id": None, "user_count": 0, "image": None,
+                **body}
+            self.events[created["id"]] = created
+            return 200, created
         event = self.events.get(event_id or "")
         if event is None:
             return 404, {"message": "Unknown Guild Scheduled Event", "code": 10070}

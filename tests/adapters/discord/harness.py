@@ -155,7 +155,9 @@ def command_data(path: tuple[str, ...], options: dict[str, Any], *, focused: str
 
 
 async def slash(client: QuorumClient, actor: tuple[int, str, tuple[int, ...]], path: str,
-                in_guild: bool = True, **options: Any) -> None:
+                **options: Any) -> None:
+    """Run ``/path`` with ``options``; ``in_guild=False`` sends it as a direct message."""
+    in_guild = bool(options.pop("in_guild", True))
     data = command_data(tuple(path.split()), options, in_guild=in_guild)
     client._connection.parse_interaction_create(_base(2, data, actor, in_guild=in_guild))  # type: ignore[arg-type]
     await settle(client)

@@ -192,7 +192,7 @@ def block_actions_body(*, team: str, user: str, user_name: str, action_id: str, 
                        trigger_id: str, channel: str = "C2147483705", message_ts: str = "1646136001.000100",
                        ephemeral: bool = False) -> str:
     """A ``block_actions`` interaction, form-encoded as ``payload=<json>`` like Slack posts it."""
-    payload = {
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user, "username": user_name, "name": user_name, "team_id": team},
         "api_app_id": "A123456", "token": "gIkuvaNzQIHg97ATvDxqgjtO",
