@@ -34,6 +34,11 @@ from typing import Any
 _WAITS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlite-wait")
 
 
+# The statements that may wait (for another process's write lock, for the disk); everything else runs inline.
+_LOCKING_BEGINS = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+_COMMITS = ("COMMIT", "END")
+
+
 def _verb(operation: str) -> str:
     return operation.lstrip()[:16].upper()
 
@@ -54,7 +59,7 @@ class InlineCursor:
     @staticmethod
     def runs_inline(operation: str) -> bool:
         """Whether ``operation`` runs at once on the loop; ``BEGIN IMMEDIATE`` and ``COMMIT`` may wait."""
-        return not _verb(operation).startswith(("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "COMMIT", "END"))
+        return not _verb(operation).startswith(_LOCKING_BEGINS + _COMMITS)
 
     def execute_inline(self, operation: str, parameters: Any = None) -> None:
         """Run a statement that ``runs_inline``, now."""
@@ -73,9 +78,9 @@ class InlineCursor:
 
     async def execute(self, operation: str, parameters: Any = None) -> InlineCursor:
         verb = _verb(operation)
-        if verb.startswith("BEGIN IMMEDIATE") or verb.startswith("BEGIN EXCLUSIVE"):
+        if verb.startswith(_LOCKING_BEGINS):
             await self._connection.begin_write(operation)
-        elif verb.startswith(("COMMIT", "END")):
+        elif verb.startswith(_COMMITS):
             await self._connection.commit()
         else:
             self.execute_inline(operation, parameters)
