@@ -1,14 +1,32 @@
-"""Engines and transactions.
+"""Engines and transactions: ``Database.write()`` and ``Database.read()``, on SQLite or PostgreSQL.
 
-SQLite (the default) runs in WAL mode with a busy timeout, and every write transaction starts with
-``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can otherwise lose an update
-to a concurrent writer. Within one process, writers queue and those queued together share one commit
-(``storage.group_commit``); statements run on the event loop's thread (``storage.sqlite_inline``).
-PostgreSQL runs on asyncpg with a pool, one transaction per ``write()``."""
+SQLite (the default) runs on stock ``sqlite+aiosqlite``: every statement runs on aiosqlite's own
+thread, never on the event loop's. Transactions follow SQLAlchemy's documented recipe for pysqlite and
+aiosqlite ("Serializable isolation / Savepoints / Transactional DDL"): the driver's own transaction
+handling is switched off, and a ``begin`` event emits the ``BEGIN`` we want.
+
+- A write begins ``BEGIN IMMEDIATE``: it takes SQLite's one write lock before it reads, so two
+  read-then-write transactions cannot lose an update. Writers of this process queue on an
+  ``asyncio.Lock`` before asking SQLite (SQLite's own busy handler is a sleep loop on a thread, which
+  cannot be cancelled and made stock aiosqlite fail with "database is locked" under load). Another
+  process's lock is waited for in short busy waits with the event loop free in between, so a cancelled
+  writer lets go at once.
+- A write commits when its block ends, with ``synchronous=FULL``: when ``write()`` returns, the change
+  is on disk. If SQLite rolls a transaction back by itself (an I/O error, a full disk, a trigger's
+  ``RAISE(ROLLBACK)``), every later statement of that block is refused instead of running in SQLite's
+  autocommit mode, and the block fails: a writer is never told "failed" for work that is on disk.
+- A read begins a deferred ``BEGIN`` on connections of its own with ``query_only``: in WAL mode it never
+  waits for a writer, and a write attempted inside it fails loudly instead of vanishing.
+
+PostgreSQL runs on asyncpg with a pool, one transaction per ``write()``.
+
+``write()`` inside ``write()`` in the same task is refused on both databases (on SQLite it would wait for
+its own lock forever): pass the session down instead."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -16,27 +34,42 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import sqlite_dialect, sqlite_inline
-from storage.group_commit import GroupCommitWriter
-from storage.sqlite_readers import SqliteReaders
+# How long a write waits for another process's write lock before it gives up.
+SQLITE_LOCK_WAIT_SECONDS = 10.0
+# SQLite's busy handler sleeps on aiosqlite's thread, where a cancellation cannot reach it: keep each
+# such wait short and wait the rest with the event loop (between attempts) instead.
+SQLITE_BUSY_TIMEOUT_MS = 50
+# Reads wait for a lock only in rare cases (a WAL file being recovered), where waiting is right.
+SQLITE_READ_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY = 5
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+class NestedWrite(RuntimeError):
+    """``Database.write()`` was entered again inside the same task's ``write()``."""
+
+
+class TransactionLost(RuntimeError):
+    """SQLite rolled the write's transaction back by itself (I/O error, full disk, RAISE(ROLLBACK))."""
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
+def _prepare_sqlite(engine: AsyncEngine, *, for_reads: bool) -> None:
+    begin = "BEGIN" if for_reads else "BEGIN IMMEDIATE"
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver so our BEGIN below is the one that runs.
+        # Take transaction control away from the driver, so the BEGIN below is the one that runs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        timeout = SQLITE_READ_BUSY_TIMEOUT_MS if for_reads else SQLITE_BUSY_TIMEOUT_MS
+        cursor.execute(f"PRAGMA busy_timeout={timeout}")
         # WAL is a property of the file, set once. Setting it again is not free: while another process
         # holds the write lock it fails at once ("database is locked"), without the busy timeout.
         cursor.execute("PRAGMA journal_mode")
@@ -44,13 +77,28 @@ def _prepare_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # FULL: a commit is on disk before it is acknowledged, so even a power loss loses nothing a member
-        # was told was saved (NORMAL would be ~0.3 ms faster per write here, and could lose the last ones).
+        # was told was saved (in WAL mode NORMAL could lose the last commits).
         cursor.execute("PRAGMA synchronous=FULL")
-        if read_only:
-            # A read's transaction ends with a rollback (storage/sqlite_readers.py): a write inside a
-            # read would vanish silently, so it fails instead ("attempt to write a readonly database").
+        if for_reads:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    if for_reads:
+        return
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _refuse_outside_transaction(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        # After SQLite rolls a transaction back by itself, the connection is in autocommit mode: each
+        # further statement of the block would be committed at once, and the block then reported as
+        # failed. Refuse them instead.
+        if not connection.in_transaction() or statement.startswith("BEGIN"):
+            return
+        if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            raise TransactionLost("SQLite rolled this write back by itself; nothing of it was saved")
 
 
 def create_engine(url: str, *, echo: bool = False, for_reads: bool = False) -> AsyncEngine:
@@ -61,78 +109,90 @@ def create_engine(url: str, *, echo: bool = False, for_reads: bool = False) -> A
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            parsed.set(drivername=f"sqlite+{sqlite_dialect.DRIVER}"), echo=echo, pool_size=8, max_overflow=8,
-            begin_mode="DEFERRED" if for_reads else "IMMEDIATE",
-            async_creator=lambda: sqlite_inline.connect(database or ":memory:",
-                                                        busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
-        )
-        _prepare_sqlite(engine, read_only=for_reads)
+        engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), echo=echo,
+                                     pool_size=4 if for_reads else 2, max_overflow=4 if for_reads else 2)
+        _prepare_sqlite(engine, for_reads=for_reads)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-# The task inside an SQLite write(), if any (see read()). A task, not a flag: a task started inside the
-# write inherits this context, and its reads are its own.
+# The task inside a write(), if any: a write() in the same task would wait for itself on SQLite.
+# A task, not a flag: a task started inside the write inherits this context and may write on its own.
 _WRITING: ContextVar[asyncio.Task[Any] | None] = ContextVar("quorum_db_writing", default=None)
 
 
+def _is_busy(error: OperationalError) -> bool:
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return (code & 0xFF) == SQLITE_BUSY if isinstance(code, int) else "database is locked" in str(error.orig)
+
+
 class Database:
-    """One engine and the two kinds of transaction services use: ``write()`` and ``read()``."""
+    """One database and the two kinds of transaction services use: ``write()`` and ``read()``."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         self.engine = create_engine(url, echo=echo)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)  # PostgreSQL's reads and writes
-        # SQLite has one writer: writes queue in this process and share commits (storage/group_commit.py).
-        self._group_commit = GroupCommitWriter(self.engine) if self.sqlite else None
-        # SQLite reads have their own engine, whose transactions begin DEFERRED, and keep their
-        # connections between reads (storage/sqlite_readers.py).
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_engine = create_engine(url, echo=echo, for_reads=True) if self.sqlite else None
-        self._sqlite_readers = SqliteReaders(self._read_engine) if self._read_engine is not None else None
+        self._read_sessions = (async_sessionmaker(self._read_engine, expire_on_commit=False)
+                               if self._read_engine is not None else self._sessions)
+        self._sqlite_writer = asyncio.Lock()  # SQLite has one writer: this process's writers queue here
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits when the block ends and rolls back if it raises. When the block
-        ends without error, its changes are on disk (SQLite: possibly in one commit shared with other
-        writers that queued meanwhile)."""
-        if self._group_commit is not None:
-            writing = _WRITING.set(asyncio.current_task())
-            try:
-                async with self._group_commit.write() as session:
+        ends without error, its changes are on disk; when it raises, none of them are."""
+        task = asyncio.current_task()
+        if task is not None and _WRITING.get() is task:
+            raise NestedWrite("Database.write() inside Database.write(): use the outer write's session")
+        writing = _WRITING.set(task)
+        try:
+            if not self.sqlite:
+                async with self._sessions() as session, session.begin():
                     yield session
-            finally:
-                _WRITING.reset(writing)
-            return
-        async with self._sessions() as session, session.begin():
-            yield session
+                return
+            async with self._sqlite_writer, self.engine.connect() as connection:
+                await self._begin_immediate(connection)
+                # The session joins the connection's transaction; the commit below is ours.
+                async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                    try:
+                        yield session
+                        await session.flush()
+                    except BaseException:
+                        await connection.rollback()
+                        raise
+                    if not connection.sync_connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+                        await connection.rollback()
+                        raise TransactionLost("SQLite rolled this write back by itself; nothing of it was saved")
+                    await connection.commit()
+        finally:
+            _WRITING.reset(writing)
+
+    async def _begin_immediate(self, connection: AsyncConnection) -> None:
+        """``BEGIN IMMEDIATE``, waiting for another process's write lock with the event loop free."""
+        deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
+        pause = 0.001
+        while True:
+            try:
+                await connection.begin()
+                return
+            except OperationalError as error:
+                if not _is_busy(error) or time.monotonic() >= deadline:
+                    raise
+                await connection.rollback()  # forget the transaction that did not begin
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        writer = _WRITING.get()
-        if writer is not None and writer is asyncio.current_task():
-            # Inside a write, read through its session: a separate read would not see what this batch
-            # of writers (storage/group_commit.py) has written but not yet committed.
-            raise RuntimeError("Database.read() inside Database.write(): use the write's session")
-        if self._sqlite_readers is not None:
-            async with self._sqlite_readers.session() as session:
-                yield session
-            return
-        async with self._sessions() as session, session.begin():
+        """A read-only transaction: on SQLite it sees what was committed when it began, and never waits
+        for a writer."""
+        async with self._read_sessions() as session, session.begin():
             yield session
 
-    @property
-    def disk_commits(self) -> int | None:
-        """How many commits SQLite's writers have needed so far (shared by group commit); None on
-        PostgreSQL, where each write commits on its own. For the benchmark and tests."""
-        return self._group_commit.commits if self._group_commit is not None else None
-
     async def dispose(self) -> None:
-        if self._group_commit is not None:
-            await self._group_commit.wait_closed()
-        if self._sqlite_readers is not None:
-            await self._sqlite_readers.close()
         if self._read_engine is not None:
             await self._read_engine.dispose()
         await self.engine.dispose()
+

@@ -1,4 +1,5 @@
-"""SQLite's read path: connections kept between reads (storage/sqlite_readers.py)."""
+"""SQLite's read path: reads begin DEFERRED on connections of their own with ``query_only``
+(storage/db.py), so in WAL mode they never wait for a writer and hold nothing between reads."""
 
 from __future__ import annotations
 
@@ -11,13 +12,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from storage.db import Database
-from storage.sqlite_readers import MAX_IDLE_READERS, SqliteReaders
-
-
-def _readers(db: Database) -> SqliteReaders:
-    readers = db._sqlite_readers
-    assert readers is not None
-    return readers
 
 
 async def _workspaces(db: Database) -> list[str]:
@@ -28,7 +22,6 @@ async def _workspaces(db: Database) -> list[str]:
 async def test_a_kept_connection_sees_what_another_process_committed_since(sqlite_db: Database,
                                                                           sqlite_url: str) -> None:
     assert await _workspaces(sqlite_db) == []
-    assert len(_readers(sqlite_db)._idle) == 1  # the connection was kept, not returned to the pool
     path = make_url(sqlite_url).database
     assert path
     with sqlite3.connect(path) as other:
@@ -59,31 +52,7 @@ async def test_a_read_that_raises_ends_its_transaction_and_the_connection_serves
         async with sqlite_db.read() as session:
             await session.execute(text("SELECT 1"))
             raise LookupError("a service's own error, e.g. NotFound")
-    [kept] = _readers(sqlite_db)._idle
-    assert not kept.in_transaction()
     assert await _workspaces(sqlite_db) == []
-
-
-async def test_concurrent_reads_keep_at_most_the_idle_limit(sqlite_db: Database) -> None:
-    entered = 0
-    all_inside = asyncio.Event()
-
-    async def read_while_others_read() -> None:
-        nonlocal entered
-        async with sqlite_db.read() as session:
-            await session.execute(text("SELECT 1"))
-            entered += 1
-            if entered == MAX_IDLE_READERS + 3:
-                all_inside.set()
-            await all_inside.wait()
-
-    await asyncio.gather(*(read_while_others_read() for _ in range(MAX_IDLE_READERS + 3)))
-    assert len(_readers(sqlite_db)._idle) == MAX_IDLE_READERS
-    assert sqlite_db._read_engine is not None
-    pool = sqlite_db._read_engine.sync_engine.pool
-    assert pool.checkedout() == MAX_IDLE_READERS  # type: ignore[attr-defined]  # the rest went back
-    await _readers(sqlite_db).close()
-    assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 async def test_a_read_does_not_wait_for_another_process_writing(sqlite_db: Database, sqlite_url: str) -> None:
@@ -108,22 +77,3 @@ async def test_a_write_inside_a_read_fails_instead_of_vanishing(sqlite_db: Datab
             await session.execute(text("INSERT INTO workspace (id, platform, name, created_at) "
                                        "VALUES ('w', 'console', 'w', '2022-03-01T12:00:00')"))
     assert await _workspaces(sqlite_db) == []
-
-
-async def test_a_read_under_way_when_the_database_closes_gives_its_connection_back(sqlite_db: Database) -> None:
-    inside, finish = asyncio.Event(), asyncio.Event()
-
-    async def slow_read() -> None:
-        async with sqlite_db.read() as session:
-            await session.execute(text("SELECT 1"))
-            inside.set()
-            await finish.wait()
-
-    task = asyncio.create_task(slow_read())
-    await inside.wait()
-    await _readers(sqlite_db).close()  # as Database.dispose() does
-    finish.set()
-    await task
-    assert _readers(sqlite_db)._idle == []
-    assert sqlite_db._read_engine is not None
-    assert sqlite_db._read_engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]

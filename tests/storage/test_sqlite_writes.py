@@ -1,5 +1,7 @@
-"""SQLite's write path: group commit (storage/group_commit.py) and the inline driver
-(storage/sqlite_inline.py). These are SQLite-only by nature; PostgreSQL keeps one transaction per write."""
+"""SQLite's write path (storage/db.py): one write transaction at a time, ``BEGIN IMMEDIATE``, durable when
+``write()`` returns, and faults injected where SQLite really produces them: a trigger's
+``RAISE(ROLLBACK)`` (SQLite rolls the whole transaction back by itself, as after an I/O error), a full
+database (``max_page_count``), another process holding the write lock, a cancelled writer."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from storage.db import Database
-from storage.group_commit import GroupCommitWriter
+from storage.db import Database, TransactionLost
 
 NOW = datetime(2022, 3, 1, 12, tzinfo=UTC)
+INSERT = text("INSERT INTO workspace (id, platform, name, created_at) VALUES (:id, 'console', :name, :at)")
 
 
 class Refused(Exception):
@@ -28,12 +31,9 @@ def _path(url: str) -> str:
 
 
 async def _add_workspace(db: Database, name: str, *, fail: bool = False, started: asyncio.Event | None = None,
-                         proceed: asyncio.Event | None = None) -> None:
+                         proceed: asyncio.Event | None = None, size: int = 0) -> None:
     async with db.write() as session:
-        await session.execute(
-            text("INSERT INTO workspace (id, platform, name, created_at) VALUES (:id, 'console', :id, :at)"),
-            {"id": name, "at": NOW.isoformat()},
-        )
+        await session.execute(INSERT, {"id": name, "name": name + "x" * size, "at": NOW.isoformat()})
         if started is not None:
             started.set()
         if proceed is not None:
@@ -47,17 +47,28 @@ def _stored_names(url: str) -> set[str]:
         return {row[0] for row in raw.execute("SELECT id FROM workspace")}
 
 
-def _writer(db: Database) -> GroupCommitWriter:
-    writer = db._group_commit
-    assert writer is not None
-    return writer
+def _lock_is_free(url: str) -> bool:
+    """Whether another process could take SQLite's write lock right now, without waiting."""
+    try:
+        with sqlite3.connect(_path(url), timeout=0, isolation_level=None) as raw:
+            raw.execute("BEGIN IMMEDIATE")
+            raw.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
 
 
-async def test_writers_queued_together_share_one_commit(sqlite_db: Database, sqlite_url: str) -> None:
+def _add_rollback_trigger(url: str) -> None:
+    """Any workspace named 'poison' makes SQLite roll the whole transaction back by itself."""
+    with sqlite3.connect(_path(url)) as raw:
+        raw.execute("CREATE TRIGGER poison BEFORE INSERT ON workspace WHEN NEW.id = 'poison' "
+                    "BEGIN SELECT RAISE(ROLLBACK, 'poisoned'); END")
+
+
+async def test_concurrent_writers_all_land(sqlite_db: Database, sqlite_url: str) -> None:
     await asyncio.gather(*(_add_workspace(sqlite_db, f"w{i}") for i in range(20)))
     assert _stored_names(sqlite_url) == {f"w{i}" for i in range(20)}
-    # 20 writers queued at once: far fewer disk commits than writers (the first may commit alone).
-    assert sqlite_db.disk_commits is not None and sqlite_db.disk_commits <= 3
+    assert _lock_is_free(sqlite_url)  # no transaction is left open between writes
 
 
 async def test_a_failing_writer_loses_only_its_own_changes(sqlite_db: Database, sqlite_url: str) -> None:
@@ -68,51 +79,29 @@ async def test_a_failing_writer_loses_only_its_own_changes(sqlite_db: Database, 
     assert _stored_names(sqlite_url) == {f"w{i}" for i in range(9) if i % 3 != 0}
 
 
-async def test_nothing_is_acknowledged_before_it_is_committed(sqlite_db: Database, sqlite_url: str) -> None:
-    first_started, release_first, release_second = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    second_started = asyncio.Event()
-    first = asyncio.create_task(_add_workspace(sqlite_db, "first", started=first_started, proceed=release_first))
-    await first_started.wait()
-    second = asyncio.create_task(_add_workspace(sqlite_db, "second", started=second_started, proceed=release_second))
-    await asyncio.sleep(0)  # one turn of the loop: the second writer is now queued behind the first
-    assert _writer(sqlite_db)._queued == 1
-    release_first.set()
-    await second_started.wait()
-    # The first writer's body is done, but its batch is still open for the second: not yet acknowledged,
-    # and not visible to anyone else.
-    assert not first.done()
-    assert _stored_names(sqlite_url) == set()
-    release_second.set()
-    await asyncio.gather(first, second)
-    assert _stored_names(sqlite_url) == {"first", "second"}
-    assert sqlite_db.disk_commits == 1
+async def test_concurrent_read_then_write_loses_no_update(sqlite_db: Database, sqlite_url: str) -> None:
+    await _add_workspace(sqlite_db, "counter")
+
+    async def increment() -> None:
+        async with sqlite_db.write() as session:
+            name = (await session.execute(text("SELECT name FROM workspace WHERE id = 'counter'"))).scalar_one()
+            await asyncio.sleep(0)  # let every other writer reach the same point, if it could
+            await session.execute(text("UPDATE workspace SET name = :n WHERE id = 'counter'"), {"n": name + "+"})
+
+    await asyncio.gather(*(increment() for _ in range(10)))
+    async with sqlite_db.read() as session:
+        name = (await session.execute(text("SELECT name FROM workspace WHERE id = 'counter'"))).scalar_one()
+    assert name == "counter" + "+" * 10
 
 
-async def test_a_failed_commit_fails_every_writer_of_the_batch(sqlite_db: Database, sqlite_url: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
-    original = AsyncConnection.commit
-
-    async def disk_full(self: AsyncConnection) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(AsyncConnection, "commit", disk_full)
-    results = await asyncio.gather(*(_add_workspace(sqlite_db, f"w{i}") for i in range(5)), return_exceptions=True)
-    assert all(isinstance(r, sqlite3.OperationalError) for r in results), results
-    monkeypatch.setattr(AsyncConnection, "commit", original)
-    assert _stored_names(sqlite_url) == set()
-    # The write path is usable again afterwards.
-    await _add_workspace(sqlite_db, "after")
-    assert _stored_names(sqlite_url) == {"after"}
-
-
-async def test_no_transaction_is_left_open_between_writes(sqlite_db: Database, sqlite_url: str) -> None:
-    await asyncio.gather(*(_add_workspace(sqlite_db, f"w{i}") for i in range(5)))
-    # Another process can take the write lock at once (timeout 0: no waiting).
-    with sqlite3.connect(_path(sqlite_url), timeout=0, isolation_level=None) as raw:
-        raw.execute("BEGIN IMMEDIATE")
-        raw.execute("ROLLBACK")
+async def test_a_write_is_on_disk_when_it_returns_and_not_before(sqlite_db: Database, sqlite_url: str) -> None:
+    started, proceed = asyncio.Event(), asyncio.Event()
+    writer = asyncio.create_task(_add_workspace(sqlite_db, "late", started=started, proceed=proceed))
+    await started.wait()
+    assert _stored_names(sqlite_url) == set()  # inside the block: not committed, not visible
+    proceed.set()
+    await writer
+    assert _stored_names(sqlite_url) == {"late"}
 
 
 async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
@@ -130,64 +119,124 @@ async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
     finally:
         other.execute("COMMIT")
         other.close()
-    await write
+    await asyncio.wait_for(write, timeout=10)  # a guard against a hang, not a wait for time
     assert _stored_names(sqlite_url) == {"waited"}
 
 
-async def test_reads_see_committed_writes_and_a_failed_statement_changes_nothing(
-    sqlite_db: Database, sqlite_url: str
-) -> None:
+async def test_reads_see_committed_writes_and_a_failed_statement_changes_nothing(sqlite_db: Database) -> None:
     await _add_workspace(sqlite_db, "one")
-    with pytest.raises(Exception, match="UNIQUE"):
+    with pytest.raises(IntegrityError, match="UNIQUE"):
         await _add_workspace(sqlite_db, "one")
     async with sqlite_db.read() as session:
         rows = (await session.execute(text("SELECT id FROM workspace"))).all()
     assert [r[0] for r in rows] == ["one"]
 
 
-async def test_a_writer_cancelled_while_queued_does_not_strand_the_batch(sqlite_db: Database,
+# -- faults --------------------------------------------------------------------------------------------------
+
+async def test_statements_after_sqlite_rolled_back_by_itself_are_refused(sqlite_db: Database,
                                                                          sqlite_url: str) -> None:
-    writer = _writer(sqlite_db)
-    first_started, release_first = asyncio.Event(), asyncio.Event()
-    first = asyncio.create_task(_add_workspace(sqlite_db, "first", started=first_started, proceed=release_first))
-    await first_started.wait()
-    queued = asyncio.create_task(_add_workspace(sqlite_db, "queued"))
-    await asyncio.sleep(0)  # one turn of the loop: the second writer is now queued for the lock
-    assert writer._queued == 1
-
-    # The first writer ends its body, leaves the batch open for the queued writer and hands it the lock;
-    # at that very moment the queued writer is cancelled (a member's request timed out, say).
-    release_lock = writer._lock.release
-
-    def release_then_cancel() -> None:
-        release_lock()
-        if writer._batch is not None:
-            queued.cancel()
-
-    writer._lock.release = release_then_cancel  # type: ignore[method-assign]
-    release_first.set()
-    with pytest.raises(asyncio.CancelledError):
-        await queued
-    # Someone must still commit the first writer's batch (a guard, not a wait: it fails instead of hanging).
-    await asyncio.wait_for(first, timeout=10)
-    assert _stored_names(sqlite_url) == {"first"}
-    assert writer._batch is None
+    """After SQLite rolls a transaction back on its own, the connection is in autocommit mode: a writer
+    that caught the error and went on would have its later statements committed one by one, and then be
+    told the write failed. They are refused instead, and nothing of the write is on disk."""
+    _add_rollback_trigger(sqlite_url)
+    with pytest.raises(TransactionLost):
+        async with sqlite_db.write() as session:
+            await session.execute(INSERT, {"id": "before", "name": "b", "at": NOW.isoformat()})
+            with pytest.raises(IntegrityError, match="poisoned"):
+                await session.execute(INSERT, {"id": "poison", "name": "p", "at": NOW.isoformat()})
+            await session.execute(INSERT, {"id": "after", "name": "a", "at": NOW.isoformat()})
+    assert _stored_names(sqlite_url) == set()
+    assert _lock_is_free(sqlite_url)
 
 
-async def test_a_read_inside_a_write_is_refused(sqlite_db: Database) -> None:
-    # It would not see what the writers batched with this one wrote: reads inside a write use its session.
-    with pytest.raises(RuntimeError, match="use the write's session"):
-        async with sqlite_db.write(), sqlite_db.read():
-            pass
-    async with sqlite_db.read() as session:  # outside a write, reads work (and the refusal left no state)
-        assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+async def test_a_write_whose_transaction_sqlite_rolled_back_is_reported_failed(sqlite_db: Database,
+                                                                              sqlite_url: str) -> None:
+    _add_rollback_trigger(sqlite_url)
+    with pytest.raises(TransactionLost):
+        async with sqlite_db.write() as session:
+            await session.execute(INSERT, {"id": "before", "name": "b", "at": NOW.isoformat()})
+            with pytest.raises(IntegrityError):  # the writer swallows the error and ends its block
+                await session.execute(INSERT, {"id": "poison", "name": "p", "at": NOW.isoformat()})
+    assert _stored_names(sqlite_url) == set()
 
 
-async def test_a_task_started_inside_a_write_reads_on_its_own(sqlite_db: Database) -> None:
-    async def count_workspaces() -> int:
-        async with sqlite_db.read() as session:
-            return int((await session.execute(text("SELECT count(*) FROM workspace"))).scalar_one())
+async def test_writers_queued_behind_a_rolled_back_one_are_told_the_truth(sqlite_db: Database,
+                                                                         sqlite_url: str) -> None:
+    _add_rollback_trigger(sqlite_url)
+    names = ["w0", "poison", "w2", "w3", "poison", "w5"]
+    results = await asyncio.gather(*(_add_workspace(sqlite_db, n) if n != "poison" else _poisoned(sqlite_db, i)
+                                     for i, n in enumerate(names)), return_exceptions=True)
+    told_saved = {f"{n}{i}" if n == "poison" else n for (i, n), r in zip(enumerate(names), results, strict=True)
+                  if not isinstance(r, BaseException)}
+    assert told_saved == _stored_names(sqlite_url) == {"w0", "w2", "w3", "w5"}
 
-    async with sqlite_db.write():
-        background = asyncio.create_task(count_workspaces())  # e.g. a listener's sync started meanwhile
-    assert await background == 0
+
+async def _poisoned(db: Database, index: int) -> None:
+    async with db.write() as session:
+        await session.execute(INSERT, {"id": f"poison{index}", "name": "p", "at": NOW.isoformat()})
+        await session.execute(INSERT, {"id": "poison", "name": "p", "at": NOW.isoformat()})
+
+
+async def test_a_full_disk_fails_only_the_writers_whose_work_is_not_on_disk(sqlite_db: Database,
+                                                                           sqlite_url: str) -> None:
+    async def fill_the_disk() -> None:
+        async with sqlite_db.write() as session:
+            pages = (await session.execute(text("PRAGMA page_count"))).scalar_one()
+            # From now on this connection may not grow the file: SQLite answers SQLITE_FULL.
+            await session.execute(text(f"PRAGMA max_page_count={pages}"))
+            for i in range(200):
+                await session.execute(INSERT, {"id": f"big{i}", "name": "x" * 4000, "at": NOW.isoformat()})
+
+    writers = [fill_the_disk(), *(_add_workspace(sqlite_db, f"w{i}", size=3000) for i in range(6))]
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    assert isinstance(results[0], OperationalError) and "full" in str(results[0])
+    told_saved = {f"w{i}" for i, r in enumerate(results[1:]) if not isinstance(r, BaseException)}
+    assert told_saved == _stored_names(sqlite_url)  # every writer told "saved" is on disk, no other
+    assert all(isinstance(r, OperationalError) for r in results[1:] if isinstance(r, BaseException))
+    assert _lock_is_free(sqlite_url)
+
+
+async def test_a_writer_cancelled_while_waiting_for_another_process_lets_go_at_once(
+    sqlite_db: Database, sqlite_url: str
+) -> None:
+    other = sqlite3.connect(_path(sqlite_url), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
+    try:
+        waiting = asyncio.create_task(_add_workspace(sqlite_db, "cancelled"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        waiting.cancel()  # a member's request timed out, say
+        with pytest.raises(asyncio.CancelledError):
+            # Guards, not waits: the cancelled writer ends, and the next one gets this process's turn, at
+            # once (the old driver held the process's writer lock for the whole 10 s busy timeout).
+            await asyncio.wait_for(waiting, timeout=2)
+        queued = asyncio.create_task(_add_workspace(sqlite_db, "next"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not queued.done()  # waiting for the other process now, not for the cancelled writer
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await asyncio.wait_for(queued, timeout=2)
+    assert _stored_names(sqlite_url) == {"next"}
+    assert _lock_is_free(sqlite_url)
+
+
+async def test_a_write_gives_up_on_a_lock_held_too_long_with_a_clear_error(
+    sqlite_db: Database, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "SQLITE_LOCK_WAIT_SECONDS", 0.0)  # give up at the first busy answer
+    other = sqlite3.connect(_path(sqlite_url), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            await _add_workspace(sqlite_db, "refused")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await _add_workspace(sqlite_db, "later")
+    assert _stored_names(sqlite_url) == {"later"}
