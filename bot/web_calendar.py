@@ -106,7 +106,7 @@ async def index(request: web.Request, services: Services) -> web.Response:
         return _error(400, "page= is a page number from 1: /?page=2.")
     listing = await services.calendar.listing(number)
     if listing.number != number:
-        return _error(404, f"There is no page {number}: the calendars fill {listing.count}.")
+        return _error(404, f"There is no page {number}: the listing has {listing.count}.")
     body = _rendered.get(listing)
     if body is None:
         body = _render("Meeting calendars", listing.pages, index=True, listing=listing)
