@@ -6,15 +6,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import signal
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.adapters.console_notifier import ConsoleNotifier
-from bot.adapters.slack import SlackAdapter
 from bot.clock import Clock, SystemClock
 from bot.commands import catalog  # noqa: F401  (registers every command)
 from bot.commands.context import Dispatcher
@@ -22,12 +20,12 @@ from bot.config import Settings
 from bot.scheduler import Ticker
 from bot.services import Services
 from bot.services.reminders import due_tick
-from bot.web import build_web_app, mount_slack
+from bot.web import build_web_app, ready, slack_http_mode
 from storage.db import Database
-from storage.migrate import upgrade
 
-if TYPE_CHECKING:  # discord.py is imported only when Discord is on
+if TYPE_CHECKING:  # a platform's SDK is imported only when its token is configured
     from bot.adapters.discord.client import DiscordAdapter
+    from bot.adapters.slack import SlackAdapter
 
 log = logging.getLogger("quorum")
 
@@ -36,8 +34,11 @@ log = logging.getLogger("quorum")
 class App:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    # The web app to serve from: ``quorum run`` passes the one that has listened since start-up (with
+    # its routes answering 503 until now); otherwise the app builds its own.
+    serve_on: InitVar[web.Application | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, serve_on: web.Application | None) -> None:
         self.db = Database(self.settings.database_url)
         self.services = Services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
@@ -51,14 +52,16 @@ class App:
         self.ticker.add("reminders", self.reminders_tick)
         # A message written by a command (minutes, swap DMs) is sent within a second, not at the next tick.
         self.services.outbox.on_enqueued(self._wake_soon)
-        self.web_app = build_web_app(self.services)
+        self.web_app = serve_on if serve_on is not None else build_web_app(slack_http=slack_http_mode(self.settings))
         self.slack: SlackAdapter | None = None
         if self.settings.secrets.slack_enabled:
+            from bot.adapters.slack import SlackAdapter
+
             self.slack = SlackAdapter(self.dispatcher, self.settings)
             self.services.notifiers["slack"] = self.slack.notifier
             self.services.role_directories["slack"] = self.slack.directory
-            if not self.settings.secrets.slack_app_token:
-                mount_slack(self.web_app, self.slack.handle_http)
+        slack_http = self.slack.handle_http if self.slack is not None and slack_http_mode(self.settings) else None
+        ready(self.web_app, self.services, slack_http)
 
     def _wake_soon(self) -> None:
         self.ticker.wake_at(self.clock.now() + timedelta(seconds=1))
@@ -72,12 +75,18 @@ class App:
             self.ticker.wake_at(max(wake, self.clock.now() + timedelta(seconds=1)))
 
     async def migrate(self) -> None:
-        await upgrade(self.settings.database_url)
+        await migrate(self.settings)
 
     async def close(self) -> None:
         if self.slack is not None:
             await self.slack.close()
         await self.db.dispose()
+
+
+async def migrate(settings: Settings) -> None:
+    from storage.migrate import upgrade  # Alembic: only the commands that migrate pay for importing it
+
+    await upgrade(settings.database_url)
 
 
 def adapter_status(settings: Settings) -> list[str]:
@@ -107,32 +116,29 @@ def attach_discord(app: App) -> DiscordAdapter:
     return adapter
 
 
-async def run_forever(app: App) -> None:
-    """Start everything configured and run until SIGINT or SIGTERM, then shut down cleanly."""
-    settings = app.settings
-    await app.migrate()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-    runner = web.AppRunner(app.web_app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web.host, settings.web.port)
-    await site.start()
+async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.Event) -> None:
+    """The second half of ``quorum run`` (bot/run.py), once the web server listens: migrate, build the
+    app, let the routes answer, start the adapters and the ticker; run until ``stop``, then shut down
+    cleanly (the web server too)."""
+    try:
+        for line in adapter_status(settings):
+            log.info(line)
+        await migrate(settings)
+        app = App(settings, serve_on=runner.app)
+    except BaseException:
+        await runner.cleanup()
+        raise
     log.info("Quorum is serving http://%s:%s (public URL %s); database %s", settings.web.host,
              settings.web.port, settings.web.public_url, _safe_url(settings.database_url))
-    for line in adapter_status(settings):
-        log.info(line)
     discord_adapter = None
-    if settings.secrets.discord_enabled:
-        discord_adapter = attach_discord(app)
-        await discord_adapter.start()
-    app.ticker.start()
-    if app.slack is not None and settings.secrets.slack_app_token:
-        await app.slack.start_socket_mode(settings.secrets.slack_app_token)
-    settle_heap()
     try:
+        if settings.secrets.discord_enabled:
+            discord_adapter = attach_discord(app)
+            await discord_adapter.start()
+        app.ticker.start()
+        if app.slack is not None and settings.secrets.slack_app_token:
+            await app.slack.start_socket_mode(settings.secrets.slack_app_token)
+        settle_heap()
         await stop.wait()
         log.info("Shutting down.")
     finally:

@@ -36,11 +36,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import App, run_forever
+    from bot.run import run
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.secrets)
-    asyncio.run(run_forever(App(settings)))
+    asyncio.run(run(settings))
     return 0
 
 

@@ -1,39 +1,101 @@
-"""The HTTP server's routes: health check (and, added by their features, calendar feeds, the
-subscription page and the Slack endpoint)."""
+"""The HTTP server's routes: the liveness check, the calendar feeds, the subscription page and the
+Slack endpoint.
+
+``quorum run`` starts listening before it has imported the rest of the bot or migrated the database, so
+this module imports nothing but aiohttp: the routes find the services in a ``WebState`` that start-up
+fills when they are ready, and answer 503 until then (``/health/live`` answers from the first moment)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.services import Services
+if TYPE_CHECKING:  # importing the services costs most of start-up: the routes look them up at request time
+    from bot.config import Settings
+    from bot.services import Services
 
-SERVICES_KEY = web.AppKey("services", Services)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES_KEY]
-    async with services.db.read() as session:
-        await session.connection()
+@dataclass
+class WebState:
+    """What the routes need, filled in once start-up has built it (after the database is migrated)."""
+
+    services: Services | None = None
+    slack: Handler | None = None
+
+
+STATE_KEY = web.AppKey("state", WebState)
+RETRY_AFTER_SECONDS = "5"
+
+
+def _starting() -> web.HTTPServiceUnavailable:
+    return web.HTTPServiceUnavailable(text="Quorum is starting; try again in a few seconds.\n",
+                                      headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def services_of(request: web.Request) -> Services:
+    services = request.app[STATE_KEY].services
+    if services is None:
+        raise _starting()
+    return services
+
+
+def slack_http_mode(settings: Settings) -> bool:
+    """Slack is on without a Socket Mode token: its requests arrive at ``POST /slack/events``."""
+    return settings.secrets.slack_enabled and not settings.secrets.slack_app_token
+
+
+async def live(request: web.Request) -> web.Response:
+    """The process answers HTTP: nothing more (not the database, not the platforms)."""
     return web.json_response({"ok": True})
 
 
-def add_calendar_routes(app: web.Application) -> None:
-    from bot.web_calendar import calendar_resource, index
+async def index(request: web.Request) -> web.StreamResponse:
+    from bot.web_calendar import index as page
 
-    app.router.add_get("/", index)
-    app.router.add_get("/calendar/{name}", calendar_resource)
+    return await page(request, services_of(request))
 
 
-def build_web_app(services: Services) -> web.Application:
+async def calendar(request: web.Request) -> web.StreamResponse:
+    from bot.web_calendar import calendar_resource
+
+    return await calendar_resource(request, services_of(request))
+
+
+async def slack_events(request: web.Request) -> web.StreamResponse:
+    handler = request.app[STATE_KEY].slack
+    if handler is None:
+        raise _starting()
+    return await handler(request)
+
+
+def build_web_app(services: Services | None = None, *, slack_http: bool = False) -> web.Application:
+    """The routes, answering 503 (but ``/health/live``) until ``ready`` is called, or at once when
+    ``services`` is given. ``slack_http``: Slack in HTTP mode, so ``POST /slack/events`` exists."""
     app = web.Application(client_max_size=1024 * 1024)
-    app[SERVICES_KEY] = services
-    app.router.add_get("/healthz", healthz)
-    add_calendar_routes(app)
+    app[STATE_KEY] = WebState()
+    app.router.add_get("/health/live", live)
+    app.router.add_get("/healthz", live)  # the older name, kept for existing probes
+    app.router.add_get("/", index)
+    app.router.add_get("/calendar/{name}", calendar)
+    if slack_http:
+        app.router.add_post("/slack/events", slack_events)
+    if services is not None:
+        ready(app, services)
     return app
 
 
-def mount_slack(app: web.Application, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> None:
+def ready(app: web.Application, services: Services, slack: Handler | None = None) -> None:
+    """Start answering with these services (and this Slack handler, when Slack runs in HTTP mode)."""
+    state = app[STATE_KEY]
+    state.slack = slack
+    state.services = services
+
+
+def mount_slack(app: web.Application, handler: Handler) -> None:
     """Slack's commands, interactions and events all arrive at one signed endpoint (HTTP mode)."""
     app.router.add_post("/slack/events", handler)

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from html import escape
+from weakref import WeakKeyDictionary
 
 from aiohttp import web
 
@@ -14,13 +15,17 @@ from bot.errors import InvalidInput, NotFound, QuorumError
 from bot.rules.parsing import WEEKDAY_NAMES
 from bot.rules.time import format_home, render_in_zones
 from bot.services import Services
-from bot.services.calendar import Feed, PrivateFeed, SeriesPage
+from bot.services.calendar import Feed, Listing, PrivateFeed, SeriesPage
 
 # Same shape as series slugs; anything else (dots, slashes, encoded separators) never reaches a lookup.
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _ETAG = re.compile(r'\s*(?:W/)?("[^"]*"|\*)\s*(?:,|$)')
 
 FEED_TYPE = "text/calendar; charset=utf-8"
+HTML_HEADERS = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
+# The rendered listing, for as long as the calendar service keeps serving the same Listing (it builds a
+# new one on every change): a repeated GET / costs neither queries nor rendering.
+_rendered: WeakKeyDictionary[Listing, bytes] = WeakKeyDictionary()
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -61,10 +66,7 @@ def not_modified(request: web.Request, feed: Feed) -> bool:
     return False
 
 
-async def calendar_resource(request: web.Request) -> web.StreamResponse:
-    from bot.web import SERVICES_KEY
-
-    services = request.app[SERVICES_KEY]
+async def calendar_resource(request: web.Request, services: Services) -> web.StreamResponse:
     name = request.match_info["name"]
     is_feed = name.endswith(".ics")
     slug = name[:-4] if is_feed else name
@@ -94,12 +96,22 @@ async def calendar_resource(request: web.Request) -> web.StreamResponse:
     return web.Response(body=feed.body, headers=headers)
 
 
-async def index(request: web.Request) -> web.Response:
-    from bot.web import SERVICES_KEY
-
-    services = request.app[SERVICES_KEY]
-    pages = await services.calendar.page(None)
-    return _html("Meeting calendars", pages, services.clock.now(), index=True)
+async def index(request: web.Request, services: Services) -> web.Response:
+    """``/`` (and ``/?page=N``): the public series, LISTING_PAGE_SIZE a page."""
+    try:
+        number = int(request.query.get("page", "1"))
+    except ValueError:
+        return _error(400, "page= is a page number: /?page=2.")
+    if number < 1:
+        return _error(400, "page= is a page number from 1: /?page=2.")
+    listing = await services.calendar.listing(number)
+    if listing.number != number:
+        return _error(404, f"There is no page {number}: the listing has {listing.count}.")
+    body = _rendered.get(listing)
+    if body is None:
+        body = _render("Meeting calendars", listing.pages, index=True, listing=listing)
+        _rendered[listing] = body
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=HTML_HEADERS)
 
 
 async def _page(services: Services, slug: str, token: str | None) -> web.Response:
@@ -107,7 +119,8 @@ async def _page(services: Services, slug: str, token: str | None) -> web.Respons
         pages = await services.calendar.page(slug, token)
     except QuorumError as exc:
         return _quorum_error(exc)
-    return _html(f"{pages[0].series.name}: calendar", pages, services.clock.now(), index=False)
+    body = _render(f"{pages[0].series.name}: calendar", pages, index=False)
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=HTML_HEADERS)
 
 
 _STYLE = """
@@ -121,7 +134,7 @@ a{color:#2456b8}code{font-size:.9em}
 """
 
 
-def _html(title: str, pages: list[SeriesPage], now: datetime, *, index: bool) -> web.Response:
+def _render(title: str, pages: list[SeriesPage], *, index: bool, listing: Listing | None = None) -> bytes:
     parts = [
         "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -133,12 +146,23 @@ def _html(title: str, pages: list[SeriesPage], now: datetime, *, index: bool) ->
         parts.append('<p class="muted">No public meeting series yet.</p>')
     for page in pages:
         parts.extend(_series_section(page, heading=index))
+    if listing is not None and listing.count > 1:
+        parts.append(_pager(listing))
     parts.append('<p class="muted">Subscribe with a <code>webcal://</code> link to open your calendar app, or copy '
                  "an https link into your calendar's “subscribe from URL”. Every time is computed from the time "
                  "zone database for its date.</p>")
     parts.extend(["</body>", "</html>"])
-    return web.Response(text="\n".join(parts), content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"})
+    return "\n".join(parts).encode()
+
+
+def _pager(listing: Listing) -> str:
+    links = []
+    if listing.number > 1:
+        links.append(f'<a href="/?page={listing.number - 1}" rel="prev">previous</a>')
+    links.append(f"page {listing.number} of {listing.count}")
+    if listing.number < listing.count:
+        links.append(f'<a href="/?page={listing.number + 1}" rel="next">next</a>')
+    return '<p class="pager">' + " · ".join(links) + "</p>"
 
 
 def _series_section(page: SeriesPage, *, heading: bool) -> list[str]:

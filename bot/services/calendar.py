@@ -1,5 +1,5 @@
 """Calendar feeds and the subscription page's data: which meetings a feed holds, what each event says,
-a cache of rendered feeds, and private-feed tokens.
+a cache of rendered feeds and of the listing of public series, and private-feed tokens.
 
 A feed holds the meetings of a rolling window (8 weeks back, 52 weeks ahead), one VEVENT each. The
 window moves once a day (it is anchored at midnight UTC), so a feed's bytes, and its ETag, stay the
@@ -44,6 +44,10 @@ WINDOW_AHEAD = timedelta(weeks=52)
 REVALIDATE_AFTER = timedelta(seconds=5)
 CACHE_SIZE = 512
 MAX_ZONE_LENGTH = 64
+# The listing at ``/`` shows this many series a page, so building one page costs the same with 10 or
+# 10,000 communities. Cached listing pages: a crawler walking every page cannot grow the cache unbounded.
+LISTING_PAGE_SIZE = 20
+LISTING_CACHE_SIZE = 64
 
 
 class PrivateFeed(QuorumError):
@@ -80,6 +84,26 @@ class SeriesPage:
     page_url: str
 
 
+@dataclass(frozen=True, eq=False)  # compared (and hashed) by identity: the same object while it is valid
+class Listing:
+    """One page of the listing of public series at ``/``."""
+
+    pages: list[SeriesPage]
+    number: int  # from 1
+    count: int  # how many listing pages there are (at least 1)
+
+
+@dataclass
+class _ListingEntry:
+    listing: Listing
+    stamp: tuple[int, datetime | None]
+    expires: datetime | None  # when its first listed meeting starts, the "next meetings" move on
+    checked_at: datetime
+
+    def current(self, now: datetime) -> bool:
+        return self.expires is None or now < self.expires
+
+
 def _day(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -96,10 +120,15 @@ class CalendarService:
         self.meetings = meetings
         self._cache: OrderedDict[tuple[str, str | None], _Entry] = OrderedDict()
         self._slugs: dict[int, str] = {}
+        self._listings: OrderedDict[int, _ListingEntry] = OrderedDict()
+        self._listing_generation = 0  # moves on every change: a listing built meanwhile is not cached
         meetings.on_series_changed(self.invalidate)
 
     # -- cache -----------------------------------------------------------------------------
     def invalidate(self, series_id: int) -> None:
+        # Any change may move a series into, out of or within the listing: rebuilding a page is cheap.
+        self._listings.clear()
+        self._listing_generation += 1
         slug = self._slugs.get(series_id)
         if slug is None:
             return
@@ -214,26 +243,53 @@ class CalendarService:
         token = series.feed_token if with_token else None
         return feed_links(self.settings.web.public_url, series.slug, series.timezone, series.display_zones, token)
 
-    async def page(self, slug: str | None, token: str | None = None, count: int = 5) -> list[SeriesPage]:
-        """The subscription page's data: one series (token checked when private), or every public series."""
+    async def page(self, slug: str, token: str | None = None, count: int = 5) -> list[SeriesPage]:
+        """One series' subscription page (token checked when private)."""
         now = self.clock.now()
         async with self.db.read() as session:
-            if slug is not None:
-                row = await meetings_q.series_by_slug(session, slug)
-                if row is None:
-                    raise NotFound(f"There is no calendar '{slug}'.")
-                infos = [SeriesInfo.of(row)]
-                self._check_token(infos[0], token)
-            else:
-                infos = [s for s in (SeriesInfo.of(r) for r in await meetings_q.all_series(session))
-                         if s.feed_token is None]
-            pages = []
-            for series in infos:
-                upcoming = await self.meetings.upcoming_in(session, series, count, after=now)
-                views = await self.meetings.views(session, series, upcoming)
-                pages.append(SeriesPage(series, views, self.links(series, with_token=True),
-                                        page_url(self.settings.web.public_url, series.slug, series.feed_token)))
-        return pages
+            row = await meetings_q.series_by_slug(session, slug)
+            if row is None:
+                raise NotFound(f"There is no calendar '{slug}'.")
+            series = SeriesInfo.of(row)
+            self._check_token(series, token)
+            return [await self._series_page(session, series, now, count)]
+
+    async def listing(self, number: int = 1, count: int = 5) -> Listing:
+        """Page ``number`` of the public series, by slug (the last page when ``number`` is past it).
+
+        Cached: a change made in this process clears the cache (listener); after REVALIDATE_AFTER one
+        small query checks for changes made by other processes; and a page expires when the first
+        meeting it lists starts."""
+        now = self.clock.now()
+        generation = self._listing_generation
+        entry = self._listings.get(number)
+        if entry is not None and entry.current(now) and now - entry.checked_at < REVALIDATE_AFTER:
+            self._listings.move_to_end(number)
+            return entry.listing
+        async with self.db.read() as session:
+            stamp = await calendar_q.listing_stamp(session)
+            if entry is not None and entry.current(now) and entry.stamp == stamp:
+                entry.checked_at = now
+                return entry.listing
+            pages_count = max(1, -(-stamp[0] // LISTING_PAGE_SIZE))
+            shown = min(max(number, 1), pages_count)
+            rows = await calendar_q.public_series(session, (shown - 1) * LISTING_PAGE_SIZE, LISTING_PAGE_SIZE)
+            pages = [await self._series_page(session, SeriesInfo.of(r), now, count) for r in rows]
+        listing = Listing(pages, shown, pages_count)
+        if generation != self._listing_generation:
+            return listing
+        starts = [page.upcoming[0].starts_at for page in pages if page.upcoming]
+        self._listings[number] = _ListingEntry(listing, stamp, min(starts, default=None), now)
+        self._listings.move_to_end(number)
+        while len(self._listings) > LISTING_CACHE_SIZE:
+            self._listings.popitem(last=False)
+        return listing
+
+    async def _series_page(self, session: AsyncSession, series: SeriesInfo, now: datetime, count: int) -> SeriesPage:
+        upcoming = await self.meetings.upcoming_in(session, series, count, after=now)
+        views = await self.meetings.views(session, series, upcoming)
+        return SeriesPage(series, views, self.links(series, with_token=True),
+                          page_url(self.settings.web.public_url, series.slug, series.feed_token))
 
     async def links_for(self, actor: Actor, slug: str | None) -> tuple[SeriesInfo, list[FeedLink], str]:
         """``/calendar``: the links a member of the workspace may use (with the token of a private feed)."""

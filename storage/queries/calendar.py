@@ -1,14 +1,28 @@
-"""Calendar feeds: a series' private-feed token."""
+"""Calendar feeds: a series' private-feed token; the subscription page's listing of public series."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Series
+from storage.queries.common import core_rows
+from storage.records import SeriesRecord
+
+_SERIES_TABLE = Series.__table__  # type: ignore[attr-defined]
+_PUBLIC_SERIES = (
+    select(_SERIES_TABLE).where(_SERIES_TABLE.c.feed_token.is_(None)).order_by(_SERIES_TABLE.c.slug)
+    .limit(bindparam("limit")).offset(bindparam("offset"))
+)
+# One row: how many series are public, and the latest change of any series. Every change that shows on
+# the page marks its series changed (updated_at), and a series made private or public too.
+_LISTING_STAMP = select(
+    func.count() - func.count(_SERIES_TABLE.c.feed_token), func.max(_SERIES_TABLE.c.updated_at)
+)
 
 
 async def set_feed_token(session: AsyncSession, series_id: int, token: str | None, now: datetime) -> None:
@@ -16,3 +30,15 @@ async def set_feed_token(session: AsyncSession, series_id: int, token: str | Non
     await session.execute(
         update(Series).where(col(Series.id) == series_id).values(feed_token=token, updated_at=now)
     )
+
+
+async def public_series(session: AsyncSession, offset: int, limit: int) -> Sequence[SeriesRecord]:
+    """One page of the public series, by slug."""
+    return await core_rows(session, _PUBLIC_SERIES, {"offset": offset, "limit": limit})
+
+
+async def listing_stamp(session: AsyncSession) -> tuple[int, datetime | None]:
+    """The number of public series and the latest change of any series: when neither moved, a rendered
+    listing is still right."""
+    values = tuple((await core_rows(session, _LISTING_STAMP, {}))[0])
+    return int(values[0]), values[1]

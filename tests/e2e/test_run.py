@@ -1,5 +1,5 @@
-"""`quorum run` with no platform tokens: serves /healthz, says how to add Discord or Slack, and stops
-cleanly on SIGTERM."""
+"""`quorum run` with no platform tokens: answers /health/live (and its alias /healthz), then serves the
+subscription page, says how to add Discord or Slack, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -19,21 +20,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_health(url: str, process: subprocess.Popen[str], deadline_s: float = 60) -> dict[str, object]:
-    # Polls a real server process started by this test; this waits for start-up, not for time to pass.
+def wait_for(url: str, process: subprocess.Popen[str], deadline_s: float = 60) -> tuple[int, bytes]:
+    """The first answer other than 503 (starting). Polls a real server process started by this test:
+    this waits for start-up, not for time to pass."""
     started = time.monotonic()
     while time.monotonic() - started < deadline_s:
         if process.poll() is not None:
             raise AssertionError(f"quorum run exited early: {process.stderr.read() if process.stderr else ''}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                return dict(json.loads(response.read()))
+                return int(response.status), response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                return exc.code, exc.read()
         except OSError:
-            time.sleep(0.1)
-    raise AssertionError("quorum run did not answer /healthz")
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"quorum run did not answer {url}")
 
 
-def test_run_serves_healthz_and_explains_adapters(quorum_env: dict[str, str], tmp_path: Path) -> None:
+def test_run_answers_live_then_serves_and_explains_adapters(quorum_env: dict[str, str], tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "run.toml"
     config.write_text(f'[web]\nhost = "127.0.0.1"\nport = {port}\n\n[roles.PMC]\n', encoding="utf-8")
@@ -41,7 +47,12 @@ def test_run_serves_healthz_and_explains_adapters(quorum_env: dict[str, str], tm
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "run"], env=env,
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for_health(f"http://127.0.0.1:{port}/healthz", process) == {"ok": True}
+        for path in ("/health/live", "/healthz"):
+            status, body = wait_for(f"http://127.0.0.1:{port}{path}", process)
+            assert status == 200 and json.loads(body) == {"ok": True}, path
+        # Once migrated and built, the app serves the rest (503 until then).
+        status, body = wait_for(f"http://127.0.0.1:{port}/", process)
+        assert status == 200 and b"No public meeting series yet." in body
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     finally:

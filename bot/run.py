@@ -1,0 +1,54 @@
+"""``quorum run``: answer ``/health/live`` within moments of starting, then build the rest.
+
+Importing the bot (SQLAlchemy, the models, the services, the commands, a platform's SDK) takes about a
+second on an idle machine and several on a busy one, and migrating the database may take longer; a
+liveness probe must not see a dead process meanwhile. So the web server listens first, with nothing
+imported but aiohttp and the config: ``/health/live`` answers at once, the other routes answer 503 until
+the app is ready. The imports run in a worker thread so that the event loop keeps answering; then
+bot/app.py migrates, builds the app and hands the routes their services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.web import build_web_app, slack_http_mode
+
+log = logging.getLogger("quorum")
+
+Serve = Callable[[Settings, web.AppRunner, asyncio.Event], Awaitable[None]]
+
+
+def _import_bot(settings: Settings) -> Serve:
+    """Everything start-up needs, imported (in a worker thread), including the SDK of each platform
+    whose token is set; the others are never imported."""
+    from bot.app import serve_until  # the whole bot
+
+    if settings.secrets.slack_enabled:
+        import bot.adapters.slack
+    if settings.secrets.discord_enabled:
+        import bot.adapters.discord.client  # noqa: F401
+    return serve_until
+
+
+async def run(settings: Settings) -> None:
+    """Listen, then start everything configured, and run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(build_web_app(slack_http=slack_http_mode(settings)), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+        log.info("Quorum is listening on http://%s:%s; starting up.", settings.web.host, settings.web.port)
+        serve_until = await asyncio.to_thread(_import_bot, settings)
+    except BaseException:
+        await runner.cleanup()
+        raise
+    await serve_until(settings, runner, stop)
