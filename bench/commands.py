@@ -37,7 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,21 +46,21 @@ from typing import Any
 os.environ["PYTHONTZPATH"] = ""
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiosqlite  # noqa: E402
-import asyncpg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import aiosqlite
+import asyncpg
+from sqlalchemy.engine import make_url
 
-from bench.loop_lag import LagProbe, percentile  # noqa: E402
-from bot.app import settle_heap  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.commands import catalog  # noqa: E402,F401  (registers the commands)
-from bot.commands.context import Dispatcher, make_actor  # noqa: E402
-from bot.commands.reply import Reply  # noqa: E402
-from bot.config import RoleConfig, Settings  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.services.actor import Actor  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from bench.loop_lag import LagProbe, percentile
+from bot.app import settle_heap
+from bot.clock import ManualClock
+from bot.commands import catalog  # noqa: F401  (registers the commands)
+from bot.commands.context import Dispatcher, make_actor
+from bot.commands.reply import Reply
+from bot.config import RoleConfig, Settings
+from bot.services import Services
+from bot.services.actor import Actor
+from storage.db import Database
+from storage.migrate import upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/quorum_bench"
 # History starts on Tuesday 2021-02-23; the measured commands run on Tuesday 2022-03-01 12:00 UTC, four
@@ -136,20 +136,20 @@ class Bench:
             for n in range(4):
                 await self.run(f'/agenda add "Week {week} item {n}" https://github.com/org/repo/issues/{week}-{n}',
                                self.members[(week * 4 + n) % len(self.members)])
-        values = ("+1", "+1", "+0", "0", "+1")
         for number in range(self.args.history_votes):
             self.clock.set(HISTORY_START + timedelta(weeks=2 * number + 1))
             view = await self.services.votes.open(self.chair, f"Decision {number}")
             voters = iter(enumerate(self.members[: self.args.ballots]))
-
-            async def caster() -> None:  # a few members at a time, as a busy vote sees them
-                for index, voter in voters:
-                    await self.services.votes.cast(voter, view.id, values[(index + number) % len(values)])
-
-            await asyncio.gather(*(caster() for _ in range(8)))
+            # A few members at a time, as a busy vote sees them; all casters share the one iterator.
+            await asyncio.gather(*(self.cast_all(view.id, voters, number) for _ in range(8)))
             await self.services.votes.close(self.chair, view.id, force=True)
         self.clock.set(NOW)
         self.figures.seed_seconds = time.perf_counter() - started
+
+    async def cast_all(self, vote_id: int, voters: Iterator[tuple[int, Actor]], number: int) -> None:
+        values = ("+1", "+1", "+0", "0", "+1")
+        for index, voter in voters:
+            await self.services.votes.cast(voter, vote_id, values[(index + number) % len(values)])
 
     # -- 1. members typing, paced ---------------------------------------------------------------
     async def paced(self) -> None:

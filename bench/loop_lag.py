@@ -12,6 +12,7 @@ observe:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from types import TracebackType
 
@@ -44,10 +45,8 @@ class LagProbe:
                         tb: TracebackType | None) -> None:
         assert self._task is not None
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
 
     @property
     def p99_ms(self) -> float:
