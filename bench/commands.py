@@ -360,9 +360,11 @@ def table(results: dict[str, Figures], args: argparse.Namespace) -> str:
     def row(name: str, target: str, cell: Callable[[Figures], str]) -> None:
         rows.append((name, target, [cell(results[k]) for k in kinds]))
 
+    def paced(name: str) -> Callable[[Figures], str]:
+        return lambda f: f"{spread(f.paced[name])} ({met(percentile(f.paced[name], 0.99) <= 15)})"
+
     for name in COMMANDS:
-        row(f"paced /{name}: p50 / p99 / max ms", "p99 ≤ 15 ms",
-            lambda f, n=name: f"{spread(f.paced[n])} ({met(percentile(f.paced[n], 0.99) <= 15)})")
+        row(f"paced /{name}: p50 / p99 / max ms", "p99 ≤ 15 ms", paced(name))
     row("paced: commands (errors)", "0 errors",
         lambda f: f"{sum(map(len, f.paced.values()))} ({f.paced_errors}) ({met(f.paced_errors == 0)})")
     row(f"burst: {args.burst} clicks in {args.burst_seconds:g} s, errors", "0",
