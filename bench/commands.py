@@ -7,7 +7,7 @@ directory that is removed even on error; the PostgreSQL database is reset and mi
 
 The community has a realistic history before anything is measured: a year of weekly meetings with 4
 agenda items each, and --history-votes closed votes of --ballots ballots each (cast through the vote
-service, a few at a time, as members would). The default 20 x 250 ballots keeps the seeding near a
+service, a few at a time, as members would). The default 20 x 200 ballots keeps the seeding near a
 minute on this 2-core machine: on the code of issue 13's start each cast reloads every ballot, so the
 seeding is quadratic in --ballots (20 x 500 took about 5 minutes with the machine shared). Then, in one process:
 
@@ -402,11 +402,11 @@ async def main() -> None:
                         help="a scratch database: it is wiped and migrated")
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--interval", type=float, default=2.5, help="paced: mean seconds between a member's commands")
-    parser.add_argument("--seconds", type=float, default=40, help="paced: how long members keep typing")
+    parser.add_argument("--seconds", type=float, default=30, help="paced: how long members keep typing")
     parser.add_argument("--burst", type=int, default=300, help="members clicking the +1 button")
     parser.add_argument("--burst-seconds", type=float, default=10)
     parser.add_argument("--history-votes", type=int, default=20, help="closed votes in the history")
-    parser.add_argument("--ballots", type=int, default=250, help="ballots per closed vote in the history")
+    parser.add_argument("--ballots", type=int, default=200, help="ballots per closed vote in the history")
     parser.add_argument("--saturation-rounds", type=int, default=4, help="/agenda add per member, closed loop")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
