@@ -1,4 +1,5 @@
-# The two commands: `make run` and `make test` (and `make bench`: figures on SQLite and PostgreSQL, QUORUM_BENCH_POSTGRES_URL). Each creates .venv when needed and installs what it needs.
+# The two commands: `make run` and `make test`. Each creates .venv when needed and installs what it needs.
+# `make bench` prints the figures on SQLite and PostgreSQL (QUORUM_BENCH_POSTGRES_URL, a database it wipes).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
