@@ -1,4 +1,5 @@
 # The two commands: `make run` and `make test`. Each creates .venv when needed and installs what it needs.
+# `make bench` prints the figures on SQLite and PostgreSQL (QUORUM_BENCH_POSTGRES_URL, a database it wipes).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,7 +33,7 @@ pytest: install
 test: lint typecheck pytest
 
 bench: install
-	$(BIN)/python bench/commands.py
+	$(BIN)/python bench/commands.py --db both
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

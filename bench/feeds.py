@@ -1,6 +1,8 @@
 """Calendar feed benchmark: requests/s for a cached 200 and a 304 of /calendar/<series>.ics, against a
 trivial aiohttp handler returning the same number of bytes, all served by one server process and measured
 in the same run by one load process; and the cold render of a 2-year feed (104 meetings with agendas).
+Both processes use a ManualClock on a fixed date, so the run does not depend on the day (the agenda is
+open); the database lives in a temporary directory removed at the end, even on error.
 
     .venv/bin/python bench/feeds.py [--seconds 5] [--concurrency 16]
 """
@@ -26,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from aiohttp import web
 
-from bot.clock import SystemClock
+from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401
 from bot.commands.context import Dispatcher, make_actor
 from bot.config import RoleConfig, Settings, WebConfig
@@ -39,6 +41,9 @@ from storage.db import Database
 from storage.migrate import upgrade_sync
 
 ZONES = "UTC,Europe/London,Europe/Berlin,Asia/Kolkata,Asia/Shanghai"
+# Tuesday 2022-03-01 12:00 UTC: four hours before the agenda deadline of Wednesday's meeting.
+NOW = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
+NEXT_MEETING = date(2022, 3, 2)
 
 
 def settings_for(url: str, port: int) -> Settings:
@@ -50,20 +55,20 @@ async def seed(services: Services, settings: Settings) -> None:
     dispatcher = Dispatcher(services)
     chair = make_actor(settings, workspace_id="bench", platform="console", member_id="console:alice",
                        display_name="alice")
-    today = datetime.now(UTC).date()
     reply = await dispatcher.run_text(
         f'/meeting series create slug=community name="Community meeting" weekday=wed time=08:00 '
-        f"tz=America/Los_Angeles zones={ZONES} start={today - timedelta(weeks=8)}", chair)
+        f"tz=America/Los_Angeles zones={ZONES} start={NEXT_MEETING - timedelta(weeks=8)}", chair)
     assert reply.ok, reply.text
     for n in range(3):
-        reply = await dispatcher.run_text(f'/agenda add "Item {n}" https://github.com/org/repo/issues/{n}', chair)
+        link = f"https://github.com/org/repo/issues/{n}"
+        reply = await dispatcher.run_text(f'/agenda add "Item {n}" {link} date={NEXT_MEETING}', chair)
         assert reply.ok, reply.text
 
 
 async def serve(url: str, port: int, trivial_port: int) -> None:
     settings = settings_for(url, port)
     db = Database(url)
-    services = Services(db, SystemClock(), settings)
+    services = Services(db, ManualClock(NOW), settings)
     size = len((await services.calendar.feed("community")).body)
     body = b"x" * size
 
@@ -106,8 +111,8 @@ def free_port() -> int:
 def cold_render(runs: int = 30) -> list[float]:
     """Render a feed of 104 weekly meetings with 4 agenda items each from views, VTIMEZONE cache cleared."""
     settings = settings_for("sqlite+aiosqlite:///unused.db", 8080)
-    unused = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'render.db'}"  # render needs no database
-    services = Services(Database(unused), SystemClock(), settings)
+    with tempfile.TemporaryDirectory(prefix="quorum-bench-") as tmp:  # render reads no database: none is created
+        services = Services(Database(f"sqlite+aiosqlite:///{Path(tmp) / 'unused.db'}"), ManualClock(NOW), settings)
     series = SeriesInfo(1, "bench", "community", "Community meeting", 2, dtime(8), "America/Los_Angeles",
                         date(2022, 1, 5), timedelta(hours=1), timedelta(hours=24), tuple(ZONES.split(",")), (),
                         None, None, datetime(2022, 1, 1, tzinfo=UTC))
@@ -133,7 +138,7 @@ def cold_render(runs: int = 30) -> list[float]:
 async def main(url: str, seconds: float, concurrency: int) -> None:
     port, trivial_port = free_port(), free_port()
     db = Database(url)
-    await seed(Services(db, SystemClock(), settings_for(url, port)), settings_for(url, port))
+    await seed(Services(db, ManualClock(NOW), settings_for(url, port)), settings_for(url, port))
     await db.dispose()
     server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port), str(trivial_port)],  # noqa: ASYNC220
                               stdout=subprocess.PIPE, text=True)
@@ -173,6 +178,7 @@ if __name__ == "__main__":
     if args.serve:
         asyncio.run(serve(args.serve[0], int(args.serve[1]), int(args.serve[2])))
     else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-        upgrade_sync(url)
-        asyncio.run(main(url, args.seconds, args.concurrency))
+        with tempfile.TemporaryDirectory(prefix="quorum-bench-") as tmp:
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            upgrade_sync(url)
+            asyncio.run(main(url, args.seconds, args.concurrency))

@@ -78,9 +78,10 @@ async def main() -> None:
     parser.add_argument("--electorate", type=int, default=1000)
     parser.add_argument("--postgres", help="a scratch PostgreSQL database URL (migrated and written to)")
     args = parser.parse_args()
-    url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
-    await upgrade(url)
-    await one_run(url, args.electorate)
+    with tempfile.TemporaryDirectory(prefix="quorum-bench-") as tmp:  # removed even on error
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        await upgrade(url)
+        await one_run(url, args.electorate)
     if args.postgres:
         await upgrade(args.postgres)
         await one_run(args.postgres, args.electorate)

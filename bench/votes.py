@@ -84,9 +84,10 @@ async def main() -> None:
     args = parser.parse_args()
     totals: list[float] = []
     for run in range(args.runs):
-        url = args.postgres or f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
-        await upgrade(url)
-        close_ms, render_ms, size = await one_run(url)
+        with tempfile.TemporaryDirectory(prefix="quorum-bench-") as tmp:  # removed even on error
+            url = args.postgres or f"sqlite+aiosqlite:///{tmp}/bench.db"
+            await upgrade(url)
+            close_ms, render_ms, size = await one_run(url)
         totals.append(close_ms + render_ms)
         print(f"run {run + 1}: close {close_ms:.1f} ms + render {render_ms:.1f} ms = {close_ms + render_ms:.1f} ms "
               f"({BALLOTS} ballots, {CHANGES} changes, electorate {ELECTORATE}, result {size} chars)")
