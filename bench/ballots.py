@@ -35,6 +35,7 @@ os.environ.setdefault("PYTHONTZPATH", "")
 
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers the commands)
@@ -45,7 +46,6 @@ from bot.services import Services
 from bot.services.votes import event_time
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import VoteBallot, VoteEvent
 from storage.queries import votes as q
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/quorum_ballots"
@@ -54,6 +54,8 @@ CASTS = 25  # commands timed per case
 START = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
 VALUES = ("+1", "+1", "0", "-1", "+0")
 CHUNK = 5_000
+EVENTS = SQLModel.metadata.tables["vote_event"]
+BALLOTS = SQLModel.metadata.tables["ballot"]
 
 
 class Bench:
@@ -96,8 +98,8 @@ class Bench:
                          "comment": None, "binding": binding, "cast_at": self.clock.now(), "changes": 0})
         for start in range(0, ballots, CHUNK):
             async with self.db.write() as session:
-                await session.execute(insert(VoteEvent.__table__), events[start:start + CHUNK])  # type: ignore[arg-type]
-                await session.execute(insert(VoteBallot.__table__), rows[start:start + CHUNK])  # type: ignore[arg-type]
+                await session.execute(insert(EVENTS), events[start:start + CHUNK])
+                await session.execute(insert(BALLOTS), rows[start:start + CHUNK])
         async with self.db.write() as session:
             await q.update_vote(session, view.id, head_digest=prev.hash)
             # The running tally (issue 13) is absent from the code before it: recount it when it exists.
