@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 GENESIS = "0" * 64
 EVENT_KINDS = ("open", "ballot", "change", "close")
+T = TypeVar("T")
 
 
 def canonical(value: Any) -> bytes:
@@ -75,13 +76,35 @@ class ChainProblem:
         return self.message
 
 
+Steps = Generator[None, None, T]
+
+
+def run_steps(steps: Steps[T]) -> T:
+    """Run a ``*_steps`` generator to its end at once; its value. A service that must not hold the
+    event loop for long steps through it instead, letting the loop run between steps."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
 def verify_chain(vote_id: int, events: Sequence[Event], head_digest: str | None) -> ChainProblem | None:
     """The first event that does not match its chain, or None when the whole chain and the head digest
     check out. ``events`` must be in stored order."""
+    return run_steps(verify_chain_steps(vote_id, events, head_digest))
+
+
+def verify_chain_steps(vote_id: int, events: Sequence[Event], head_digest: str | None,
+                       every: int = 1000) -> Steps[ChainProblem | None]:
+    """``verify_chain`` as a generator that pauses (yields) after every ``every`` events: a chain of
+    100,000 events is 100,000 hashes."""
     if not events:
         return ChainProblem(vote_id, None, f"vote #{vote_id} has no events: its log was removed.")
     prev_hash = GENESIS
     for expected_seq, event in enumerate(events, start=1):
+        if expected_seq % every == 0:
+            yield
         if event.vote_id != vote_id:
             return ChainProblem(vote_id, event.seq, f"{event.label()} belongs to another vote.")
         if event.seq != expected_seq:

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.rules.audit import ChainProblem, Event, electorate_digest, verify_chain
-from bot.rules.votes import Ballot, decide
+from bot.rules.audit import ChainProblem, Event, Steps, electorate_digest, run_steps, verify_chain_steps
+from bot.rules.votes import Tally, decide_tally, tally
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,18 @@ class Replayed:
 
 def replay(events: Sequence[Event]) -> Replayed:
     """The state the log describes. Assumes the chain itself verified."""
+    return run_steps(replay_steps(events))
+
+
+def replay_steps(events: Sequence[Event], every: int = 1000) -> Steps[Replayed]:
+    """``replay`` as a generator that pauses after every ``every`` events."""
     opened: Mapping[str, Any] = {}
     closed: Mapping[str, Any] | None = None
     current: dict[str, LoggedBallot] = {}
     history: list[LoggedBallot] = []
-    for event in events:
+    for index, event in enumerate(events, start=1):
+        if index % every == 0:
+            yield
         payload = event.payload
         if event.kind == "open":
             opened = payload
@@ -67,7 +74,13 @@ class StatedVote:
 
 def check_vote(stated: StatedVote) -> ChainProblem | None:
     """The first thing about the vote that its log does not back, or None."""
-    problem = verify_chain(stated.id, stated.events, stated.head_digest)
+    return run_steps(check_vote_steps(stated))
+
+
+def check_vote_steps(stated: StatedVote, every: int = 1000) -> Steps[ChainProblem | None]:
+    """``check_vote`` as a generator that pauses after about every ``every`` events or ballots, so a
+    service can check a vote of 100,000 ballots without holding the event loop for the whole of it."""
+    problem = yield from verify_chain_steps(stated.id, stated.events, stated.head_digest, every)
     if problem is not None:
         return problem
     vid = stated.id
@@ -79,7 +92,7 @@ def check_vote(stated: StatedVote) -> ChainProblem | None:
     closes = [e for e in events if e.kind == "close"]
     if len(closes) > 1 or (closes and closes[0] is not events[-1]):
         return ChainProblem(vid, closes[-1].seq, f"vote #{vid}'s log has events after its close.")
-    state = replay(events)
+    state = yield from replay_steps(events, every)
     opened = state.opened
 
     def differs(what: str, logged: Any, found: Any) -> ChainProblem:
@@ -96,12 +109,20 @@ def check_vote(stated: StatedVote) -> ChainProblem | None:
     if sorted(stated.electorate) != logged_electorate:
         return differs("electorate", logged_electorate, sorted(stated.electorate))
     electorate = set(logged_electorate)
-    for ballot in state.history:
+    for index, ballot in enumerate(state.history, start=1):
+        if index % every == 0:
+            yield
         if ballot.binding != (ballot.voter in electorate):
             return ChainProblem(vid, None, f"vote #{vid}: the log marks {ballot.voter}'s ballot "
                                 f"{'binding' if ballot.binding else 'non-binding'}, which the electorate does not.")
-    stated_ballots = {voter: (value, binding) for voter, value, binding in stated.ballots}
-    for voter, ballot in state.ballots.items():
+    stated_ballots: dict[str, tuple[str, bool]] = {}
+    for index, (voter, value, binding) in enumerate(stated.ballots, start=1):
+        if index % every == 0:
+            yield
+        stated_ballots[voter] = (value, binding)
+    for index, (voter, ballot) in enumerate(state.ballots.items(), start=1):
+        if index % every == 0:
+            yield
         found = stated_ballots.pop(voter, None)
         if found is None:
             return ChainProblem(vid, None, f"vote #{vid}: the ballot of {voter} is in the log but missing.")
@@ -116,8 +137,13 @@ def check_vote(stated: StatedVote) -> ChainProblem | None:
     if stated.status != expected_status:
         return differs("status", expected_status, stated.status)
     if state.closed is not None:
-        decision = decide(opened["rule"], [Ballot(b.voter, b.value, b.binding) for b in state.history],
-                          len(electorate))
+        current = list(state.ballots.values())
+        binding_tally, other_tally = Tally(), Tally()
+        for start in range(0, len(current), every):
+            yield
+            counted = tally(current[start:start + every])  # one ballot per voter: slices add up
+            binding_tally, other_tally = binding_tally + counted[0], other_tally + counted[1]
+        decision = decide_tally(opened["rule"], binding_tally, other_tally, len(electorate))
         if state.closed.get("outcome") != decision.outcome:
             return ChainProblem(vid, closes[0].seq, f"vote #{vid}'s close event records "
                                 f"{state.closed.get('outcome')!r} but its ballots give {decision.outcome!r}.")
