@@ -23,7 +23,7 @@ from bot.rules.audit import GENESIS, ChainProblem, Event, Steps, canonical, elec
 from bot.rules.links import validate_link, validate_title
 from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
-from bot.rules.vote_log import StatedVote, check_vote_steps
+from bot.rules.vote_log import LogCheck, StatedVote
 from bot.rules.votes import (
     DEFAULT_RULE,
     Decision,
@@ -50,7 +50,7 @@ MAX_DURATION = timedelta(days=30)
 MAX_COMMENT_LENGTH = 1000
 # Rows (ballots, events) read and processed at a time when a whole vote is read (verify, export): between
 # two pages the event loop serves others, so a vote of 100,000 ballots never holds it for long.
-PAGE = 1000
+PAGE = 200
 
 
 # Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
@@ -448,16 +448,19 @@ class VoteService:
                 async for page in _ballot_pages(session, vote.id):
                     ballots.extend((row[1], row[3], bool(row[5])) for row in page)
                     counted = _add(counted, tally(_as_ballots(page)))
-                chain: list[Event] = []
+                # The log is checked as it is read, and not kept: a vote's 100,000 events held at once
+                # would cost the loop long garbage-collector pauses.
+                check = LogCheck(vote.id)
                 async for rows in _event_pages(session, vote.id):
-                    chain.extend(_event_of(row) for row in rows)
-                count += len(chain)
+                    for row in rows:
+                        check.add(_event_of(row))
+                    count += len(rows)
                 stated = StatedVote(
                     id=vote.id, title=vote.title, rule=vote.rule, status=vote.status, outcome=vote.outcome,
                     electorate=tuple(m for m, _ in electorate), ballots=tuple(ballots),
-                    head_digest=vote.head_digest, events=tuple(chain),
+                    head_digest=vote.head_digest,
                 )
-                problem = await _stepped(check_vote_steps(stated, PAGE))
+                problem = await _stepped(check.end_steps(stated, PAGE))
                 if problem is None and vote.electorate_digest != electorate_digest(stated.electorate):
                     problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s electorate digest does not match its "
                                            "electorate.")
