@@ -94,12 +94,16 @@ class ExportService:
         """The export as ``json.dumps(..., indent=2)`` writes it, encoded a few thousand pieces at a time
         with the event loop running others in between (a vote of 100,000 ballots is millions)."""
         encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+        blocks: list[str] = []  # joined a block at a time: one join of millions of pieces is a long stall
         parts: list[str] = []
-        for index, part in enumerate(encoder.iterencode(await self.as_dict(slug)), start=1):
+        for part in encoder.iterencode(await self.as_dict(slug)):
             parts.append(part)
-            if index % JSON_PIECES == 0:
+            if len(parts) == JSON_PIECES:
+                blocks.append("".join(parts))
+                parts.clear()
                 await asyncio.sleep(0)
-        return "".join(parts) + "\n"
+        blocks.append("".join(parts))
+        return "".join(blocks) + "\n"
 
     async def as_markdown(self, slug: str | None = None) -> str:
         series, meetings, items = await self._load(slug)
