@@ -22,7 +22,7 @@ from storage.queries import meetings as meetings_q
 from storage.queries import members as members_q
 from storage.queries import rotation as rotation_q
 
-JSON_PIECES = 5000  # pieces of JSON text encoded between two turns of the event loop
+JSON_PIECES = 2000  # pieces of JSON text encoded between two turns of the event loop
 
 
 def iso(instant: datetime) -> str:

@@ -50,7 +50,7 @@ MAX_DURATION = timedelta(days=30)
 MAX_COMMENT_LENGTH = 1000
 # Rows (ballots, events) read and processed at a time when a whole vote is read (verify, export): between
 # two pages the event loop serves others, so a vote of 100,000 ballots never holds it for long.
-PAGE = 200
+PAGE = 100
 
 
 # Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
