@@ -264,6 +264,15 @@ class Vote(SQLModel, table=True):
     head_digest: str = Field(max_length=64)
     electorate_digest: str = Field(max_length=64)
     electorate_size: int
+    # The running tally of the current ballots (migration 0008b), kept in each cast's transaction, so
+    # that a cast, a status and a close read six numbers instead of every ballot. Derived data: quorum
+    # verify checks it against the ballots, and storage.queries.votes.recount_tally rebuilds it.
+    tally_binding_plus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tally_binding_zero: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tally_binding_minus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tally_other_plus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tally_other_zero: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    tally_other_minus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class VoteMessage(SQLModel, table=True):
@@ -292,7 +301,13 @@ class VoteBallot(SQLModel, table=True):
     upsert, so two simultaneous casts leave exactly one. Every earlier ballot is in ``VoteEvent``."""
 
     __tablename__ = "ballot"
-    __table_args__ = (UniqueConstraint("vote_id", "voter", name="uq_ballot_vote_voter"),)
+    __table_args__ = (
+        UniqueConstraint("vote_id", "voter", name="uq_ballot_vote_voter"),
+        # A vote's ballots in the order members first voted, read a page at a time (export, verify);
+        # and its binding ones alone (at most the electorate), which is all a vote's message shows.
+        Index("ix_ballot_vote_order", "vote_id", "id"),
+        Index("ix_ballot_vote_binding", "vote_id", "binding", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     vote_id: int = Field(foreign_key="vote.id")

@@ -84,7 +84,7 @@ async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Co
     """A click on a vote message that closed since it was drawn (at its deadline, or by /vote close in
     another channel) is refused, and the message it was on is redrawn as the result, without buttons,
     so nobody else takes the vote for open."""
-    view = await ctx.services.votes.status(ctx.actor.workspace_id, vote_id)
+    view = await ctx.services.votes.summary(ctx.actor.workspace_id, vote_id)
     if view.is_open:
         raise refused
     return Reply.error(refused.message, refresh=reply_to_json(result_reply(view, _zones(ctx))))
@@ -92,7 +92,7 @@ async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Co
 
 @REGISTRY.command("vote status", "Show a vote: the rule, the electorate, the tally so far or its result.", VOTE)
 async def vote_status(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    view = await ctx.services.votes.status(ctx.actor.workspace_id, args["vote"])
+    view = await ctx.services.votes.summary(ctx.actor.workspace_id, args["vote"])
     return replace(vote_message(view, ctx.services.clock.now(), _zones(ctx)), ephemeral=True)
 
 

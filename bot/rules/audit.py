@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 GENESIS = "0" * 64
 EVENT_KINDS = ("open", "ballot", "change", "close")
+T = TypeVar("T")
 
 
 def canonical(value: Any) -> bytes:
@@ -75,13 +76,48 @@ class ChainProblem:
         return self.message
 
 
+Steps = Generator[None, None, T]
+
+
+def run_steps(steps: Steps[T]) -> T:
+    """Run a ``*_steps`` generator to its end at once; its value. A service that must not hold the
+    event loop for long steps through it instead, letting the loop run between steps."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
 def verify_chain(vote_id: int, events: Sequence[Event], head_digest: str | None) -> ChainProblem | None:
     """The first event that does not match its chain, or None when the whole chain and the head digest
     check out. ``events`` must be in stored order."""
-    if not events:
-        return ChainProblem(vote_id, None, f"vote #{vote_id} has no events: its log was removed.")
-    prev_hash = GENESIS
-    for expected_seq, event in enumerate(events, start=1):
+    check = ChainCheck(vote_id)
+    for event in events:
+        if check.add(event) is not None:
+            break
+    return check.end(head_digest)
+
+
+class ChainCheck:
+    """``verify_chain`` one event at a time, for a log read a page at a time: ``add`` each event in
+    stored order (it returns the first problem once there is one), then ``end`` with the head digest."""
+
+    def __init__(self, vote_id: int) -> None:
+        self.vote_id = vote_id
+        self.count = 0
+        self.prev_hash = GENESIS
+        self.problem: ChainProblem | None = None
+
+    def add(self, event: Event) -> ChainProblem | None:
+        if self.problem is None:
+            self.count += 1
+            self.problem = self._check(event, self.count)
+            self.prev_hash = event.hash
+        return self.problem
+
+    def _check(self, event: Event, expected_seq: int) -> ChainProblem | None:
+        vote_id = self.vote_id
         if event.vote_id != vote_id:
             return ChainProblem(vote_id, event.seq, f"{event.label()} belongs to another vote.")
         if event.seq != expected_seq:
@@ -89,14 +125,22 @@ def verify_chain(vote_id: int, events: Sequence[Event], head_digest: str | None)
                                 f"{expected_seq} (an event was removed or inserted).")
         if event.kind not in EVENT_KINDS:
             return ChainProblem(vote_id, event.seq, f"{event.label()} has an unknown kind.")
-        if event.prev_hash != prev_hash:
+        if event.prev_hash != self.prev_hash:
             return ChainProblem(vote_id, event.seq, f"{event.label()} does not follow the event before it "
                                 "(its previous hash differs).")
-        recomputed = chain_hash(prev_hash, event.vote_id, event.seq, event.kind, event.at, event.payload)
+        recomputed = chain_hash(self.prev_hash, event.vote_id, event.seq, event.kind, event.at, event.payload)
         if recomputed != event.hash:
             return ChainProblem(vote_id, event.seq, f"{event.label()} does not match its hash: it was altered.")
-        prev_hash = event.hash
-    if head_digest is not None and head_digest != prev_hash:
-        return ChainProblem(vote_id, None, f"vote #{vote_id}'s head digest does not match its last event "
-                            f"(stored {head_digest[:12]}…, log {prev_hash[:12]}…).")
-    return None
+        return None
+
+    def end(self, head_digest: str | None) -> ChainProblem | None:
+        """The first problem of the whole chain, the head digest included."""
+        vote_id = self.vote_id
+        if self.problem is not None:
+            return self.problem
+        if self.count == 0:
+            return ChainProblem(vote_id, None, f"vote #{vote_id} has no events: its log was removed.")
+        if head_digest is not None and head_digest != self.prev_hash:
+            return ChainProblem(vote_id, None, f"vote #{vote_id}'s head digest does not match its last event "
+                                f"(stored {head_digest[:12]}…, log {self.prev_hash[:12]}…).")
+        return None

@@ -94,6 +94,14 @@ class Tally:
     def words(self) -> str:
         return f"{self.plus} +1, {self.zero} 0, {self.minus} -1"
 
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.plus + other.plus, self.zero + other.zero, self.minus + other.minus)
+
+
+def counted_as(value: str) -> str:
+    """Which count of a ``Tally`` a ballot value adds to: "plus", "zero" or "minus"."""
+    return {"+1": "plus", "-1": "minus"}.get(value, "zero")
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -152,9 +160,14 @@ def electorate_two_thirds_needed(size: int) -> int:
 def decide(rule: str, ballots: Iterable[BallotLike], electorate_size: int) -> Decision:
     """The outcome of ``rule`` over ``ballots`` (in cast order; the latest per voter counts) if the vote
     closed now, with the reason in plain words."""
+    binding, non_binding = tally(ballots)
+    return decide_tally(rule, binding, non_binding, electorate_size)
+
+
+def decide_tally(rule: str, binding: Tally, non_binding: Tally, electorate_size: int) -> Decision:
+    """``decide`` from the tallies alone: a vote's running tally decides without reading its ballots."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}")
-    binding, non_binding = tally(ballots)
     plus, minus = binding.plus, binding.minus
     counts = f"{plus} binding +1, {minus} binding -1"
     if binding.zero:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -13,13 +14,15 @@ from bot.rules.parsing import WEEKDAY_NAMES, WEEKDAYS
 from bot.rules.time import format_zone_line
 from bot.services.notes import load_meeting_notes
 from bot.services.views import AgendaEntry, SeriesInfo
-from bot.services.votes import export_votes
+from bot.services.votes import PAGE, export_votes
 from storage.db import Database
 from storage.models import Meeting
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as meetings_q
 from storage.queries import members as members_q
 from storage.queries import rotation as rotation_q
+
+JSON_PIECES = 2000  # pieces of JSON text encoded between two turns of the event loop
 
 
 def iso(instant: datetime) -> str:
@@ -88,7 +91,19 @@ class ExportService:
             return await export_votes(session, None if slug is None else [s.workspace_id for s in series])
 
     async def as_json(self, slug: str | None = None) -> str:
-        return json.dumps(await self.as_dict(slug), indent=2, ensure_ascii=False) + "\n"
+        """The export as ``json.dumps(..., indent=2)`` writes it, encoded a few thousand pieces at a time
+        with the event loop running others in between (a vote of 100,000 ballots is millions)."""
+        encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+        blocks: list[str] = []  # joined a block at a time: one join of millions of pieces is a long stall
+        parts: list[str] = []
+        for part in encoder.iterencode(await self.as_dict(slug)):
+            parts.append(part)
+            if len(parts) == JSON_PIECES:
+                blocks.append("".join(parts))
+                parts.clear()
+                await asyncio.sleep(0)
+        blocks.append("".join(parts))
+        return "".join(blocks) + "\n"
 
     async def as_markdown(self, slug: str | None = None) -> str:
         series, meetings, items = await self._load(slug)
@@ -131,11 +146,11 @@ class ExportService:
                 lines.append("")
                 if meeting.id is not None and meeting.id in minutes:
                     lines.append(minutes[meeting.id])
-        lines.extend(_votes_markdown(await self._votes(series, slug)))
+        lines.extend(await _votes_markdown(await self._votes(series, slug)))
         return "\n".join(lines).rstrip() + "\n" if lines else "No records yet.\n"
 
 
-def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
+async def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
     if not votes:
         return []
     lines = ["# Votes", ""]
@@ -162,7 +177,9 @@ def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
             lines.append("")
             lines.append("| voter | vote | binding | cast at | comment |")
             lines.append("|---|---|---|---|---|")
-            for ballot in vote["ballots"]:
+            for index, ballot in enumerate(vote["ballots"], start=1):
+                if index % PAGE == 0:
+                    await asyncio.sleep(0)  # a vote may have 100,000 ballots: let the loop run others
                 comment = (ballot.get("comment") or "").replace("|", "\\|")
                 lines.append(f"| {names.get(ballot['voter'], ballot['voter_name'])} | {ballot['value']} | "
                              f"{'yes' if ballot['binding'] else 'no'} | {ballot['cast_at']} | {comment} |")

@@ -6,8 +6,9 @@ transaction as the change itself, so the log and the tables can never disagree b
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -18,24 +19,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.rules.audit import GENESIS, ChainProblem, Event, canonical, electorate_digest, next_event
+from bot.rules.audit import GENESIS, ChainProblem, Event, Steps, canonical, electorate_digest, next_event
 from bot.rules.links import validate_link, validate_title
 from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
-from bot.rules.vote_log import StatedVote, check_vote
+from bot.rules.vote_log import LogCheck, StatedVote
 from bot.rules.votes import (
     DEFAULT_RULE,
-    Ballot,
     Decision,
     Tally,
-    decide,
+    counted_as,
+    decide_tally,
     parse_rule,
     parse_value,
+    tally,
 )
 from bot.services.actor import Actor
 from bot.services.members import MemberService
 from storage.db import Database
-from storage.models import Vote
+from storage.models import Vote, VoteBallot
 from storage.queries import members as members_q
 from storage.queries import votes as q
 
@@ -46,6 +48,9 @@ DEFAULT_DURATION = timedelta(hours=72)  # the Apache minimum
 MIN_DURATION = timedelta(minutes=10)
 MAX_DURATION = timedelta(days=30)
 MAX_COMMENT_LENGTH = 1000
+# Rows (ballots, events) read and processed at a time when a whole vote is read (verify, export): between
+# two pages the event loop serves others, so a vote of 100,000 ballots never holds it for long.
+PAGE = 100
 
 
 # Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
@@ -100,7 +105,11 @@ class VoteView:
     head_digest: str
     electorate_digest: str
     electorate: tuple[tuple[str, str], ...]  # (member id, display name), sorted by id
-    ballots: tuple[BallotView, ...]  # current ballots, in the order members first voted
+    # Current ballots, in the order members first voted. ``status`` loads every one; the views a command
+    # answers with (``summary``, cast, close, list) only the binding ones: at most the electorate, and
+    # all that a vote's message shows (a vote can have 100,000 non-binding ballots).
+    ballots: tuple[BallotView, ...]
+    tally: tuple[Tally, Tally]  # (binding, non-binding): the vote's running tally, over every ballot
 
     @property
     def is_open(self) -> bool:
@@ -117,10 +126,11 @@ class VoteView:
     @cached_property
     def _decision(self) -> Decision:
         # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass.
-        return decide(self.rule, self.ballots, len(self.electorate))
+        return decide_tally(self.rule, self.tally[0], self.tally[1], len(self.electorate))
 
     def not_voted(self) -> list[tuple[str, str]]:
-        voted = {b.voter for b in self.ballots}
+        # Members of the electorate cast binding ballots only, so the binding ones are enough here.
+        voted = {b.voter for b in self.ballots if b.binding}
         return [(m, n) for m, n in self.electorate if m not in voted]
 
 
@@ -276,14 +286,14 @@ class VoteService:
                     f"Under consensus a -1 is a veto and needs a reason: add it in quotes, for example "
                     f"/vote cast #{vote_id} -1 \"it breaks the public API\"."
                 )
-            electorate = {m for m, _ in await q.electorate_of(session, vote.id)}
-            binding = actor.member_id in electorate  # the snapshot decides; roles held now do not
+            # The snapshot decides; roles held now do not.
+            binding = await q.in_electorate(session, vote.id, actor.member_id)
             existing = await q.ballot_of(session, vote.id, actor.member_id)
             previous = existing.value if existing else None
             if existing is not None and existing.value == value and existing.comment == comment:
                 # A repeated click or a retried request: nothing new to record.
                 view = await self._view(session, vote.id)
-                return CastResult(view, _ballot_view_of(view, actor.member_id), "unchanged", previous)
+                return CastResult(view, _ballot_view(existing), "unchanged", previous)
             kind = "change" if existing is not None else "ballot"
             event = await self._append(session, vote.id, kind, now, {
                 "voter": actor.member_id, "voter_name": actor.display_name, "value": value, "comment": comment,
@@ -293,14 +303,33 @@ class VoteService:
                 "vote_id": vote.id, "voter": actor.member_id, "voter_name": actor.display_name, "value": value,
                 "comment": comment, "binding": binding, "cast_at": now, "changes": 0,
             })
+            counts = {(binding, counted_as(value)): 1}
+            if existing is not None:
+                old = (existing.binding, counted_as(existing.value))
+                counts[old] = counts.get(old, 0) - 1
+            await q.count_in_tally(session, vote.id, counts)
             await q.update_vote(session, vote.id, head_digest=event.hash)
             for cast_hook in self.cast_hooks:
                 await cast_hook(session, vote.id, actor.member_id)
             view = await self._view(session, vote.id)
-        return CastResult(view, _ballot_view_of(view, actor.member_id), "changed" if existing else "new", previous)
+            ballot = await q.ballot_of(session, vote.id, actor.member_id)
+            assert ballot is not None
+        return CastResult(view, _ballot_view(ballot), "changed" if existing else "new", previous)
 
     # -- read -------------------------------------------------------------------------------
     async def status(self, workspace_id: str, vote_id: int) -> VoteView:
+        """The vote with every current ballot, binding or not: its cost grows with the ballots, so
+        commands answer with ``summary``."""
+        await self.close_due()
+        async with self.db.read() as session:
+            vote = await q.get_vote(session, vote_id)
+            if vote is None or vote.workspace_id != workspace_id:
+                raise _not_found(vote_id)
+            return await self._view(session, vote_id, every_ballot=True)
+
+    async def summary(self, workspace_id: str, vote_id: int) -> VoteView:
+        """The vote as its message shows it: the electorate, the binding ballots and the running tally,
+        whatever the number of non-binding ballots (``VoteView.ballots`` holds the binding ones)."""
         await self.close_due()
         async with self.db.read() as session:
             vote = await q.get_vote(session, vote_id)
@@ -336,12 +365,12 @@ class VoteService:
             if vote.status != "open":
                 raise Conflict(f"Vote #{vote_id} is already closed ({_closed_words(vote, self._zone)}): "
                                f"/vote status #{vote_id} shows its result.")
-            ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
             if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
-                return await self._close_locked(session, vote, vote.closes_at, None, False, now, ballots,
+                return await self._close_locked(session, vote, vote.closes_at, None, False, now,
                                                 answered_in=actor.channel_id or "")
             electorate = await q.electorate_of(session, vote.id)
-            voted = {row[1] for row in ballots if row[5]}
+            binding = (await q.ballots_of_many(session, [vote.id], binding_only=True))[vote.id]
+            voted = {row[1] for row in binding}
             missing = [n for m, n in electorate if m not in voted]
             if missing and not force:
                 shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
@@ -350,7 +379,7 @@ class VoteService:
                     f"{len(electorate)} binding voters have not voted ({shown}): wait for the deadline, or close "
                     "it now with force=yes (the result will say so)."
                 )
-            return await self._close_locked(session, vote, now, actor.member_id, bool(missing), now, ballots,
+            return await self._close_locked(session, vote, now, actor.member_id, bool(missing), now,
                                             answered_in=actor.channel_id or "")
 
     async def close_due(self) -> list[int]:
@@ -381,14 +410,11 @@ class VoteService:
         return await self._view(session, vote_id)
 
     async def _close_locked(self, session: AsyncSession, vote: Vote, at: datetime, by: str | None, forced: bool,
-                            now: datetime, ballots: list[q.BallotRow] | None = None, *,
-                            answered_in: str | None = None) -> VoteView:
-        """Close the locked vote as of ``at``; the close hooks (the result post) get the closed vote,
-        built once from the ballots already loaded."""
+                            now: datetime, *, answered_in: str | None = None) -> VoteView:
+        """Close the locked vote as of ``at``, decided by its running tally; the close hooks (the result
+        post) get the closed vote."""
         assert vote.id is not None
-        if ballots is None:
-            ballots = (await q.ballots_of_many(session, [vote.id]))[vote.id]
-        decision = decide(vote.rule, [Ballot(row[1], row[3], row[5]) for row in ballots], vote.electorate_size)
+        decision = decide_tally(vote.rule, *_tally_of(vote), vote.electorate_size)
         event = await self._append(session, vote.id, "close", now, {
             "closed_at": iso(at), "closed_by": by, "forced": forced, "early": at < vote.closes_at,
             "outcome": decision.outcome, "explanation": decision.explanation,
@@ -396,7 +422,7 @@ class VoteService:
         })
         await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, close_forced=forced,
                             outcome=decision.outcome, explanation=decision.explanation, head_digest=event.hash)
-        view = await self._view(session, vote.id, ballots)
+        view = await self._view(session, vote.id)
         for hook in self.close_hooks:
             await hook(session, view, answered_in)
         return view
@@ -407,30 +433,43 @@ class VoteService:
             return await export_votes(session, workspace_ids)
 
     async def verify(self) -> VerifyReport:
-        """Recompute every vote's chain and compare the tables with it; the first problem found."""
+        """Recompute every vote's chain and compare the tables with it; the first problem found. Each
+        vote is read and checked a page at a time, the event loop running others in between, in one
+        snapshot of the database (a cast meanwhile is not mistaken for tampering)."""
         async with self.db.read() as session:
+            await q.one_snapshot(session)
             votes = await q.all_votes(session)
-            ids = [v.id for v in votes if v.id is not None]
-            electorates = await q.electorate_of_many(session, ids)
-            ballots = await q.ballots_of_many(session, ids)
-            events = await q.events_of_many(session, ids)
-        count = 0
-        for vote in votes:
-            assert vote.id is not None
-            chain = tuple(_event_of(row) for row in events[vote.id])
-            count += len(chain)
-            stated = StatedVote(
-                id=vote.id, title=vote.title, rule=vote.rule, status=vote.status, outcome=vote.outcome,
-                electorate=tuple(m for m, _ in electorates[vote.id]),
-                ballots=tuple((row[1], row[3], bool(row[5])) for row in ballots[vote.id]),
-                head_digest=vote.head_digest, events=chain,
-            )
-            problem = check_vote(stated)
-            if problem is None and vote.electorate_digest != electorate_digest(stated.electorate):
-                problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s electorate digest does not match its "
-                                       "electorate.")
-            if problem is not None:
-                return VerifyReport(len(votes), count, problem)
+            count = 0
+            for vote in votes:
+                assert vote.id is not None
+                electorate = await q.electorate_of(session, vote.id)
+                ballots: list[tuple[str, str, bool]] = []
+                counted = (Tally(), Tally())
+                async for page in _ballot_pages(session, vote.id):
+                    ballots.extend((row[1], row[3], bool(row[5])) for row in page)
+                    counted = _add(counted, tally(_as_ballots(page)))
+                # The log is checked as it is read, and not kept: a vote's 100,000 events held at once
+                # would cost the loop long garbage-collector pauses.
+                check = LogCheck(vote.id)
+                async for rows in _event_pages(session, vote.id):
+                    for row in rows:
+                        check.add(_event_of(row))
+                    count += len(rows)
+                stated = StatedVote(
+                    id=vote.id, title=vote.title, rule=vote.rule, status=vote.status, outcome=vote.outcome,
+                    electorate=tuple(m for m, _ in electorate), ballots=tuple(ballots),
+                    head_digest=vote.head_digest,
+                )
+                problem = await _stepped(check.end_steps(stated, PAGE))
+                if problem is None and vote.electorate_digest != electorate_digest(stated.electorate):
+                    problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s electorate digest does not match its "
+                                           "electorate.")
+                if problem is None and _tally_of(vote) != counted:
+                    problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s running tally (binding "
+                                           f"{_tally_of(vote)[0].words()}) does not match its ballots (binding "
+                                           f"{counted[0].words()}, non-binding {counted[1].words()}).")
+                if problem is not None:
+                    return VerifyReport(len(votes), count, problem)
         return VerifyReport(len(votes), count, None)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -470,19 +509,19 @@ class VoteService:
         })
         return event
 
-    async def _view(self, session: AsyncSession, vote_id: int, ballots: list[q.BallotRow] | None = None) -> VoteView:
-        """The vote as stored now; ``ballots`` when the caller already holds its current ballot rows."""
+    async def _view(self, session: AsyncSession, vote_id: int, *, every_ballot: bool = False) -> VoteView:
+        """The vote as stored now: with its binding ballots, or ``every_ballot``."""
         vote = await q.get_vote(session, vote_id)
         assert vote is not None
         await session.refresh(vote)
-        return (await load_views(session, [vote], None if ballots is None else {vote_id: ballots}))[0]
+        return (await load_views(session, [vote], every_ballot=every_ballot))[0]
 
-async def load_views(session: AsyncSession, votes: Sequence[Vote],
-                     ballots: dict[int, list[q.BallotRow]] | None = None) -> list[VoteView]:
+
+async def load_views(session: AsyncSession, votes: Sequence[Vote], *, every_ballot: bool = False) -> list[VoteView]:
+    """Views of ``votes`` with their binding ballots (see ``VoteView.ballots``), or ``every_ballot``."""
     ids = [v.id for v in votes if v.id is not None]
     electorates = await q.electorate_of_many(session, ids)
-    if ballots is None:
-        ballots = await q.ballots_of_many(session, ids)
+    ballots = await q.ballots_of_many(session, ids, binding_only=not every_ballot)
     people: dict[str, set[str]] = {}
     for vote in votes:
         people.setdefault(vote.workspace_id, set()).update(p for p in (vote.opened_by, vote.closed_by) if p)
@@ -503,16 +542,64 @@ async def load_views(session: AsyncSession, votes: Sequence[Vote],
             head_digest=vote.head_digest, electorate_digest=vote.electorate_digest,
             electorate=tuple(electorates[vote.id]),
             ballots=tuple(BallotView(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in ballots[vote.id]),
+            tally=_tally_of(vote),
         ))
     return views
 
 
 async def export_votes(session: AsyncSession, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The votes with SPEC §4's keys, plus their logs and head digests so an export can be verified."""
+    """The votes with SPEC §4's keys, plus their logs and head digests so an export can be verified.
+    Read a page at a time in one snapshot, the event loop running others between pages."""
+    await q.one_snapshot(session)
     votes = await q.all_votes(session, workspace_ids)
     views = await load_views(session, votes)
-    events = await q.events_of_many(session, [v.id for v in views])
-    return [_export_entry(view, events[view.id]) for view in views]
+    return [await _export_entry(session, view) for view in views]
+
+
+async def _ballot_pages(session: AsyncSession, vote_id: int) -> AsyncIterator[list[q.BallotRow]]:
+    """The vote's current ballots, a page at a time; the loop runs others before each next page."""
+    after = 0
+    while page := await q.ballot_page(session, vote_id, after, PAGE):
+        yield [row for _id, row in page]
+        after = page[-1][0]
+        await asyncio.sleep(0)
+
+
+async def _event_pages(session: AsyncSession, vote_id: int) -> AsyncIterator[list[q.EventRow]]:
+    after = 0
+    while page := await q.event_page(session, vote_id, after, PAGE):
+        yield page
+        after = page[-1][1]
+        await asyncio.sleep(0)
+
+
+async def _stepped(steps: Steps[Any]) -> Any:
+    """Run a ``*_steps`` generator of the rules, letting the event loop run between its steps."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        await asyncio.sleep(0)
+
+
+class _Counted(NamedTuple):
+    voter: str
+    value: str
+    binding: bool
+
+
+def _as_ballots(rows: Sequence[q.BallotRow]) -> list[_Counted]:
+    return [_Counted(r[1], r[3], bool(r[5])) for r in rows]
+
+
+def _add(a: tuple[Tally, Tally], b: tuple[Tally, Tally]) -> tuple[Tally, Tally]:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _tally_of(vote: Vote) -> tuple[Tally, Tally]:
+    return (Tally(vote.tally_binding_plus, vote.tally_binding_zero, vote.tally_binding_minus),
+            Tally(vote.tally_other_plus, vote.tally_other_zero, vote.tally_other_minus))
 
 
 def _require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...]) -> None:
@@ -529,8 +616,9 @@ def _closed_words(vote: Vote, zone: str) -> str:
     return f"closed {when}, {vote.outcome}"
 
 
-def _ballot_view_of(view: VoteView, voter: str) -> BallotView:
-    return next(b for b in view.ballots if b.voter == voter)
+def _ballot_view(ballot: VoteBallot) -> BallotView:
+    return BallotView(ballot.voter, ballot.voter_name, ballot.value, ballot.comment, ballot.binding, ballot.cast_at,
+                      ballot.changes)
 
 
 def _tally_dict(binding: Tally, non_binding: Tally) -> dict[str, dict[str, int]]:
@@ -546,28 +634,29 @@ def _event_of(row: q.EventRow) -> Event:
     return Event(vote_id, seq, kind, event_time(created_at), parsed, prev_hash, hash_)
 
 
-def _export_entry(view: VoteView, events: Sequence[q.EventRow]) -> dict[str, Any]:
-    decision = view.decision()
+async def _export_entry(session: AsyncSession, view: VoteView) -> dict[str, Any]:
+    ballots: list[dict[str, Any]] = []
+    counted = (Tally(), Tally())
+    async for page in _ballot_pages(session, view.id):
+        ballots.extend({"voter": r[1], "voter_name": r[2], "value": r[3], "binding": bool(r[5]),
+                        "cast_at": iso(r[6]), "comment": r[4], "changes": r[7]} for r in page)
+        counted = _add(counted, tally(_as_ballots(page)))
+    events: list[dict[str, Any]] = []
+    async for rows in _event_pages(session, view.id):
+        events.extend({"seq": e.seq, "kind": e.kind, "at": e.at, "payload": dict(e.payload),
+                       "prev_hash": e.prev_hash, "hash": e.hash} for e in (_event_of(row) for row in rows))
     return {
         "id": view.id, "title": view.title, "rule": view.rule, "status": view.status,
         "opened_at": iso(view.opened_at), "closes_at": iso(view.closes_at),
         "electorate": [m for m, _ in view.electorate],
-        "tally": _tally_dict(decision.binding, decision.non_binding),
+        "tally": _tally_dict(*counted),
         "outcome": view.outcome,
-        "ballots": [
-            {"voter": b.voter, "voter_name": b.voter_name, "value": b.value, "binding": b.binding,
-             "cast_at": iso(b.cast_at), "comment": b.comment, "changes": b.changes}
-            for b in view.ballots
-        ],
+        "ballots": ballots,
         "workspace": view.workspace_id, "link": view.link, "binding_role": view.binding_role,
         "opened_by": view.opened_by, "closed_at": iso(view.closed_at) if view.closed_at else None,
         "closed_by": view.closed_by, "close_forced": view.close_forced, "short_forced": view.short_forced,
         "explanation": view.explanation,
         "electorate_names": {m: n for m, n in view.electorate},
         "electorate_digest": view.electorate_digest, "head_digest": view.head_digest,
-        "events": [
-            {"seq": e.seq, "kind": e.kind, "at": e.at, "payload": dict(e.payload), "prev_hash": e.prev_hash,
-             "hash": e.hash}
-            for e in (_event_of(row) for row in events)
-        ],
+        "events": events,
     }

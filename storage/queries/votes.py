@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
@@ -89,6 +89,23 @@ async def electorate_of(session: AsyncSession, vote_id: int) -> list[tuple[str, 
     return [(r[0], r[1]) for r in rows]
 
 
+async def in_electorate(session: AsyncSession, vote_id: int, member_id: str) -> bool:
+    rows = await session.execute(
+        select(col(VoteElectorate.member_id))
+        .where(col(VoteElectorate.vote_id) == vote_id, col(VoteElectorate.member_id) == member_id)
+    )
+    return rows.first() is not None
+
+
+async def one_snapshot(session: AsyncSession) -> None:
+    """Make the rest of this read transaction see the database as of one moment, however many queries
+    it takes (a vote read a page at a time). Call it first in the transaction. SQLite's read
+    transactions already do; PostgreSQL's default isolation gives each statement its own snapshot."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 async def electorate_of_many(session: AsyncSession, vote_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
     ids = sorted(set(vote_ids))
     found: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
@@ -110,19 +127,63 @@ _BALLOT_COLUMNS = (col(VoteBallot.vote_id), col(VoteBallot.voter), col(VoteBallo
 BallotRow = tuple[int, str, str, str, str | None, bool, datetime, int]
 
 
-async def ballots_of_many(session: AsyncSession, vote_ids: Iterable[int]) -> dict[int, list[BallotRow]]:
+async def ballots_of_many(session: AsyncSession, vote_ids: Iterable[int], *,
+                          binding_only: bool = False) -> dict[int, list[BallotRow]]:
     """Current ballots as plain tuples (a vote can have thousands: rows, not ORM objects), in the order
-    voters first voted."""
+    voters first voted; only the binding ones (at most the electorate) with ``binding_only``."""
     ids = sorted(set(vote_ids))
     found: dict[int, list[BallotRow]] = {i: [] for i in ids}
     if ids:
-        rows = await session.execute(
-            select(*_BALLOT_COLUMNS).where(col(VoteBallot.vote_id).in_(ids))
-            .order_by(col(VoteBallot.vote_id), col(VoteBallot.id))
-        )
+        query = select(*_BALLOT_COLUMNS).where(col(VoteBallot.vote_id).in_(ids))
+        if binding_only:
+            query = query.where(col(VoteBallot.binding) == true())
+        rows = await session.execute(query.order_by(col(VoteBallot.vote_id), col(VoteBallot.id)))
         for row in rows:
             found[row[0]].append(tuple(row))  # type: ignore[arg-type]
     return found
+
+
+async def ballot_page(session: AsyncSession, vote_id: int, after: int, limit: int) -> list[tuple[int, BallotRow]]:
+    """(id, row) of up to ``limit`` current ballots after the ballot ``after`` (0: from the first), in
+    the order voters first voted: a vote's ballots a page at a time, each page one short query."""
+    rows = await session.execute(
+        select(col(VoteBallot.id), *_BALLOT_COLUMNS)
+        .where(col(VoteBallot.vote_id) == vote_id, col(VoteBallot.id) > after)
+        .order_by(col(VoteBallot.id)).limit(limit)
+    )
+    return [(row[0], tuple(row[1:])) for row in rows]  # type: ignore[misc]
+
+
+_TALLY_COLUMNS = {
+    (True, "plus"): "tally_binding_plus", (True, "zero"): "tally_binding_zero",
+    (True, "minus"): "tally_binding_minus", (False, "plus"): "tally_other_plus",
+    (False, "zero"): "tally_other_zero", (False, "minus"): "tally_other_minus",
+}
+_ZERO_VALUES = ("0", "+0", "-0")
+
+
+async def count_in_tally(session: AsyncSession, vote_id: int, changes: dict[tuple[bool, str], int]) -> None:
+    """Add to the vote's running tally: ``changes`` maps (binding, "plus"|"zero"|"minus") to +1 or -1.
+    The caller holds the vote's lock, in the transaction that writes the ballot."""
+    values = {_TALLY_COLUMNS[key]: getattr(Vote, _TALLY_COLUMNS[key]) + delta
+              for key, delta in changes.items() if delta}
+    if values:
+        await session.execute(update(Vote).where(col(Vote.id) == vote_id).values(**values))
+
+
+async def recount_tally(session: AsyncSession, vote_id: int) -> None:
+    """Rebuild the vote's running tally from its ballots in one statement (the 0008b migration does the
+    same for every vote): for ballots loaded in bulk rather than cast."""
+    counts = {}
+    for (binding, kind), column in _TALLY_COLUMNS.items():
+        wanted = {"plus": ("+1",), "minus": ("-1",), "zero": _ZERO_VALUES}[kind]
+        counts[column] = (
+            select(func.count()).select_from(VoteBallot)
+            .where(col(VoteBallot.vote_id) == vote_id, col(VoteBallot.binding) == binding,
+                   col(VoteBallot.value).in_(wanted))
+            .scalar_subquery()
+        )
+    await session.execute(update(Vote).where(col(Vote.id) == vote_id).values(**counts))
 
 
 async def ballot_of(session: AsyncSession, vote_id: int, voter: str) -> VoteBallot | None:
@@ -181,6 +242,17 @@ async def events_of_many(session: AsyncSession, vote_ids: Iterable[int]) -> dict
         for row in rows:
             found[row[0]].append(tuple(row))  # type: ignore[arg-type]
     return found
+
+
+async def event_page(session: AsyncSession, vote_id: int, after: int, limit: int) -> list[EventRow]:
+    """Up to ``limit`` of the vote's events after sequence number ``after`` (0: from the first)."""
+    rows = await session.execute(
+        select(col(VoteEvent.vote_id), col(VoteEvent.seq), col(VoteEvent.kind), col(VoteEvent.payload),
+               col(VoteEvent.created_at), col(VoteEvent.prev_hash), col(VoteEvent.hash))
+        .where(col(VoteEvent.vote_id) == vote_id, col(VoteEvent.seq) > after)
+        .order_by(col(VoteEvent.seq)).limit(limit)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 async def add_message(session: AsyncSession, vote_id: int, message_ref: str, now: datetime) -> None:
