@@ -264,7 +264,7 @@ class Vote(SQLModel, table=True):
     head_digest: str = Field(max_length=64)
     electorate_digest: str = Field(max_length=64)
     electorate_size: int
-    # The running tally of the current ballots (migration 0008b), kept in each cast's transaction, so
+    # The running tally of the current ballots (migration 0008), kept in each cast's transaction, so
     # that a cast, a status and a close read six numbers instead of every ballot. Derived data: quorum
     # verify checks it against the ballots, and storage.queries.votes.recount_tally rebuilds it.
     tally_binding_plus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

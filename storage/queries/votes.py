@@ -172,7 +172,7 @@ async def count_in_tally(session: AsyncSession, vote_id: int, changes: dict[tupl
 
 
 async def recount_tally(session: AsyncSession, vote_id: int) -> None:
-    """Rebuild the vote's running tally from its ballots in one statement (the 0008b migration does the
+    """Rebuild the vote's running tally from its ballots in one statement (the 0008 migration does the
     same for every vote): for ballots loaded in bulk rather than cast."""
     counts = {}
     for (binding, kind), column in _TALLY_COLUMNS.items():

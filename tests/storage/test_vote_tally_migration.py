@@ -1,4 +1,4 @@
-"""Migration 0008b counts the ballots of votes opened before it into their running tally."""
+"""Migration 0008 counts the ballots of votes opened before it into their running tally."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """a vote's running tally, and indexes to read its ballots a page at a time and its binding ones alone
 
-Revision ID: 0008b
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008b"
+revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
