@@ -310,7 +310,7 @@ class RotationService:
             series = await self.meetings.series_in(session, workspace_id, slug)
             upcoming = await self.meetings.upcoming_in(session, series, SHOW_UPCOMING)
             until = (max(o.starts_at for o in upcoming) if upcoming else self.clock.now()) + timedelta(microseconds=1)
-            plan = await self.plan(session, series, until)
+            plan = await self.plan(session, series, until, since=min((o.starts_at for o in upcoming), default=None))
             # Turns served: meetings that have started, not the provisional picks ahead.
             served = (await self.plan(session, series, self.clock.now())).counts
             roster_rows = await q.roster_of(session, series.id)
