@@ -28,9 +28,9 @@ _FIRST_JOIN = select(func.min(col(RotationMember.joined_at))).where(
 _FIRST_FIXED_START = select(func.min(col(Meeting.starts_at))).where(
     col(Meeting.series_id) == bindparam("series"), col(Meeting.assigned_at).is_not(None),
     or_(col(Meeting.host).is_not(None), col(Meeting.note_taker).is_not(None)))
-_FIRST_CHAIR_START = select(func.min(col(Meeting.starts_at))).where(
-    col(Meeting.series_id) == bindparam("series"),
-    col(Meeting.id).in_(select(col(RotationAssignment.meeting_id))))
+_FIRST_CHAIR_START = select(func.min(col(Meeting.starts_at))).join(
+    RotationAssignment, col(RotationAssignment.meeting_id) == col(Meeting.id)).where(
+    col(Meeting.series_id) == bindparam("series"))
 _ROTATION_START = select(_FIRST_JOIN.scalar_subquery(), _FIRST_FIXED_START.scalar_subquery(),
                          _FIRST_CHAIR_START.scalar_subquery())
 _LATEST_CHECKPOINT = (
