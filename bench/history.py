@@ -13,8 +13,9 @@ agenda of the next meeting open):
 - the calendar page (``GET /`` of bot/web.py, through aiohttp's test client).
 
 Prints a Markdown table: case | 1 week ms | 10 years ms | ratio | target <= 1.25 (medians of --repeat
-runs, perf_counter). The clock is a ManualClock at a fixed date, so the result does not depend on the day
-it runs; the SQLite files live in a temporary directory that is removed at the end.
+runs, perf_counter, after 3 untimed warm-up runs of each case). The clock is a ManualClock at a fixed
+date, so the result does not depend on the day it runs; the SQLite files live in a temporary directory
+that is removed at the end.
 
 Run: PYTHONPATH=. .venv/bin/python bench/history.py [--db sqlite|postgres] [--repeat 15] [--years 10]
 With --db postgres the database is QUORUM_BENCH_POSTGRES_URL (default the quorum_history database); its
@@ -54,6 +55,7 @@ DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/quorum_hist
 START = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
 FIRST_MEETING = date(2022, 3, 2)
 ROSTER = 8
+WARM_UP = 3
 CASES = ("/agenda add", "/rotation show", "/meeting next", "calendar page GET /")
 
 
@@ -123,6 +125,8 @@ async def build(world: World, weeks: int) -> None:
 
 
 async def timed(repeat: int, run: Callable[[int], Awaitable[None]]) -> float:
+    for i in range(repeat, repeat + WARM_UP):  # first calls pay for compiling statements and warming caches
+        await run(i)
     samples = []
     for i in range(repeat):
         started = time.perf_counter()
