@@ -179,14 +179,14 @@ class RotationService:
             ))
         entries = [RosterEntry(r.member_id, r.duty, r.joined_at, r.left_at, r.id or 0) for r in roster_rows]
         rotation = Rotation.resume(entries, json.loads(saved[1]), names) if saved else Rotation(entries, names)
-        assignments = []
-        checkpoint: tuple[datetime, str] | None = None
-        for occ, meeting in zip(occurrences, inputs, strict=True):
-            assignments.append(rotation.step(meeting))
-            if occ.starts_at <= now:
-                # Meetings that have started are settled (their skips, swaps, agenda and status can no
-                # longer change, and roster changes from now on start or end after their deadlines).
-                checkpoint = (occ.starts_at, json.dumps(rotation.snapshot(), sort_keys=True))
+        # Meetings that have started are settled: their skips, swaps, assignments, agenda and status can
+        # no longer change, and roster changes from now on start or end after their deadlines. The
+        # standing after them is the checkpoint. (Occurrences are in time order: they are a prefix.)
+        settled = sum(1 for occ in occurrences if occ.starts_at <= now)
+        assignments = [rotation.step(meeting) for meeting in inputs[:settled]]
+        checkpoint = (occurrences[settled - 1].starts_at, json.dumps(rotation.snapshot(), sort_keys=True)) \
+            if settled else None
+        assignments += [rotation.step(meeting) for meeting in inputs[settled:]]
         return Plan(series, [Planned(o, a) for o, a in zip(occurrences, assignments, strict=True)],
                     {d: rotation.counts(d) for d in DUTIES}, names, checkpoint)
 
