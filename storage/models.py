@@ -190,6 +190,18 @@ class RotationSkip(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
 
 
+class RotationCheckpoint(SQLModel, table=True):
+    """The rotation replay's standing (turns, last turns, who was on the roster) after every meeting of
+    the series that started at or before ``through_at``. Those meetings can no longer change (skips,
+    swaps, assignments, cancellations and agenda edits are for upcoming meetings only), so views replay
+    from the latest checkpoint instead of the whole history (bot/services/rotation.py). Migration 0008h."""
+
+    series_id: int = Field(primary_key=True, foreign_key="series.id")
+    through_at: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    state: str = Field(sa_column=Column(Text, nullable=False))  # JSON of bot.rules.rotation.Rotation.snapshot()
+    created_at: datetime = Field(sa_column=_utc())
+
+
 class RotationSwap(SQLModel, table=True):
     """A member offering their turn on a meeting to another; it applies once the other accepts."""
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 HOST = "host"
 NOTES = "notes"
@@ -236,6 +237,30 @@ class Rotation:
     def counts(self, duty: str) -> dict[str, int]:
         """Turns actually served so far per member (what /rotation show lists)."""
         return dict(self.standing[duty].served)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the picks of later meetings depend on, as plain JSON-able data: a replay resumed
+        from it (``resume``) picks exactly as one that replayed the meetings before it. The roster is
+        not part of it: it is passed again, and stints only ever end or start after the meetings
+        already replayed (see bot/services/rotation.py)."""
+        return {"index": self.index, "duties": {
+            duty: {"turns": dict(s.turns), "served": dict(s.served), "last": dict(s.last),
+                   "active_before": sorted(s.active_before)}
+            for duty, s in self.standing.items()}}
+
+    @classmethod
+    def resume(cls, roster: Iterable[RosterEntry], state: Mapping[str, Any],
+               names: Mapping[str, str] | None = None) -> Rotation:
+        """A rotation continuing where ``snapshot()`` left off."""
+        rotation = cls(roster, names)
+        rotation.index = int(state["index"])
+        for duty, saved in state["duties"].items():
+            rotation.standing[duty] = _Standing(
+                turns={m: int(n) for m, n in saved["turns"].items()},
+                served={m: int(n) for m, n in saved["served"].items()},
+                last={m: int(n) for m, n in saved["last"].items()},
+                active_before=set(saved["active_before"]))
+        return rotation
 
 
 def replay(roster: Iterable[RosterEntry], meetings: Sequence[MeetingInput],

@@ -7,6 +7,7 @@ meetings count as they were fixed, later ones as the rule would pick them now. S
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -17,7 +18,17 @@ from bot.commands.reply import Reply
 from bot.config import Settings
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
-from bot.rules.rotation import DUTIES, DUTY_WORDS, HOST, NOTES, Assignment, MeetingInput, RosterEntry, replay
+from bot.rules.rotation import (
+    DUTIES,
+    DUTY_WORDS,
+    HOST,
+    NOTES,
+    Assignment,
+    MeetingInput,
+    RosterEntry,
+    Rotation,
+    replay,
+)
 from bot.rules.time import agenda_deadline, format_home, format_zone_line, member_zone
 from bot.services.actor import Actor
 from bot.services.meetings import MeetingService, require_chair
@@ -50,6 +61,9 @@ class Plan:
     meetings: list[Planned]
     counts: dict[str, dict[str, int]]  # duty -> member -> turns served
     names: dict[str, str]
+    # (through_at, state JSON): the replay's standing after the last meeting it replayed that has
+    # started; kept by the deadline step so that later replays resume from there.
+    checkpoint: tuple[datetime, str] | None = None
 
     def find(self, key: str) -> Planned | None:
         return next((p for p in self.meetings if p.occurrence.key == key), None)
@@ -103,13 +117,26 @@ class RotationService:
         meetings.set_assignment_provider(self.provisional)
 
     # -- the replay ---------------------------------------------------------------------------
-    async def plan(self, session: AsyncSession, series: SeriesInfo, until: datetime) -> Plan:
-        """Every meeting of the series from the first roster join (or fixed meeting) up to ``until``
-        (exclusive), with its assignment."""
+    async def plan(self, session: AsyncSession, series: SeriesInfo, until: datetime, since: datetime | None = None,
+                   *, checkpoints: bool = True) -> Plan:
+        """The series' meetings up to ``until`` (exclusive) with their assignments, and the turns served
+        by then. ``Plan.meetings`` holds at least every meeting from ``since`` (default: ``until``) on.
+
+        The replay resumes from the latest checkpoint before ``since`` (see ``RotationCheckpoint``), so
+        its cost follows the weeks since the last fixed meeting, not the series' age; with
+        ``checkpoints=False`` it replays from the rotation's start (the tests compare the two)."""
+        now = self.clock.now()
         start = await q.rotation_start(session, series.id)
         if start is None:  # nobody has joined and nothing was fixed: one query, as most views need
             return Plan(series, [], {d: {} for d in DUTIES}, {})
         roster_rows = await q.roster_of(session, series.id)
+        # A checkpoint is only trusted when it describes meetings that had started by now.
+        saved = (await q.latest_checkpoint(session, series.id, min(since or until, now + timedelta(microseconds=1)))
+                 if checkpoints else None)
+        if saved is not None and saved[0] >= start:
+            start = saved[0] + timedelta(microseconds=1)
+        else:
+            saved = None
         occurrences = await self.meetings.occurrences(session, series, start, until) if start < until else []
         rows = {m.id: m for m in await meetings_q.meetings_between(session, series.id, start, until)}
         ids = [o.meeting_id for o in occurrences if o.meeting_id is not None]
@@ -117,14 +144,13 @@ class RotationService:
         skips = await q.skips_of(session, ids)
         chair = await q.assignments_of(session, ids)
         swaps: dict[int, dict[str, RotationSwap]] = {}
-        for swap in await q.swaps_of_series(session, series.id, "accepted"):
+        for swap in await q.accepted_swaps_of(session, ids):
             swaps.setdefault(swap.meeting_id, {})[swap.duty] = swap  # the latest accepted one wins
         people = {r.member_id for r in roster_rows} | {m for d in chair.values() for m in d.values()}
         people |= {s.to_member for d in swaps.values() for s in d.values()}
         people |= {p for r in rows.values() for p in (r.host, r.note_taker) if p}
         names = await members_q.display_names(session, series.workspace_id, people)
 
-        now = self.clock.now()
         inputs = []
         for occ in occurrences:
             mid = occ.meeting_id
@@ -152,9 +178,17 @@ class RotationService:
                 override_reasons=reasons, authors=authors,
             ))
         entries = [RosterEntry(r.member_id, r.duty, r.joined_at, r.left_at, r.id or 0) for r in roster_rows]
-        assignments, rotation = replay(entries, inputs, names)
+        rotation = Rotation.resume(entries, json.loads(saved[1]), names) if saved else Rotation(entries, names)
+        # Meetings that have started are settled: their skips, swaps, assignments, agenda and status can
+        # no longer change, and roster changes from now on start or end after their deadlines. The
+        # standing after them is the checkpoint. (Occurrences are in time order: they are a prefix.)
+        settled = sum(1 for occ in occurrences if occ.starts_at <= now)
+        assignments = [rotation.step(meeting) for meeting in inputs[:settled]]
+        checkpoint = (occurrences[settled - 1].starts_at, json.dumps(rotation.snapshot(), sort_keys=True)) \
+            if settled else None
+        assignments += [rotation.step(meeting) for meeting in inputs[settled:]]
         return Plan(series, [Planned(o, a) for o, a in zip(occurrences, assignments, strict=True)],
-                    {d: rotation.counts(d) for d in DUTIES}, names)
+                    {d: rotation.counts(d) for d in DUTIES}, names, checkpoint)
 
     async def provisional(
         self, session: AsyncSession, series: SeriesInfo, occurrences: list[Occurrence]
@@ -163,7 +197,8 @@ class RotationService:
         wanted = [o for o in occurrences if not o.cancelled]
         if not wanted:
             return {}
-        plan = await self.plan(session, series, max(o.starts_at for o in wanted) + timedelta(microseconds=1))
+        plan = await self.plan(session, series, max(o.starts_at for o in wanted) + timedelta(microseconds=1),
+                               since=min(o.starts_at for o in wanted))
         found: dict[str, tuple[str | None, str | None]] = {}
         for occ in wanted:
             planned = plan.find(occ.key)
@@ -172,13 +207,18 @@ class RotationService:
         return found
 
     async def assignment_of(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence) -> Assignment:
-        plan = await self.plan(session, series, occurrence.starts_at + timedelta(microseconds=1))
+        return (await self._plan_of(session, series, occurrence))[1]
+
+    async def _plan_of(self, session: AsyncSession, series: SeriesInfo,
+                       occurrence: Occurrence) -> tuple[Plan, Assignment]:
+        plan = await self.plan(session, series, occurrence.starts_at + timedelta(microseconds=1),
+                               since=occurrence.starts_at)
         planned = plan.find(occurrence.key)
         if planned is None:  # nobody has ever joined: an empty assignment
             _assignments, _ = replay([], [MeetingInput(occurrence.key, occurrence.starts_at,
                                                        cancelled=occurrence.cancelled)])
-            return _assignments[0]
-        return planned.assignment
+            return plan, _assignments[0]
+        return plan, planned.assignment
 
     # -- fixing at the deadline ------------------------------------------------------------------
     async def fix_assignment(self, session: AsyncSession, series: SeriesInfo, meeting_row: Meeting) -> None:
@@ -192,8 +232,10 @@ class RotationService:
             # Its agenda closed empty: the deadline step cancels it ("no meeting this week"), so it takes
             # no turn. (The step itself only calls this hook for meetings with items.)
             return
-        assignment = await self.assignment_of(session, series, occurrence_of(meeting_row))
+        plan, assignment = await self._plan_of(session, series, occurrence_of(meeting_row))
         now = self.clock.now()
+        if plan.checkpoint is not None:
+            await q.save_checkpoint(session, series.id, *plan.checkpoint, now)
         if await q.fix_meeting(session, meeting_row.id, assignment.host.member, assignment.notes.member, now):
             meeting_row.host, meeting_row.note_taker = assignment.host.member, assignment.notes.member
             meeting_row.assigned_at = now
@@ -268,7 +310,7 @@ class RotationService:
             series = await self.meetings.series_in(session, workspace_id, slug)
             upcoming = await self.meetings.upcoming_in(session, series, SHOW_UPCOMING)
             until = (max(o.starts_at for o in upcoming) if upcoming else self.clock.now()) + timedelta(microseconds=1)
-            plan = await self.plan(session, series, until)
+            plan = await self.plan(session, series, until, since=min((o.starts_at for o in upcoming), default=None))
             # Turns served: meetings that have started, not the provisional picks ahead.
             served = (await self.plan(session, series, self.clock.now())).counts
             roster_rows = await q.roster_of(session, series.id)

@@ -5,19 +5,40 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import Meeting, MeetingNote, RotationAssignment, RotationMember, RotationSkip, RotationSwap
+from storage.models import (
+    Meeting,
+    MeetingNote,
+    RotationAssignment,
+    RotationCheckpoint,
+    RotationMember,
+    RotationSkip,
+    RotationSwap,
+)
 from storage.queries.common import core_rows, insert_ignoring_conflict
 
 # Run by every view of a meeting (the provisional picks), so built once.
 _FIRST_JOIN = select(func.min(col(RotationMember.joined_at))).where(
     col(RotationMember.series_id) == bindparam("series"))
+# A fixed assignment that names nobody (the deadline hook of a series without rosters) starts nothing:
+# the replay of meetings before anyone joined or was assigned picks nobody and changes no standing.
 _FIRST_FIXED_START = select(func.min(col(Meeting.starts_at))).where(
-    col(Meeting.series_id) == bindparam("series"), col(Meeting.assigned_at).is_not(None))
-_ROTATION_START = select(_FIRST_JOIN.scalar_subquery(), _FIRST_FIXED_START.scalar_subquery())
+    col(Meeting.series_id) == bindparam("series"), col(Meeting.assigned_at).is_not(None),
+    or_(col(Meeting.host).is_not(None), col(Meeting.note_taker).is_not(None)))
+_FIRST_CHAIR_START = select(func.min(col(Meeting.starts_at))).join(
+    RotationAssignment, col(RotationAssignment.meeting_id) == col(Meeting.id)).where(
+    col(Meeting.series_id) == bindparam("series"))
+_ROTATION_START = select(_FIRST_JOIN.scalar_subquery(), _FIRST_FIXED_START.scalar_subquery(),
+                         _FIRST_CHAIR_START.scalar_subquery())
+_LATEST_CHECKPOINT = (
+    select(col(RotationCheckpoint.through_at), col(RotationCheckpoint.state))
+    .where(col(RotationCheckpoint.series_id) == bindparam("series"),
+           col(RotationCheckpoint.through_at) < bindparam("before"))
+    .order_by(col(RotationCheckpoint.through_at).desc()).limit(1)
+)
 _ROSTER_OF = (
     select(RotationMember).where(col(RotationMember.series_id) == bindparam("series"))
     .order_by(col(RotationMember.joined_at), col(RotationMember.id))
@@ -25,8 +46,9 @@ _ROSTER_OF = (
 
 
 async def rotation_start(session: AsyncSession, series_id: int) -> datetime | None:
-    """Where the series' rotation replay begins: its first roster join or its first meeting with a
-    fixed assignment, whichever came first; None when it has neither (no rotation to show)."""
+    """Where the series' rotation replay begins: its first roster join, its first meeting with a fixed
+    assignment that names someone, or its first meeting with a chair's assignment, whichever came
+    first; None when it has none of them (no rotation to show)."""
     row = (await core_rows(session, _ROTATION_START, {"series": series_id}))[0]
     starts = [s for s in row if s is not None]  # min() keeps the UTC-aware type
     return min(starts) if starts else None
@@ -102,6 +124,35 @@ async def swaps_of_series(session: AsyncSession, series_id: int, status: str | N
         query = query.where(col(RotationSwap.status) == status)
     rows = await session.execute(query.order_by(col(RotationSwap.id)))
     return list(rows.scalars())
+
+
+async def accepted_swaps_of(session: AsyncSession, meeting_ids: Iterable[int]) -> list[RotationSwap]:
+    """The accepted swaps of these meetings, oldest first (the latest one of a duty wins)."""
+    ids = sorted(set(meeting_ids))
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(RotationSwap).where(col(RotationSwap.meeting_id).in_(ids), col(RotationSwap.status) == "accepted")
+        .order_by(col(RotationSwap.id)))
+    return list(rows.scalars())
+
+
+async def latest_checkpoint(session: AsyncSession, series_id: int, before: datetime) -> tuple[datetime, str] | None:
+    """The series' latest replay checkpoint strictly before ``before``: (through_at, state JSON)."""
+    rows = await core_rows(session, _LATEST_CHECKPOINT, {"series": series_id, "before": before})
+    if not rows:
+        return None
+    through_at, state = tuple(rows[0])
+    return through_at, state
+
+
+async def save_checkpoint(session: AsyncSession, series_id: int, through_at: datetime, state: str,
+                          now: datetime) -> None:
+    """Keep a replay checkpoint; one already stored for the same point (another replica) stands, as
+    both describe the same settled meetings."""
+    await insert_ignoring_conflict(session, RotationCheckpoint, {
+        "series_id": series_id, "through_at": through_at, "state": state, "created_at": now},
+        ["series_id", "through_at"])
 
 
 async def get_swap(session: AsyncSession, swap_id: int) -> RotationSwap | None:
