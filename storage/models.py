@@ -194,7 +194,7 @@ class RotationCheckpoint(SQLModel, table=True):
     """The rotation replay's standing (turns, last turns, who was on the roster) after every meeting of
     the series that started at or before ``through_at``. Those meetings can no longer change (skips,
     swaps, assignments, cancellations and agenda edits are for upcoming meetings only), so views replay
-    from the latest checkpoint instead of the whole history (bot/services/rotation.py). Migration 0008h."""
+    from the latest checkpoint instead of the whole history (bot/services/rotation.py). Migration 0009."""
 
     series_id: int = Field(primary_key=True, foreign_key="series.id")
     through_at: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))

@@ -1,8 +1,8 @@
 """rotation checkpoints: the replay's standing after the meetings that have started, so views of a
 series with years of history replay only the weeks since (issue 13, item 4)
 
-Revision ID: 0008h
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0008h"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
