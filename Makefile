@@ -1,5 +1,6 @@
 # The two commands: `make run` and `make test`. Each creates .venv when needed and installs what it needs.
-# `make bench` prints the figures on SQLite and PostgreSQL (QUORUM_BENCH_POSTGRES_URL, a database it wipes).
+# `make bench` runs every benchmark in bench/ one after the other and prints one Markdown table of figures
+# and targets, on SQLite and PostgreSQL (QUORUM_BENCH_POSTGRES_URL, a database it wipes).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -33,7 +34,7 @@ pytest: install
 test: lint typecheck pytest
 
 bench: install
-	$(BIN)/python bench/commands.py --db both
+	PYTHONPATH=. $(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
