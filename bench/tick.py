@@ -30,18 +30,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PYTHONTZPATH", "")
 
-from sqlalchemy import bindparam, text  # noqa: E402
-from sqlmodel import SQLModel  # noqa: E402
+from sqlalchemy import bindparam, text
+from sqlmodel import SQLModel
 
-from bot.clock import ManualClock  # noqa: E402
-from bot.commands import catalog  # noqa: E402,F401  (import order: commands before services)
-from bot.config import Settings  # noqa: E402
-from bot.notify import OutboundMessage  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.services.reminders import due_tick  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade_sync  # noqa: E402
-from storage.types import UTCDateTime  # noqa: E402
+from bot.clock import ManualClock
+from bot.commands import catalog  # noqa: F401  (import order: commands before services)
+from bot.config import Settings
+from bot.notify import OutboundMessage
+from bot.services import Services
+from bot.services.reminders import due_tick
+from storage.db import Database
+from storage.migrate import upgrade_sync
+from storage.types import UTCDateTime
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/quorum_tick"
 # Tuesday: the series' Monday meeting was yesterday (its deadline step is due at the warm-up tick),
@@ -96,7 +96,8 @@ async def _seed(db: Database, communities: int, outbox_rows: int) -> None:
                      "SELECT 'mtg:' || (i % :count + :first) || :middle || i || :tail, "
                      "'discord:' || (i % :count), 'dm', 'm' || i, '{\"text\": \"Reminder\"}', NULL, :t, :t, 'sent', 1, "
                      "NULL, NULL, :t, :t, NULL, NULL, :t FROM n").bindparams(stamp),
-                {"last": outbox_rows - 1, "middle": ":2026-01-05:dm:m", "tail": ":3600", "count": communities, "first": first, "t": T0 - timedelta(days=57)})
+                {"last": outbox_rows - 1, "middle": ":2026-01-05:dm:m", "tail": ":3600", "count": communities,
+                 "first": first, "t": T0 - timedelta(days=57)})
     async with db.engine.connect() as connection:  # what autovacuum / a long-running database has
         if db.sqlite:
             await connection.execute(text("ANALYZE"))
@@ -140,7 +141,8 @@ async def run(url: str, large: int, outbox_rows: int, repeat: int) -> None:
     rows.append((f"tick, nothing due: 1 vs {large:,} communities", one, many))
     full = await measure(url, 100, outbox_rows, repeat)
     rows.append((f"tick, 100 communities: empty vs {outbox_rows:,}-row outbox", hundred, full))
-    print(f"\n{'SQLite' if url.startswith('sqlite') else 'PostgreSQL'} (100 communities, empty outbox: {_ms(hundred)})\n")
+    name = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    print(f"\n{name} (100 communities, empty outbox: {_ms(hundred)})\n")
     print("| case | small | large | ratio | target |")
     print("|---|---|---|---|---|")
     for name, small, big in rows:
