@@ -130,7 +130,7 @@ async def measure(url: str, communities: int, outbox_rows: int, repeat: int) -> 
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 async def run(url: str, large: int, outbox_rows: int, repeat: int) -> None:
