@@ -30,6 +30,7 @@ from bot.services.vote_render import reminder_reply, result_reply
 from bot.services.votes import VoteService, VoteView
 from storage.queries import members as members_q
 from storage.queries import outbox as outbox_q
+from storage.queries import vote_schedule as schedule_q
 from storage.queries import votes as votes_q
 
 log = logging.getLogger("quorum.votes")
@@ -56,6 +57,8 @@ class VoteNotices:
         self.settings = settings
         self.votes = votes
         self.outbox = outbox
+        # Open votes whose reminders were all found written: not looked at again until they close.
+        self._reminded: set[int] = set()
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -64,24 +67,29 @@ class VoteNotices:
     # -- the due planner --------------------------------------------------------------------
     async def plan(self, session: AsyncSession, now: datetime, outbox: Outbox) -> datetime | None:
         """Write the reminders that are due, close the votes that are due (posting their results), and
-        return the next instant something about a vote becomes due."""
+        return the next instant something about a vote becomes due. Only the votes within
+        ``vote_before_close`` of their deadline are read (an indexed range), and a vote whose reminders
+        were all found written is not looked at again by this process (its electorate is fixed at open)."""
         before = self.settings.reminders.vote_before_close
         later: list[datetime] = []
-        for vote in await votes_q.open_votes(session):
-            assert vote.id is not None
+        for vote in await schedule_q.open_closing_by(session, now + before):
             vote_id, remind_at, closes_at = vote.id, vote.closes_at - before, vote.closes_at
             if remind_at < vote.opened_at:
                 pass  # shorter than the reminder lead: the vote message itself is the notice
-            elif remind_at <= now:
+            elif vote_id not in self._reminded:  # remind_at <= now: the vote closes within ``before``
                 # Also when the close is due too: a reminder written now and never sent is then marked
                 # missed by the close, so `quorum outbox` shows it was not sent.
                 await self._isolated(session, vote_id, "reminders", self._remind(session, vote_id, now, outbox))
-            else:
-                later.append(remind_at)
             if closes_at > now:
                 later.append(closes_at)
             else:
                 await self._isolated(session, vote_id, "close", self._close(session, vote_id, now))
+                self._reminded.discard(vote_id)
+        # The votes closing later: the first of them is reminded (or closed, if shorter than the lead) no
+        # sooner than ``before`` ahead of its deadline.
+        first = await schedule_q.first_close_after(session, now + before)
+        if first is not None:
+            later.append(first - before)
         return min(later) if later else None
 
     async def _isolated(self, session: AsyncSession, vote_id: int, what: str, work: Awaitable[None]) -> None:
@@ -101,7 +109,10 @@ class VoteNotices:
         existing = await outbox_q.keys_with_prefix(session, reminder_prefix(vote_id))
         electorate = await votes_q.electorate_of(session, vote_id)
         if all(reminder_key(vote_id, m) in existing for m, _ in electorate):
-            return  # everyone was reminded or had voted (their reminder is cancelled, or never written)
+            # Everyone was reminded or had voted (their reminder is cancelled, or never written), in a
+            # transaction committed before this one: nothing more to do for this vote.
+            self._reminded.add(vote_id)
+            return
         # Locked, so a ballot being cast now either committed before (and is seen) or waits, then finds
         # the reminder written here and cancels it.
         vote = await votes_q.lock_vote(session, vote_id)
