@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -47,9 +47,15 @@ async def insert_message(session: AsyncSession, values: dict[str, Any]) -> bool:
     return await insert_ignoring_conflict(session, OutboxMessage, values, ["key"])
 
 
+def _pending(table: Table) -> ColumnElement[bool]:
+    """``status = 'pending'`` as a literal, so SQLite sees it implies the partial index ix_outbox_pending
+    (a bound parameter would not)."""
+    return table.c.status == literal_column("'pending'")
+
+
 def _claimable(table: Table, now: datetime, workspace_id: str | None = None) -> ColumnElement[bool]:
     test = and_(
-        table.c.status == "pending",
+        _pending(table),
         table.c.next_attempt_at <= now,
         or_(table.c.claimed_by.is_(None), table.c.lease_until <= now),
     )
@@ -218,10 +224,10 @@ async def next_pending_at(session: AsyncSession) -> datetime | None:
     """The earliest instant at which a pending row becomes claimable (due, or its lease runs out)."""
     table = _table()
     unclaimed = await session.execute(
-        select(func.min(table.c.next_attempt_at)).where(table.c.status == "pending", table.c.claimed_by.is_(None))
+        select(func.min(table.c.next_attempt_at)).where(_pending(table), table.c.claimed_by.is_(None))
     )
     leased = await session.execute(
-        select(func.min(table.c.lease_until)).where(table.c.status == "pending", table.c.claimed_by.is_not(None))
+        select(func.min(table.c.lease_until)).where(_pending(table), table.c.claimed_by.is_not(None))
     )
     found = [v for v in (unclaimed.scalar_one_or_none(), leased.scalar_one_or_none()) if v is not None]
     return min(found) if found else None

@@ -25,6 +25,8 @@ def upgrade() -> None:
                                    server_default="1970-01-01 00:00:00"))
         batch.add_column(sa.Column("plan_version", sa.Integer(), nullable=False, server_default="0"))
     op.create_index("ix_series_plan_at", "series", ["plan_at"], unique=False)
+    op.create_index("ix_outbox_pending", "outbox", ["next_attempt_at"], unique=False,
+                    sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
     if op.get_bind().dialect.name == "postgresql":
         # The unique index on key follows the database's collation, in which a prefix is not a key range
         # (en_US ignores punctuation at first); text_pattern_ops compares bytes, as SQLite's BINARY does.
@@ -34,6 +36,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_outbox_key_pattern")
+    op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_index("ix_series_plan_at", table_name="series")
     with op.batch_alter_table("series") as batch:
         batch.drop_column("plan_version")
