@@ -137,6 +137,7 @@ def _ms(seconds: float) -> str:
 
 async def run(url: str, large: int, outbox_rows: int, repeat: int) -> None:
     rows: list[tuple[str, float, float]] = []
+    await measure(url, 1, 0, 3)  # discarded: the first case of a process would also pay for warming up
     one = await measure(url, 1, 0, repeat)
     hundred = await measure(url, 100, 0, repeat)
     many = await measure(url, large, 0, repeat)
