@@ -72,7 +72,9 @@ class VoteNotices:
         were all found written is not looked at again by this process (its electorate is fixed at open)."""
         before = self.settings.reminders.vote_before_close
         later: list[datetime] = []
-        for vote in await schedule_q.open_closing_by(session, now + before):
+        votes = await schedule_q.open_closing_by(session, now + before)
+        self._reminded &= {vote.id for vote in votes}  # forget the votes that closed
+        for vote in votes:
             vote_id, remind_at, closes_at = vote.id, vote.closes_at - before, vote.closes_at
             if remind_at < vote.opened_at:
                 pass  # shorter than the reminder lead: the vote message itself is the notice
@@ -84,7 +86,6 @@ class VoteNotices:
                 later.append(closes_at)
             else:
                 await self._isolated(session, vote_id, "close", self._close(session, vote_id, now))
-                self._reminded.discard(vote_id)
         # The votes closing later: the first of them is reminded (or closed, if shorter than the lead) no
         # sooner than ``before`` ahead of its deadline.
         first = await schedule_q.first_close_after(session, now + before)
