@@ -21,13 +21,17 @@ class OpenVote:
     closes_at: datetime
 
 
-async def open_closing_by(session: AsyncSession, until: datetime) -> list[OpenVote]:
-    """The open votes that close at or before ``until``, nearest deadline first."""
-    rows = await session.execute(
+async def open_closing_between(session: AsyncSession, start: datetime | None, until: datetime) -> list[OpenVote]:
+    """The open votes that close from ``start`` (None: any time) to ``until``, both included, nearest
+    deadline first."""
+    statement = (
         select(col(Vote.id), col(Vote.opened_at), col(Vote.closes_at))
         .where(col(Vote.status) == "open", col(Vote.closes_at) <= until)
         .order_by(col(Vote.closes_at), col(Vote.id))
     )
+    if start is not None:
+        statement = statement.where(col(Vote.closes_at) >= start)
+    rows = await session.execute(statement)
     return [OpenVote(int(i or 0), opened, closes) for i, opened, closes in rows.all()]
 
 
