@@ -46,6 +46,18 @@ class ReminderConfig:
     max_attempts: int = 6
 
 
+# Sent outbox rows are kept at least this long: the planners decide "already written?" by the keys they
+# find, and look back at most two days (bot/services/reminders.py LOOKBACK; tests/services/test_outbox_prune.py
+# checks the margin), so a shorter retention could let a message be written, and sent, twice.
+MIN_OUTBOX_RETENTION_DAYS = 7
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    # Sent messages are deleted this long after they were sent and stopped being useful (docs/reminders.md).
+    retention: timedelta = timedelta(days=90)
+
+
 @dataclass(frozen=True)
 class DiscordConfig:
     guild_ids: tuple[int, ...] = ()
@@ -87,6 +99,7 @@ class Settings:
     default_display_zones: tuple[str, ...] = ("UTC",)
     allowed_link_hosts: tuple[str, ...] = ()
     reminders: ReminderConfig = ReminderConfig()
+    outbox: OutboxConfig = OutboxConfig()
     discord: DiscordConfig = DiscordConfig()
     tick_seconds: int = 30
     log_level: str = "INFO"
@@ -162,6 +175,7 @@ _KNOWN = {
     "defaults": {"display_zones", "allowed_link_hosts"},
     "reminders": {"member_offsets", "author_offset", "channel_before_deadline", "vote_before_close",
                   "max_attempts"},
+    "outbox": {"retention_days"},
     "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
     "scheduler": {"tick_seconds"},
     "logging": {"level"},
@@ -348,6 +362,12 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
                             sync_global=reader.get("discord", "sync_global", bool, False),
                             application_id=int(application_id) if application_id is not None else None,
                             members_intent=reader.get("discord", "members_intent", bool, False))
+    retention_days = reader.get("outbox", "retention_days", int, 90)
+    if retention_days < MIN_OUTBOX_RETENTION_DAYS:
+        reader.problem("outbox", "retention_days",
+                       f"must be at least {MIN_OUTBOX_RETENTION_DAYS} (days): the reminder planners look back up to "
+                       "2 days for what they already wrote, so sent messages must be kept longer than that")
+        retention_days = 90
     tick = reader.get("scheduler", "tick_seconds", int, 30)
     if not 1 <= tick <= 3600:
         reader.problem("scheduler", "tick_seconds", "must be between 1 and 3600")
@@ -368,6 +388,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
         default_display_zones=tuple(parse_zone(z).key for z in zones),
         allowed_link_hosts=hosts,
         reminders=reminders,
+        outbox=OutboxConfig(retention=timedelta(days=retention_days)),
         discord=discord,
         tick_seconds=tick,
         log_level=level,

@@ -7,12 +7,15 @@ Later features add their tables below, each in a section of its own with its own
 # pydantic and SQLAlchemy must evaluate again when each table class is built, about a third of this
 # module's import time (which every command and `quorum run` pay). The annotations need no postponing.
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import DDL, Column, Index, Integer, Text, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
+
+# A series not planned yet (new, or from before migration 0008t) is due at once.
+PLAN_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _utc(nullable: bool = False) -> Column[datetime]:
@@ -54,7 +57,11 @@ class RoleGrant(SQLModel, table=True):
 class Series(SQLModel, table=True):
     """A standing weekly meeting, anchored in its home zone."""
 
-    __table_args__ = (UniqueConstraint("slug", name="uq_series_slug"),)
+    __table_args__ = (
+        UniqueConstraint("slug", name="uq_series_slug"),
+        # The scheduler tick selects the series whose planning is due (migration 0008t).
+        Index("ix_series_plan_at", "plan_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
@@ -74,6 +81,13 @@ class Series(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     # Bumped by every change to the series or its meetings: the calendar feed's cache key.
     updated_at: datetime = Field(sa_column=_utc())
+    # Reminder planning (bot/services/reminders.py, migration 0008t): the next instant the planner has
+    # something to do for this series; every change that affects its messages sets it to now (so the
+    # tick costs by what is due, not by how many series exist). ``plan_version`` counts those changes:
+    # the planner stores its next instant only if none happened while it planned.
+    plan_at: datetime = Field(default=PLAN_NOW, sa_column=Column(
+        UTCDateTime(), nullable=False, server_default="1970-01-01 00:00:00"))
+    plan_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Meeting(SQLModel, table=True):
@@ -361,6 +375,10 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # The few pending rows among the many sent ones, whatever the planner's statistics say of status
+        # (SQLite's ANALYZE keeps only an average per value): the claim and the next wake-up (0008t).
+        Index("ix_outbox_pending", "next_attempt_at", sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -382,3 +400,11 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     platform_ref: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_utc())
+
+
+# Prefix lookups of keys (storage/queries/outbox.py) compare bytes. SQLite's unique index on key does
+# (BINARY collation); a PostgreSQL btree in a linguistic collation does not, so PostgreSQL gets an index
+# in pattern order (migration 0008t creates it there only; this is the same for metadata.create_all).
+OUTBOX_KEY_PATTERN_INDEX = "ix_outbox_key_pattern"
+event.listen(OutboxMessage.__table__, "after_create", DDL(  # type: ignore[attr-defined]
+    f"CREATE INDEX {OUTBOX_KEY_PATTERN_INDEX} ON outbox (key text_pattern_ops)").execute_if(dialect="postgresql"))

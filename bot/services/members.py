@@ -10,6 +10,7 @@ from bot.rules.parsing import parse_zone
 from bot.services.actor import Actor
 from storage.db import Database
 from storage.queries import members as q
+from storage.queries import plans as plans_q
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class MemberService:
         async with self.db.write() as session:
             await q.set_member_fields(session, actor.workspace_id, actor.member_id, self.clock.now(),
                                       timezone=zone)
+            # Reminders not yet sent show the meeting in the member's zone: plan them again.
+            await plans_q.replan(session, self.clock.now(), workspace_id=actor.workspace_id)
         return zone
 
     async def get(self, workspace_id: str, member_id: str) -> MemberInfo | None:

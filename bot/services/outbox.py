@@ -36,6 +36,11 @@ KINDS = ("dm", "channel", "update")
 DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_BATCH = 200
 DEFAULT_CONCURRENCY = 64
+# Pruning sent rows (``OutboxDispatcher.prune``): at most this often, in transactions of this many rows,
+# and at most this many transactions per tick, so a tick's cost stays bounded however much is old.
+PRUNE_EVERY = timedelta(hours=1)
+PRUNE_BATCH = 500
+PRUNE_BATCHES_PER_TICK = 10
 
 
 def platform_of(workspace_id: str) -> str:
@@ -144,6 +149,7 @@ class OutboxDispatcher:
         # Only this workspace's messages (``quorum console --tick``); None: every workspace.
         self.workspace_id = workspace_id
         self._limit = asyncio.Semaphore(concurrency)
+        self._next_prune: datetime | None = None  # None: on the next call
 
     async def claim(self, limit: int | None = None) -> list[q.Claimed]:
         """Claim up to ``limit`` due rows for this worker until its lease runs out."""
@@ -246,6 +252,29 @@ class OutboxDispatcher:
             except Exception as exc:  # a notifier bug must not lose the row: record it and retry
                 log.exception("notifier %s raised on outbox %s", platform, row.key)
                 return None, DeliveryError(f"{type(exc).__name__}: {exc}")
+
+    async def prune(self) -> int:
+        """Delete sent messages older than ``settings.outbox.retention`` (see ``q.prune_sent`` for which
+        ones, and why none of them can be written again). Runs at most every ``PRUNE_EVERY``, in small
+        transactions; when more are left than one call deletes, the next call goes on. Returns how many
+        were deleted."""
+        now = self.clock.now()
+        if self.workspace_id is not None or (self._next_prune is not None and now < self._next_prune):
+            return 0
+        before = now - self.settings.outbox.retention
+        deleted = 0
+        self._next_prune = now + PRUNE_EVERY
+        for _ in range(PRUNE_BATCHES_PER_TICK):
+            async with self.db.write() as session:
+                count = await q.prune_sent(session, before, PRUNE_BATCH)
+            deleted += count
+            if count < PRUNE_BATCH:
+                break
+        else:
+            self._next_prune = None  # more to delete: go on at the next tick
+        if deleted:
+            log.info("outbox: deleted %d sent message(s) older than %s", deleted, self.settings.outbox.retention)
+        return deleted
 
     async def next_wakeup(self) -> datetime | None:
         async with self.db.read() as session:

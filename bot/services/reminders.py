@@ -43,6 +43,7 @@ from storage.queries import agenda as agenda_q
 from storage.queries import meetings as meetings_q
 from storage.queries import members as members_q
 from storage.queries import outbox as outbox_q
+from storage.queries import plans as plans_q
 from storage.queries import subscriptions as subs_q
 
 log = logging.getLogger("quorum.reminders")
@@ -100,6 +101,7 @@ class ReminderService:
         self.outbox = outbox
         self.deadline_hooks = deadline_hooks
         self.due_planners = due_planners
+        self._planned_all = False  # the first tick of a process plans every series (run_due)
 
     # -- members' settings ------------------------------------------------------------------
     async def set_offsets(self, actor: Actor, text: str) -> tuple[timedelta, ...] | None:
@@ -108,6 +110,8 @@ class ReminderService:
         async with self.db.write() as session:
             await members_q.set_member_fields(session, actor.workspace_id, actor.member_id, self.clock.now(),
                                               reminder_offsets=format_offsets(offsets))
+            # The member may be host, note-taker, author or subscriber of any series of the workspace.
+            await plans_q.replan(session, self.clock.now(), workspace_id=actor.workspace_id)
         return offsets
 
     async def subscribe(self, actor: Actor, slug: str | None, on: bool) -> tuple[SeriesInfo, bool]:
@@ -118,6 +122,8 @@ class ReminderService:
                 changed = await subs_q.subscribe(session, series.id, actor.member_id, self.clock.now())
             else:
                 changed = await subs_q.unsubscribe(session, series.id, actor.member_id)
+            if changed:
+                await plans_q.replan(session, self.clock.now(), series_id=series.id)
         if not changed:
             state = "already subscribed to" if on else "not subscribed to"
             raise Conflict(f"You are {state} {series.name} ({series.slug}).")
@@ -128,10 +134,20 @@ class ReminderService:
         """Do every deadline step that is due, mark started meetings held, write the messages that are
         due (or soon due) to the outbox, and run the other planners. Returns the next instant at which
         planning has something new to do (None: nothing known). With ``workspace_id`` (the console's
-        rehearsal tick) only that workspace's meetings are planned and the other planners do not run."""
+        rehearsal tick) only that workspace's meetings are planned and the other planners do not run.
+
+        Only the series whose ``plan_at`` has come are planned (one indexed query, storage/queries/plans.py):
+        planning stores there the next instant it has something to do, and every change that affects a
+        series' messages sets it to now. The first tick of a process plans every series once, so settings
+        changed across a restart (reminder offsets) apply to messages already written."""
+        now = self.clock.now()
         async with self.db.read() as session:
-            series_ids = [s.id for s in await meetings_q.all_series(session)
-                          if s.id is not None and workspace_id in (None, s.workspace_id)]
+            if workspace_id is not None or not self._planned_all:
+                series_ids = await plans_q.all_series(session, workspace_id)
+            else:
+                series_ids = await plans_q.due_series(session, now)
+        if workspace_id is None:
+            self._planned_all = True
         wakeups: list[datetime] = []
         for series_id in series_ids:
             try:
@@ -143,6 +159,11 @@ class ReminderService:
                 continue
             if found is not None:
                 wakeups.append(found)
+        if workspace_id is None:
+            async with self.db.read() as session:
+                later = await plans_q.next_plan_at(session, self.clock.now())
+            if later is not None:
+                wakeups.append(later)
         for planner in list(self.due_planners) if workspace_id is None else []:
             try:
                 async with self.db.write() as session:
@@ -161,6 +182,8 @@ class ReminderService:
         return longest + WRITE_AHEAD + timedelta(days=1)
 
     async def _plan_series(self, series_id: int) -> datetime | None:
+        """Plan the series' meetings in the window and store when it next has something to do: the
+        nearest step of those meetings, or when the next meeting after the window enters it."""
         now = self.clock.now()
         wakeups: list[datetime] = []
         stepped: list[str] = []  # occurrences whose deadline step ran in this transaction
@@ -168,12 +191,20 @@ class ReminderService:
             row = await meetings_q.series_by_id(session, series_id)
             if row is None:
                 return None
+            version = row.plan_version  # read before anything planning depends on (plans_q.store_plan)
             series = SeriesInfo.of(row)
-            for occurrence in await self.meetings.occurrences(session, series, now - LOOKBACK,
-                                                              now + self._lookahead(series)):
-                found = await self._plan_occurrence(session, series, occurrence, now, stepped)
-                if found is not None:
-                    wakeups.append(found)
+            window_end = now + self._lookahead(series)
+            # A weekly series has a meeting in any 8 days after the window (cancelled ones included).
+            found = await self.meetings.occurrences(session, series, now - LOOKBACK, window_end + timedelta(days=8))
+            for occurrence in (o for o in found if o.starts_at < window_end):
+                at = await self._plan_occurrence(session, series, occurrence, now, stepped)
+                if at is not None:
+                    wakeups.append(at)
+            beyond = [o.starts_at for o in found if o.starts_at >= window_end]
+            # The next meeting after the window is planned once it enters the window; without one (a series
+            # not started yet, say) look again in a day.
+            entry = min(beyond) - self._lookahead(series) if beyond else now + timedelta(days=1)
+            await plans_q.store_plan(session, series_id, version, max(min([*wakeups, entry]), now))
         if stepped:  # after the commit, so listeners (the calendar cache) read the new state
             self.meetings.notify_changed(series_id)
         return min(wakeups) if wakeups else None
@@ -390,6 +421,10 @@ async def due_tick(reminders: ReminderService, dispatcher: OutboxDispatcher) -> 
     the next instant worth waking up at (the nearest planning step, pending message or lease expiry)."""
     planned = await reminders.run_due()
     await dispatcher.dispatch_due()
+    try:
+        await dispatcher.prune()
+    except Exception:  # housekeeping: never in the way of sending
+        log.exception("pruning the outbox failed; trying again on a later tick")
     pending = await dispatcher.next_wakeup()
     found = [t for t in (planned, pending) if t is not None]
     return min(found) if found else None

@@ -30,6 +30,7 @@ from bot.services.vote_render import reminder_reply, result_reply
 from bot.services.votes import VoteService, VoteView
 from storage.queries import members as members_q
 from storage.queries import outbox as outbox_q
+from storage.queries import vote_schedule as schedule_q
 from storage.queries import votes as votes_q
 
 log = logging.getLogger("quorum.votes")
@@ -56,6 +57,10 @@ class VoteNotices:
         self.settings = settings
         self.votes = votes
         self.outbox = outbox
+        # The due planner's memory (``plan``): votes closing up to this instant were seen by this process,
+        # and the open ones among them (id -> deadline) whose reminders are not known to be all written.
+        self._seen_until: datetime | None = None
+        self._unfinished: dict[int, datetime] = {}
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -64,25 +69,35 @@ class VoteNotices:
     # -- the due planner --------------------------------------------------------------------
     async def plan(self, session: AsyncSession, now: datetime, outbox: Outbox) -> datetime | None:
         """Write the reminders that are due, close the votes that are due (posting their results), and
-        return the next instant something about a vote becomes due."""
+        return the next instant something about a vote becomes due.
+
+        It costs by what is due, not by how many votes are open: every query is an indexed range or MIN
+        on the open votes' deadlines. The first call of a process reads every vote within its reminder
+        lead; later calls read only those that entered it since (``_seen_until``), the ones whose
+        reminders are not known to be all written yet (``_unfinished``), and those due to close."""
         before = self.settings.reminders.vote_before_close
-        later: list[datetime] = []
-        for vote in await votes_q.open_votes(session):
-            assert vote.id is not None
-            vote_id, remind_at, closes_at = vote.id, vote.closes_at - before, vote.closes_at
-            if remind_at < vote.opened_at:
-                pass  # shorter than the reminder lead: the vote message itself is the notice
-            elif remind_at <= now:
-                # Also when the close is due too: a reminder written now and never sent is then marked
-                # missed by the close, so `quorum outbox` shows it was not sent.
-                await self._isolated(session, vote_id, "reminders", self._remind(session, vote_id, now, outbox))
-            else:
-                later.append(remind_at)
-            if closes_at > now:
-                later.append(closes_at)
-            else:
-                await self._isolated(session, vote_id, "close", self._close(session, vote_id, now))
-        return min(later) if later else None
+        until = now + before
+        if self._seen_until is None:
+            entering = await schedule_q.open_closing_between(session, None, until)
+        else:
+            entering = await schedule_q.open_closing_between(session, self._seen_until, until)
+        self._seen_until = until
+        for vote in entering:
+            if vote.closes_at - before >= vote.opened_at:  # else shorter than the lead: its message is the notice
+                self._unfinished[vote.id] = vote.closes_at
+        # Before the closes: a reminder written now and never sent is then marked missed by the close, so
+        # `quorum outbox` shows it was not sent.
+        for vote_id in sorted(self._unfinished, key=lambda i: (self._unfinished[i], i)):
+            await self._isolated(session, vote_id, "reminders", self._remind(session, vote_id, now, outbox))
+        for vote in await schedule_q.open_closing_between(session, None, now):
+            await self._isolated(session, vote.id, "close", self._close(session, vote.id, now))
+        later = [await schedule_q.first_close_after(session, now)]
+        # The votes closing after the lead: the first of them is reminded (or closed, if shorter than the
+        # lead) no sooner than ``before`` ahead of its deadline.
+        first = await schedule_q.first_close_after(session, until)
+        later.append(first - before if first is not None else None)
+        found = [t for t in later if t is not None]
+        return min(found) if found else None
 
     async def _isolated(self, session: AsyncSession, vote_id: int, what: str, work: Awaitable[None]) -> None:
         """One vote's work in a savepoint: a vote that cannot be handled (logged, tried again next tick)
@@ -100,16 +115,22 @@ class VoteNotices:
     async def _remind(self, session: AsyncSession, vote_id: int, now: datetime, outbox: Outbox) -> None:
         existing = await outbox_q.keys_with_prefix(session, reminder_prefix(vote_id))
         electorate = await votes_q.electorate_of(session, vote_id)
+        # The vote is done with (``_unfinished``) only on what earlier transactions committed: written
+        # reminders, ballots, a close. Reminders written here are checked again on the next call, in case
+        # this transaction does not commit. The electorate is fixed when the vote opens.
         if all(reminder_key(vote_id, m) in existing for m, _ in electorate):
-            return  # everyone was reminded or had voted (their reminder is cancelled, or never written)
+            self._unfinished.pop(vote_id, None)  # everyone was reminded, or voted and was never written to
+            return
         # Locked, so a ballot being cast now either committed before (and is seen) or waits, then finds
         # the reminder written here and cancels it.
         vote = await votes_q.lock_vote(session, vote_id)
         if vote is None or vote.status != "open":
+            self._unfinished.pop(vote_id, None)
             return
         voted = {row[1] for row in (await votes_q.ballots_of_many(session, [vote_id]))[vote_id]}
         wanted = [m for m, _ in electorate if m not in voted and reminder_key(vote_id, m) not in existing]
         if not wanted:
+            self._unfinished.pop(vote_id, None)
             return
         view = await self.votes.view_in(session, vote_id)
         zones = {m.id: m.timezone for m in await members_q.members_of(session, vote.workspace_id, wanted)}

@@ -23,8 +23,10 @@ _MEETING_TABLE = Meeting.__table__  # type: ignore[attr-defined]
 _SERIES_BY_SLUG = select(_SERIES_TABLE).where(_SERIES_TABLE.c.slug == bindparam("slug"))
 _SERIES_OF_WORKSPACE = select(_SERIES_TABLE).where(_SERIES_TABLE.c.workspace_id == bindparam("workspace")).order_by(
     _SERIES_TABLE.c.slug)
+# Also due for reminder planning (storage/queries/plans.py): every change to a series or its meetings may
+# change its messages.
 _TOUCH_SERIES = update(_SERIES_TABLE).where(_SERIES_TABLE.c.id == bindparam("series")).values(
-    updated_at=bindparam("now"))
+    updated_at=bindparam("now"), plan_at=bindparam("now"), plan_version=_SERIES_TABLE.c.plan_version + 1)
 _MEETINGS_BETWEEN = (
     select(_MEETING_TABLE)
     .where(_MEETING_TABLE.c.series_id == bindparam("series"), _MEETING_TABLE.c.starts_at >= bindparam("start"),
@@ -61,7 +63,7 @@ async def insert_series(session: AsyncSession, series: Series) -> bool:
 
 
 async def touch_series(session: AsyncSession, series_id: int, now: datetime) -> None:
-    """Mark the series as changed, which invalidates its calendar feed."""
+    """Mark the series as changed, which invalidates its calendar feed and plans its reminders again."""
     await core_execute(session, _TOUCH_SERIES, {"series": series_id, "now": now})
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -47,9 +47,15 @@ async def insert_message(session: AsyncSession, values: dict[str, Any]) -> bool:
     return await insert_ignoring_conflict(session, OutboxMessage, values, ["key"])
 
 
+def _pending(table: Table) -> ColumnElement[bool]:
+    """``status = 'pending'`` as a literal, so SQLite sees it implies the partial index ix_outbox_pending
+    (a bound parameter would not)."""
+    return table.c.status == literal_column("'pending'")
+
+
 def _claimable(table: Table, now: datetime, workspace_id: str | None = None) -> ColumnElement[bool]:
     test = and_(
-        table.c.status == "pending",
+        _pending(table),
         table.c.next_attempt_at <= now,
         or_(table.c.claimed_by.is_(None), table.c.lease_until <= now),
     )
@@ -138,24 +144,68 @@ async def by_keys(session: AsyncSession, keys: Iterable[str]) -> dict[str, Outbo
     return found
 
 
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """``(low, high)`` with ``low <= key < high`` exactly for the keys that start with ``prefix``, in
+    code point order: a range a btree index serves (``LIKE 'prefix%'`` is not served on SQLite, where LIKE
+    ignores case, nor on PostgreSQL in a linguistic collation)."""
+    stem = prefix
+    while stem and stem[-1] == chr(0x10FFFF):
+        stem = stem[:-1]
+    if not stem:
+        raise ValueError("a key prefix needs a character below U+10FFFF")
+    return prefix, stem[:-1] + chr(ord(stem[-1]) + 1)
+
+
+def _key_range(session: AsyncSession, prefix: str) -> ColumnElement[bool]:
+    """The prefix as a key range. On PostgreSQL in byte order (``~>=~``/``~<~``, served by the
+    ``text_pattern_ops`` index of migration 0008t), whatever the database's collation; on SQLite the
+    plain comparison is already in byte order (BINARY) and is served by the unique index on key."""
+    low, high = prefix_range(prefix)
+    key = _table().c.key
+    if session.get_bind().dialect.name == "postgresql":
+        return and_(key.op("~>=~", is_comparison=True)(low), key.op("~<~", is_comparison=True)(high))
+    return and_(key >= low, key < high)
 
 
 async def with_prefix(session: AsyncSession, prefix: str) -> list[OutboxMessage]:
     rows = await session.execute(
-        select(OutboxMessage).where(col(OutboxMessage.key).like(_like_prefix(prefix), escape="\\"))
-        .order_by(col(OutboxMessage.id))
+        select(OutboxMessage).where(_key_range(session, prefix)).order_by(col(OutboxMessage.id))
     )
     return list(rows.scalars())
 
 
 async def keys_with_prefix(session: AsyncSession, prefix: str) -> set[str]:
     """Only the keys (no payloads): for planners that check what was already written on every tick."""
-    rows = await session.execute(
-        select(col(OutboxMessage.key)).where(col(OutboxMessage.key).like(_like_prefix(prefix), escape="\\"))
-    )
+    rows = await session.execute(select(_table().c.key).where(_key_range(session, prefix)))
     return set(rows.scalars())
+
+
+async def explain_prefix_lookup(session: AsyncSession, prefix: str) -> str:
+    """The database's plan for ``keys_with_prefix`` (tests check that an index serves it)."""
+    statement = select(_table().c.key).where(_key_range(session, prefix))
+    compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rows = await session.execute(text(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + str(compiled)))
+    return "\n".join(" ".join(str(v) for v in row) for row in rows.all())
+
+
+async def prune_sent(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` sent rows sent before ``before`` whose message stopped being useful before
+    it too (``expires_at``): no planner looks that far back, so none can write their key again. Rows
+    without an expiry (vote results, redraws, minutes, whose keys guard against a second post for as
+    long as the thing exists) and rows in any other state are kept. Returns how many were deleted."""
+    table = _table()
+    chosen = (
+        select(table.c.id)
+        .where(table.c.status == "sent", table.c.next_attempt_at < before, table.c.sent_at < before,
+               table.c.expires_at < before)
+        .order_by(table.c.next_attempt_at)
+        .limit(limit)
+    )
+    ids = [row[0] for row in (await session.execute(chosen)).all()]
+    if ids:
+        await session.execute(delete(table).where(table.c.id.in_(ids), table.c.status == "sent"))
+    return len(ids)
 
 
 async def update_unclaimed(session: AsyncSession, row_id: int, values: dict[str, Any]) -> bool:
@@ -174,10 +224,10 @@ async def next_pending_at(session: AsyncSession) -> datetime | None:
     """The earliest instant at which a pending row becomes claimable (due, or its lease runs out)."""
     table = _table()
     unclaimed = await session.execute(
-        select(func.min(table.c.next_attempt_at)).where(table.c.status == "pending", table.c.claimed_by.is_(None))
+        select(func.min(table.c.next_attempt_at)).where(_pending(table), table.c.claimed_by.is_(None))
     )
     leased = await session.execute(
-        select(func.min(table.c.lease_until)).where(table.c.status == "pending", table.c.claimed_by.is_not(None))
+        select(func.min(table.c.lease_until)).where(_pending(table), table.c.claimed_by.is_not(None))
     )
     found = [v for v in (unclaimed.scalar_one_or_none(), leased.scalar_one_or_none()) if v is not None]
     return min(found) if found else None
