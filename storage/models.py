@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
 
-# A series not planned yet (new, or from before migration 0008t) is due at once.
+# A series not planned yet (new, or from before migration 0010) is due at once.
 PLAN_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -59,7 +59,7 @@ class Series(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("slug", name="uq_series_slug"),
-        # The scheduler tick selects the series whose planning is due (migration 0008t).
+        # The scheduler tick selects the series whose planning is due (migration 0010).
         Index("ix_series_plan_at", "plan_at"),
     )
 
@@ -81,7 +81,7 @@ class Series(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     # Bumped by every change to the series or its meetings: the calendar feed's cache key.
     updated_at: datetime = Field(sa_column=_utc())
-    # Reminder planning (bot/services/reminders.py, migration 0008t): the next instant the planner has
+    # Reminder planning (bot/services/reminders.py, migration 0010): the next instant the planner has
     # something to do for this series; every change that affects its messages sets it to now (so the
     # tick costs by what is due, not by how many series exist). ``plan_version`` counts those changes:
     # the planner stores its next instant only if none happened while it planned.
@@ -376,7 +376,7 @@ class OutboxMessage(SQLModel, table=True):
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         # The few pending rows among the many sent ones, whatever the planner's statistics say of status
-        # (SQLite's ANALYZE keeps only an average per value): the claim and the next wake-up (0008t).
+        # (SQLite's ANALYZE keeps only an average per value): the claim and the next wake-up (0010).
         Index("ix_outbox_pending", "next_attempt_at", sqlite_where=text("status = 'pending'"),
               postgresql_where=text("status = 'pending'")),
     )
@@ -404,7 +404,7 @@ class OutboxMessage(SQLModel, table=True):
 
 # Prefix lookups of keys (storage/queries/outbox.py) compare bytes. SQLite's unique index on key does
 # (BINARY collation); a PostgreSQL btree in a linguistic collation does not, so PostgreSQL gets an index
-# in pattern order (migration 0008t creates it there only; this is the same for metadata.create_all).
+# in pattern order (migration 0010 creates it there only; this is the same for metadata.create_all).
 OUTBOX_KEY_PATTERN_INDEX = "ix_outbox_key_pattern"
 event.listen(OutboxMessage.__table__, "after_create", DDL(  # type: ignore[attr-defined]
     f"CREATE INDEX {OUTBOX_KEY_PATTERN_INDEX} ON outbox (key text_pattern_ops)").execute_if(dialect="postgresql"))

@@ -158,7 +158,7 @@ def prefix_range(prefix: str) -> tuple[str, str]:
 
 def _key_range(session: AsyncSession, prefix: str) -> ColumnElement[bool]:
     """The prefix as a key range. On PostgreSQL in byte order (``~>=~``/``~<~``, served by the
-    ``text_pattern_ops`` index of migration 0008t), whatever the database's collation; on SQLite the
+    ``text_pattern_ops`` index of migration 0010), whatever the database's collation; on SQLite the
     plain comparison is already in byte order (BINARY) and is served by the unique index on key."""
     low, high = prefix_range(prefix)
     key = _table().c.key

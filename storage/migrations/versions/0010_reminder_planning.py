@@ -1,8 +1,8 @@
 """reminder planning by what is due: series.plan_at / plan_version, and the outbox key in pattern order
 on PostgreSQL (prefix lookups)
 
-Revision ID: 0008t
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0008t"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
