@@ -42,7 +42,7 @@ from sqlmodel import SQLModel
 from bot.app import settle_heap
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers the commands)
-from bot.commands.context import Dispatcher, make_actor
+from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import RoleConfig, Settings
 from bot.rules.audit import Event, canonical, next_event
 from bot.services import Services

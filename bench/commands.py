@@ -56,11 +56,11 @@ from bench.loop_lag import LagProbe, percentile
 from bot.app import settle_heap
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers the commands)
-from bot.commands.context import Dispatcher, make_actor
-from bot.commands.reply import Reply
+from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import RoleConfig, Settings
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply
 from bot.services import Services
-from bot.services.actor import Actor
 from storage.db import Database
 from storage.migrate import upgrade
 

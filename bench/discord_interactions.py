@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers commands)
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import RoleConfig, Settings
 from bot.services import Services
 from storage.db import Database

@@ -30,13 +30,13 @@ from aiohttp import web
 
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401
-from bot.commands.context import Dispatcher, make_actor
+from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import RoleConfig, Settings, WebConfig
 from bot.rules.meetings import Occurrence
 from bot.rules.vtimezone import vtimezone_lines
 from bot.services import Services
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo
-from bot.web import build_web_app
+from bot.web.routes import build_web_app
 from storage.db import Database
 from storage.migrate import upgrade_sync
 

@@ -10,7 +10,7 @@ agenda of the next meeting open):
 - ``/agenda add`` (through the command Dispatcher),
 - ``/rotation show``,
 - ``/meeting next``,
-- the calendar page (``GET /`` of bot/web.py, through aiohttp's test client).
+- the calendar page (``GET /`` of bot/web/routes.py, through aiohttp's test client).
 
 Prints a Markdown table: case | 1 week ms | 10 years ms | ratio | target <= 1.25 (medians of --repeat
 runs, perf_counter, after 3 untimed warm-up runs of each case). The machine is shared and its load
@@ -46,11 +46,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.commands import catalog  # noqa: E402,F401  (registers the commands)
-from bot.commands.context import Dispatcher, make_actor  # noqa: E402
+from bot.commands.dispatcher import Dispatcher, make_actor  # noqa: E402
 from bot.config import RoleConfig, Settings  # noqa: E402
+from bot.contracts.actor import Actor  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.services.actor import Actor  # noqa: E402
-from bot.web import build_web_app  # noqa: E402
+from bot.web.routes import build_web_app  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade_sync  # noqa: E402
 

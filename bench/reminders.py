@@ -29,7 +29,7 @@ from sqlalchemy import text
 from bot.clock import SystemClock
 from bot.commands import catalog  # noqa: F401  (import order: commands before services)
 from bot.config import Settings
-from bot.notify import OutboundMessage
+from bot.contracts.outbound import OutboundMessage
 from bot.services.outbox import OutboxDispatcher
 from storage.db import Database
 from storage.migrate import upgrade_sync

@@ -20,7 +20,7 @@ zoneinfo.reset_tzpath(to=[])
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.commands import catalog  # noqa: E402,F401
-from bot.commands.context import Dispatcher, make_actor  # noqa: E402
+from bot.commands.dispatcher import Dispatcher, make_actor  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.services import Services  # noqa: E402
 from storage.db import Database  # noqa: E402

@@ -132,10 +132,10 @@ async def bench_page(url: str, communities: int, repeats: int) -> dict[str, floa
 
     from bot.clock import ManualClock
     from bot.commands import catalog  # noqa: F401  (registers every command)
-    from bot.commands.context import Dispatcher, make_actor
+    from bot.commands.dispatcher import Dispatcher, make_actor
     from bot.config import RoleConfig, Settings
     from bot.services import Services
-    from bot.web import build_web_app
+    from bot.web.routes import build_web_app
     from storage.db import Database
     from storage.migrate import upgrade
 

@@ -38,7 +38,7 @@ from sqlmodel import SQLModel
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (import order: commands before services)
 from bot.config import Settings
-from bot.notify import OutboundMessage
+from bot.contracts.outbound import OutboundMessage
 from bot.services import Services
 from bot.services.reminders import due_tick
 from storage.db import Database

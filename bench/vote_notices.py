@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers commands; imports in the order the app does)
-from bot.commands.context import make_actor
+from bot.commands.dispatcher import make_actor
 from bot.config import RoleConfig, Settings
-from bot.notify import OutboundMessage
+from bot.contracts.outbound import OutboundMessage
 from bot.services import Services
 from bot.services.reminders import due_tick
 from storage.db import Database

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import ManualClock
-from bot.commands.context import make_actor
+from bot.commands.dispatcher import make_actor
 from bot.config import RoleConfig, Settings
 from bot.services import Services
 from bot.services.vote_render import result_reply

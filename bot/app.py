@@ -15,13 +15,13 @@ from aiohttp import web
 from bot.adapters.console_notifier import ConsoleNotifier
 from bot.clock import Clock, SystemClock
 from bot.commands import catalog  # noqa: F401  (registers every command)
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.scheduler import Ticker
 from bot.services import Services
 from bot.services.reminders import due_tick
-from bot.web import build_web_app, ready, slack_http_mode
-from storage.db import Database
+from bot.web.routes import build_web_app, ready, slack_http_mode
+from storage.db import Database, safe_url
 
 if TYPE_CHECKING:  # a platform's SDK is imported only when its token is configured
     from bot.adapters.discord.client import DiscordAdapter
@@ -129,7 +129,7 @@ async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.E
         await runner.cleanup()
         raise
     log.info("Quorum is serving http://%s:%s (public URL %s); database %s", settings.web.host,
-             settings.web.port, settings.web.public_url, _safe_url(settings.database_url))
+             settings.web.port, settings.web.public_url, safe_url(settings.database_url))
     discord_adapter = None
     try:
         if settings.secrets.discord_enabled:
@@ -157,10 +157,3 @@ def settle_heap() -> None:
     collected as usual."""
     gc.collect()
     gc.freeze()
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

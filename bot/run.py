@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Settings
-from bot.web import build_web_app, slack_http_mode
+from bot.web.routes import build_web_app, slack_http_mode
 
 log = logging.getLogger("quorum")
 

@@ -56,8 +56,18 @@ class TransactionLost(RuntimeError):
     """SQLite rolled the write's transaction back by itself (I/O error, full disk, RAISE(ROLLBACK))."""
 
 
+# Services name the session type in their signatures; they import it from here, so that nothing but
+# storage/ imports SQLAlchemy (a layer contract in pyproject.toml).
+__all__ = ["AsyncSession", "Database", "NestedWrite", "TransactionLost", "create_engine", "is_sqlite", "safe_url"]
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _prepare_sqlite(engine: AsyncEngine, *, for_reads: bool) -> None:

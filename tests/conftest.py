@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.commands import catalog  # noqa: E402,F401  (registers commands)
-from bot.commands.context import Dispatcher  # noqa: E402
+from bot.commands.dispatcher import Dispatcher  # noqa: E402
 from bot.config import RoleConfig, Settings  # noqa: E402
 from bot.services import Services  # noqa: E402
 from storage.db import Database  # noqa: E402

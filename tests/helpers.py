@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.commands.context import Dispatcher, make_actor
-from bot.commands.reply import Reply
+from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import Settings
-from bot.services.actor import Actor
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply
 
 SEED_ZONES = "UTC,Europe/London,Europe/Berlin,Asia/Kolkata,Asia/Shanghai"
 SEED_SERIES = (

@@ -9,10 +9,10 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO
 
-from bot.commands.context import Dispatcher, make_actor
-from bot.commands.reply import Reply
+from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import Settings
-from bot.services.actor import Actor
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply
 
 
 def workspace_platform(workspace: str) -> str:

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TextIO
 
-from bot.notify import OutboundMessage
+from bot.contracts.outbound import OutboundMessage
 
 log = logging.getLogger("quorum.console")
 

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.commands.common import DATE, SERIES
-from bot.commands.context import CommandContext
+from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
 from bot.commands.render import agenda_lines, meeting_data, meeting_text
-from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 from bot.rules.time import format_home, format_zone_line
 
 ITEM = Option("item", Kind.REF, "The item's number, like #12 (see /agenda list).", required=True, positional=True,

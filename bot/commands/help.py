@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.commands.context import CommandContext
+from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import GROUPS, Registry
 from bot.commands.registry import REGISTRY as _REGISTRY
-from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 from bot.errors import NotFound
 
 

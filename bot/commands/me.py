@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands.context import CommandContext
+from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 
 
 @REGISTRY.command(

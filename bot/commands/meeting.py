@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from bot.commands.common import SERIES
-from bot.commands.context import CommandContext
+from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
 from bot.commands.render import meeting_data, meeting_text
-from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
 from bot.rules.time import format_zone_line
 

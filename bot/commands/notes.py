@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.commands.common import SERIES
-from bot.commands.context import CommandContext
+from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 from bot.services.notes import MeetingNotes, NoteEntry
 
 DAY = Option("date", Kind.DATE, "The meeting's date (default: the meeting in progress or just ended).",

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.options import Option
-from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 
 if TYPE_CHECKING:
-    from bot.commands.context import CommandContext
+    from bot.commands.dispatcher import CommandContext
 
 Handler = Callable[["CommandContext", Mapping[str, Any]], Awaitable[Reply]]
 

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.commands.common import SERIES
-from bot.commands.context import CommandContext
+from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 from bot.rules.rotation import DUTIES, DUTY_WORDS
 from bot.rules.time import format_home
 from bot.services.rotation import RotationView

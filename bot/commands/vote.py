@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bot.commands.context import CommandContext
+from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.commands.reply import Reply, reply_to_json
+from bot.contracts.reply import Reply, reply_to_json
 from bot.errors import Conflict
 from bot.rules.time import relative
 from bot.rules.votes import DEFAULT_RULE, RULE_IDS, VALUES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.notify import Notifier, RoleDirectory
+from bot.contracts.outbound import Notifier, RoleDirectory
 from bot.services.agenda import AgendaService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService

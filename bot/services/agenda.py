@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
 from bot.config import Settings
+from bot.contracts.actor import Actor
 from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.rules.agenda import MAX_ITEMS_PER_MEETING, agenda_open, reorder
 from bot.rules.links import normalize_link, validate_link, validate_title
 from bot.rules.time import format_home
-from bot.services.actor import Actor
 from bot.services.meetings import MeetingService, require_chair
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.models import AgendaItem, Meeting
 from storage.queries import agenda as q
 from storage.queries import meetings as meetings_q

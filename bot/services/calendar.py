@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
 from bot.config import Settings
+from bot.contracts.actor import Actor
 from bot.errors import InvalidInput, NotFound, QuorumError
 from bot.rules.ical import (
     CalendarEvent,
@@ -30,10 +29,9 @@ from bot.rules.ical import (
 )
 from bot.rules.parsing import parse_zone
 from bot.rules.time import format_home, render_in_zones
-from bot.services.actor import Actor
 from bot.services.meetings import MeetingService, require_chair
 from bot.services.views import MeetingView, SeriesInfo
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.queries import calendar as calendar_q
 from storage.queries import meetings as meetings_q
 

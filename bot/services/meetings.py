@@ -8,17 +8,15 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
 from bot.config import Settings
+from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence, extra_key, plan, regular_key
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
 from bot.rules.time import format_home, strict_instant
-from bot.services.actor import Actor
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.models import Meeting, Series
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as q

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.contracts.actor import Actor
 from bot.rules.parsing import parse_zone
-from bot.services.actor import Actor
 from storage.db import Database
 from storage.queries import members as q
 from storage.queries import plans as plans_q

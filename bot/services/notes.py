@@ -6,21 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
-from bot.commands.reply import Reply
 from bot.config import Settings
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
 from bot.rules.minutes import MinutesInput, MinutesItem, MinutesNote, render_minutes
 from bot.rules.time import format_home, format_zone_line
-from bot.services.actor import Actor
 from bot.services.meetings import MAX_MEETING_DURATION, MeetingService
 from bot.services.outbox import Outbox, platform_of
 from bot.services.rotation import RotationService
 from bot.services.views import SeriesInfo
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.models import AgendaItem, Meeting, MeetingNote
 from storage.queries import agenda as agenda_q
 from storage.queries import members as members_q

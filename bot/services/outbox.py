@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
-from bot.commands.reply import Reply, reply_from_json, reply_to_json
 from bot.config import Settings
-from bot.notify import DeliveryError, DirectMessagesClosed, Notifier, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, Notifier, OutboundMessage
+from bot.contracts.reply import Reply, reply_from_json, reply_to_json
 from bot.rules.reminders import backoff
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.queries import outbox as q
 
 log = logging.getLogger("quorum.outbox")

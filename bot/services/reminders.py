@@ -24,20 +24,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
-from bot.commands.reply import Reply, reply_to_json
 from bot.config import Settings
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply, reply_to_json
 from bot.errors import Conflict
 from bot.rules.meetings import Occurrence
 from bot.rules.reminders import MAX_OFFSET, format_offsets, member_offsets, parse_offsets, superseded_overdue
 from bot.rules.time import agenda_deadline, format_for_member, format_home, format_zone_line
-from bot.services.actor import Actor
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox, OutboxDispatcher, platform_of
 from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.models import Meeting
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as meetings_q

@@ -11,11 +11,10 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
-from bot.commands.reply import Reply
 from bot.config import Settings
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
 from bot.rules.rotation import (
@@ -30,11 +29,10 @@ from bot.rules.rotation import (
     replay,
 )
 from bot.rules.time import agenda_deadline, format_home, format_zone_line, member_zone
-from bot.services.actor import Actor
 from bot.services.meetings import MeetingService, require_chair
 from bot.services.outbox import Outbox
 from bot.services.views import SeriesInfo, occurrence_of
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.models import Meeting, RotationSwap
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as meetings_q

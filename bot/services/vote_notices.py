@@ -22,12 +22,11 @@ import logging
 from collections.abc import Awaitable
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.config import Settings
 from bot.services.outbox import Outbox, platform_of
 from bot.services.vote_render import reminder_reply, result_reply
 from bot.services.votes import VoteService, VoteView
+from storage.db import AsyncSession
 from storage.queries import members as members_q
 from storage.queries import outbox as outbox_q
 from storage.queries import vote_schedule as schedule_q

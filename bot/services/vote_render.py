@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.commands.reply import Button, Reply
+from bot.contracts.reply import Button, Reply
 from bot.rules.parsing import format_duration
 from bot.rules.time import format_for_member, format_home, format_zone_line, relative
 from bot.rules.time import member_zone as known_member_zone

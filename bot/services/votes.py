@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any, NamedTuple
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.contracts.actor import Actor
+from bot.contracts.outbound import RoleDirectory
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.audit import GENESIS, ChainProblem, Event, Steps, canonical, electorate_digest, next_event
 from bot.rules.links import validate_link, validate_title
@@ -34,15 +34,11 @@ from bot.rules.votes import (
     parse_value,
     tally,
 )
-from bot.services.actor import Actor
 from bot.services.members import MemberService
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.models import Vote, VoteBallot
 from storage.queries import members as members_q
 from storage.queries import votes as q
-
-if TYPE_CHECKING:  # bot.notify imports bot.commands, which imports the services
-    from bot.notify import RoleDirectory
 
 DEFAULT_DURATION = timedelta(hours=72)  # the Apache minimum
 MIN_DURATION = timedelta(minutes=10)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
 from tests.helpers import SEED_SERIES, Members, ok, run
 

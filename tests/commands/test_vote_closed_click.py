@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
-from bot.commands.reply import reply_from_json
+from bot.commands.dispatcher import Dispatcher
+from bot.contracts.reply import reply_from_json
 from bot.services import Services
 from tests.helpers import Members, ok, run
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.clock import ManualClock, SystemClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings, WebConfig
 from bot.services import Services
-from bot.web import build_web_app
+from bot.web.routes import build_web_app
 from storage.db import Database
 from tests.helpers import SEED_SERIES, Members, ok
 

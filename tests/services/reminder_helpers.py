@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.notify import DeliveryError, OutboundMessage
+from bot.contracts.outbound import DeliveryError, OutboundMessage
 from bot.services import Services
 from bot.services.reminders import due_tick
 from storage.models import OutboxMessage
@@ -32,7 +32,7 @@ class RecordingNotifier:
         if self.failures:
             raise self.failures.pop(0)
         if message.kind == "dm" and message.target in self.closed_dms:
-            from bot.notify import DirectMessagesClosed
+            from bot.contracts.outbound import DirectMessagesClosed
 
             raise DirectMessagesClosed()
         self.sent.append((self.clock.now(), message))

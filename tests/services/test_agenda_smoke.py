@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from tests.helpers import SEED_SERIES, Members, ok, run
 
 

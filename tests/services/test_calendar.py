@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.rules.time import WeeklyRule
 from bot.services import Services

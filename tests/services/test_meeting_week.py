@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
-from bot.notify import OutboundMessage
+from bot.commands.dispatcher import Dispatcher
+from bot.contracts.outbound import OutboundMessage
 from bot.services import Services
 from storage.models import Meeting
 from storage.queries import meetings as meetings_q

@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.commands.reply import Reply
 from bot.config import Settings
-from bot.notify import DeliveryError
+from bot.contracts.outbound import DeliveryError
+from bot.contracts.reply import Reply
 from bot.services import Services
 from bot.services.outbox import OutboxDispatcher
 from storage.db import Database

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
-from bot.commands.reply import Reply
+from bot.commands.dispatcher import Dispatcher
 from bot.config import MIN_OUTBOX_RETENTION_DAYS, ConfigError, OutboxConfig, Settings, load_settings
+from bot.contracts.reply import Reply
 from bot.services import Services
 from bot.services.reminders import LOOKBACK
 from storage.db import Database

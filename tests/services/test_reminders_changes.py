@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
 from bot.services.views import SeriesInfo
 from storage.db import Database
@@ -122,7 +122,7 @@ async def test_a_failing_deadline_hook_rolls_back_and_is_retried(
 
 async def test_due_planners_run_each_tick_and_ask_for_wakeups(services: Services, clock: ManualClock) -> None:
     """The seam votes plug into: a planner enqueues in its own transaction and names its next instant."""
-    from bot.commands.reply import Reply
+    from bot.contracts.reply import Reply
     from bot.services.outbox import Outbox
 
     notifier = RecordingNotifier(clock)

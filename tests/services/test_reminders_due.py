@@ -4,7 +4,7 @@ affects a series' messages makes it due, also when another process made the chan
 from __future__ import annotations
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.services import Services
 from storage.db import Database

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
 from bot.services.views import SeriesInfo
 from storage.models import Meeting

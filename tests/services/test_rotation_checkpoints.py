@@ -7,7 +7,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
 from bot.services.rotation import Plan
 from bot.services.views import SeriesInfo

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher, make_actor
+from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import Settings
+from bot.contracts.actor import Actor
 from bot.services import Services
-from bot.services.actor import Actor
 from bot.services.outbox import OutboxDispatcher
 from bot.services.votes import VoteView
 from storage.db import Database

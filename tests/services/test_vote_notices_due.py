@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.services import Services
 from storage.db import Database

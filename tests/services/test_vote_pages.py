@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 import bot.services.export as export_service
 import bot.services.votes as vote_service
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.rules.votes import Tally
 from bot.services import Services
 from tests.helpers import Members, ok

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
-from bot.commands.reply import reply_from_json
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
+from bot.contracts.reply import reply_from_json
 from bot.services import Services
 from storage.db import Database
 from storage.queries import members as members_q

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
-from bot.web import build_web_app
+from bot.web.routes import build_web_app
 from tests.helpers import SEED_SERIES, Members, ok
 
 

@@ -11,11 +11,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.services import Services
 from bot.services.calendar import LISTING_PAGE_SIZE, REVALIDATE_AFTER
-from bot.web import build_web_app, ready
+from bot.web.routes import build_web_app, ready
 from storage.db import Database
 from tests.helpers import SEED_SERIES, Members, ok
 

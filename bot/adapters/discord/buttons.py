@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.commands.reply import Button, Reply
+from bot.contracts.reply import Button, Reply
 
 log = logging.getLogger("quorum.discord")
 

@@ -19,7 +19,7 @@ from bot.adapters.discord.interactions import Interactions
 from bot.adapters.discord.notifier import DiscordNotifier
 from bot.adapters.discord.render import snowflake_of
 from bot.adapters.discord.tree import build_tree_commands
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 
 log = logging.getLogger("quorum.discord")

@@ -18,11 +18,11 @@ from bot.adapters.discord.buttons import build_view
 from bot.adapters.discord.notifier import message_ref
 from bot.adapters.discord.render import discord_actor, mention_resolver, render, render_parts, workspace_id
 from bot.adapters.discord.tree import as_raw
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import Command
-from bot.commands.reply import Reply, reply_from_json
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply, reply_from_json
 from bot.errors import QuorumError
-from bot.services.actor import Actor
 from bot.services.vote_render import live_vote_id
 
 log = logging.getLogger("quorum.discord")

@@ -12,7 +12,7 @@ import discord
 
 from bot.adapters.discord.buttons import build_view
 from bot.adapters.discord.render import USER_PINGS, render, render_parts, snowflake_of
-from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundMessage
 
 CANNOT_SEND_TO_USER = 50007  # Discord's code when a member's DMs are closed to the bot
 

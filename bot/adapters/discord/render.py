@@ -10,11 +10,11 @@ from typing import Any
 import discord
 
 from bot.adapters.text import split_at_lines
-from bot.commands.context import MentionResolver, make_actor
-from bot.commands.reply import Reply
+from bot.commands.dispatcher import MentionResolver, make_actor
 from bot.config import Settings
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply
 from bot.errors import InvalidInput
-from bot.services.actor import Actor
 
 CONTENT_LIMIT = 2000
 EMBED_LIMIT = 4096

@@ -37,11 +37,11 @@ from bot.adapters.slack.render import (
     prompt_modal,
 )
 from bot.clock import Clock
-from bot.commands.context import Dispatcher, make_actor
+from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.commands.registry import GROUPS
-from bot.commands.reply import Reply, reply_from_json
 from bot.config import Settings
-from bot.services.actor import Actor
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply, reply_from_json
 from bot.services.vote_render import live_vote_id
 
 log = logging.getLogger("quorum.slack")

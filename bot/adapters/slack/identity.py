@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
-from bot.commands.context import MentionResolver
+from bot.commands.dispatcher import MentionResolver
 from bot.config import Settings
 from bot.errors import InvalidInput
 

@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.identity import split_member_id
 from bot.adapters.slack.render import message
-from bot.commands.reply import Reply
-from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.reply import Reply
 
 log = logging.getLogger("quorum.slack")
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.text import split_at_lines
-from bot.commands.reply import Button, Reply
+from bot.contracts.reply import Button, Reply
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000

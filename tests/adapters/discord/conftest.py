@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.adapters.discord.client import QuorumClient
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import DiscordConfig, RoleConfig, Settings
 from tests.adapters.discord.fake_discord import FakeDiscord, build_app
 from tests.adapters.discord.harness import CHAIR_ROLE_ID, guild_create, start_client

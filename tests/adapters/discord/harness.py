@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.client import QuorumClient, use_api_base
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from tests.adapters.discord.fake_discord import APP_ID, FakeDiscord
 
 GUILD_ID = 800000000000000001

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot.adapters.discord.client import QuorumClient
-from bot.commands.context import CommandContext, Dispatcher
+from bot.commands.dispatcher import CommandContext, Dispatcher
 from bot.commands.options import Kind, Option
 from bot.commands.registry import Registry
-from bot.commands.reply import Button, Reply, reply_to_json
+from bot.contracts.reply import Button, Reply, reply_to_json
 from bot.errors import InvalidInput
 from bot.services import Services
 from tests.adapters.discord.fake_discord import FakeDiscord

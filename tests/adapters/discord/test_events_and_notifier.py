@@ -10,8 +10,8 @@ import pytest
 from bot.adapters.discord.client import QuorumClient, gateway_from, invite_url
 from bot.cli import main
 from bot.clock import ManualClock
-from bot.commands.reply import Reply
-from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.reply import Reply
 from bot.services import Services
 from bot.services.event_mirror import EventLink
 from tests.adapters.discord.fake_discord import FakeDiscord

@@ -13,7 +13,7 @@ import pytest
 
 from bot.adapters.discord.client import DiscordAdapter
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Secrets, Settings
 from bot.services import Services
 from storage.db import Database

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from bot.adapters.discord.client import QuorumClient, intents
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import DiscordConfig, Settings
 from bot.services import Services
 from storage.db import Database

@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.slack import SlackAdapter
 from bot.clock import ManualClock
-from bot.commands.context import Dispatcher
+from bot.commands.dispatcher import Dispatcher
 from bot.config import RoleConfig, Secrets, Settings
 from bot.services import Services
-from bot.web import build_web_app, mount_slack
+from bot.web.routes import build_web_app, mount_slack
 from tests.adapters.slack.fake_slack import FakeSlack, sign, slash_command_body
 
 TEAM = "T0001"

@@ -10,10 +10,10 @@ import pytest
 
 from bot.adapters.slack.render import button_element
 from bot.clock import ManualClock
-from bot.commands.context import CommandContext, Dispatcher
+from bot.commands.dispatcher import CommandContext, Dispatcher
 from bot.commands.registry import REGISTRY, Command, Registry
-from bot.commands.reply import Button, Reply, reply_to_json
 from bot.config import Settings
+from bot.contracts.reply import Button, Reply, reply_to_json
 from bot.services import Services
 from tests.adapters.slack.conftest import CHAIR, MEMBER, TEAM, SlackHarness, make_harness, texts
 from tests.adapters.slack.fake_slack import FakeSlack, block_actions_body, view_submission_body

@@ -11,9 +11,9 @@ import pytest
 from bot.adapters.slack.manifest import render_manifest
 from bot.app import App
 from bot.commands.registry import GROUPS
-from bot.commands.reply import Reply
 from bot.config import Secrets, Settings
-from bot.notify import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.reply import Reply
 from tests.adapters.slack.conftest import APP_TOKEN, CHAIR, MEMBER, TEAM, SlackHarness
 from tests.adapters.slack.fake_slack import slash_command_body
 

@@ -55,13 +55,13 @@ async def live(request: web.Request) -> web.Response:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    from bot.web_calendar import index as page
+    from bot.web.calendar import index as page
 
     return await page(request, services_of(request))
 
 
 async def calendar(request: web.Request) -> web.StreamResponse:
-    from bot.web_calendar import calendar_resource
+    from bot.web.calendar import calendar_resource
 
     return await calendar_resource(request, services_of(request))
 

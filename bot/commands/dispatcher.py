@@ -13,12 +13,12 @@ from typing import Any
 
 from bot.commands import grammar
 from bot.commands.registry import REGISTRY, Command, Registry
-from bot.commands.reply import Reply
 from bot.config import Settings
+from bot.contracts.actor import Actor
+from bot.contracts.reply import Reply
 from bot.errors import InvalidInput, PermissionDenied, QuorumError
 from bot.rules.permissions import effective_roles, is_chair
 from bot.services import Services
-from bot.services.actor import Actor
 
 log = logging.getLogger("quorum.commands")
 

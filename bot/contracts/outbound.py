@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    # Only for annotations: importing bot.commands here would import every command module, which
-    # imports the services, which import this module (a cycle).
-    from bot.commands.reply import Reply
+from bot.contracts.reply import Reply
 
 
 @dataclass(frozen=True)
