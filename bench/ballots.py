@@ -39,13 +39,12 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from bot.app import settle_heap
+from bot.app import build_services, settle_heap
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers the commands)
 from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import RoleConfig, Settings
 from bot.rules.audit import Event, canonical, next_event
-from bot.services import Services
 from bot.services.votes import event_time
 from storage.db import Database
 from storage.migrate import upgrade
@@ -68,7 +67,7 @@ class Bench:
         self.settings = Settings(database_url=url, roles={"PMC": RoleConfig("PMC", members=members)})
         self.clock = ManualClock(START)
         self.db = Database(url)
-        self.services = Services(self.db, self.clock, self.settings)
+        self.services = build_services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
         self.chair = self.actor("pmc0", chair=True)
 

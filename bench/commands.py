@@ -53,14 +53,13 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench.loop_lag import LagProbe, percentile
-from bot.app import settle_heap
+from bot.app import build_services, settle_heap
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers the commands)
 from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import RoleConfig, Settings
 from bot.contracts.actor import Actor
 from bot.contracts.reply import Reply
-from bot.services import Services
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -110,7 +109,7 @@ class Bench:
         )
         self.clock = ManualClock(HISTORY_START)
         self.db = Database(url)
-        self.services = Services(self.db, self.clock, self.settings)
+        self.services = build_services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
         self.chair = self.actor("chair", chair=True)
         self.members = [self.actor(f"m{i}") for i in range(people)]

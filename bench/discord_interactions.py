@@ -15,11 +15,11 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers commands)
 from bot.commands.dispatcher import Dispatcher
 from bot.config import RoleConfig, Settings
-from bot.services import Services
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.adapters.discord.fake_discord import FakeDiscord, build_app
@@ -35,7 +35,7 @@ async def main(count: int) -> None:
         await upgrade(url)
         db = Database(url)
         settings = Settings(roles={"PMC": RoleConfig("PMC", discord_role=str(CHAIR_ROLE_ID))})
-        services = Services(db, ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC)), settings)
+        services = build_services(db, ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC)), settings)
         fake = FakeDiscord()
         server = TestServer(build_app(fake), host="127.0.0.1")
         await server.start_server()

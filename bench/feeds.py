@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from aiohttp import web
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401
 from bot.commands.dispatcher import Dispatcher, make_actor
@@ -68,7 +69,7 @@ async def seed(services: Services, settings: Settings) -> None:
 async def serve(url: str, port: int, trivial_port: int) -> None:
     settings = settings_for(url, port)
     db = Database(url)
-    services = Services(db, ManualClock(NOW), settings)
+    services = build_services(db, ManualClock(NOW), settings)
     size = len((await services.calendar.feed("community")).body)
     body = b"x" * size
 
@@ -112,7 +113,8 @@ def cold_render(runs: int = 30) -> list[float]:
     """Render a feed of 104 weekly meetings with 4 agenda items each from views, VTIMEZONE cache cleared."""
     settings = settings_for("sqlite+aiosqlite:///unused.db", 8080)
     with tempfile.TemporaryDirectory(prefix="quorum-bench-") as tmp:  # render reads no database: none is created
-        services = Services(Database(f"sqlite+aiosqlite:///{Path(tmp) / 'unused.db'}"), ManualClock(NOW), settings)
+        services = build_services(Database(f"sqlite+aiosqlite:///{Path(tmp) / 'unused.db'}"), ManualClock(NOW),
+                                  settings)
     series = SeriesInfo(1, "bench", "community", "Community meeting", 2, dtime(8), "America/Los_Angeles",
                         date(2022, 1, 5), timedelta(hours=1), timedelta(hours=24), tuple(ZONES.split(",")), (),
                         None, None, datetime(2022, 1, 1, tzinfo=UTC))
@@ -138,7 +140,7 @@ def cold_render(runs: int = 30) -> list[float]:
 async def main(url: str, seconds: float, concurrency: int) -> None:
     port, trivial_port = free_port(), free_port()
     db = Database(url)
-    await seed(Services(db, ManualClock(NOW), settings_for(url, port)), settings_for(url, port))
+    await seed(build_services(db, ManualClock(NOW), settings_for(url, port)), settings_for(url, port))
     await db.dispose()
     server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port), str(trivial_port)],  # noqa: ASYNC220
                               stdout=subprocess.PIPE, text=True)

@@ -44,12 +44,12 @@ zoneinfo.reset_tzpath(to=[])
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bot.app import build_services  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.commands import catalog  # noqa: E402,F401  (registers the commands)
 from bot.commands.dispatcher import Dispatcher, make_actor  # noqa: E402
 from bot.config import RoleConfig, Settings  # noqa: E402
 from bot.contracts.actor import Actor  # noqa: E402
-from bot.services import Services  # noqa: E402
 from bot.web.routes import build_web_app  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade_sync  # noqa: E402
@@ -82,7 +82,7 @@ class World:
         self.settings = Settings(database_url=url, roles={"PMC": RoleConfig("PMC")}, chair_roles=("PMC",),
                                  default_display_zones=("UTC",))
         self.db = Database(url)
-        self.services = Services(self.db, self.clock, self.settings)
+        self.services = build_services(self.db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self.services)
 
     def actor(self, name: str, *roles: str) -> Actor:

@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 os.environ["PYTHONTZPATH"] = ""
 zoneinfo.reset_tzpath(to=[])
 
+from bot.app import build_services  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.commands import catalog  # noqa: E402,F401
 from bot.commands.dispatcher import Dispatcher, make_actor  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.services import Services  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade_sync  # noqa: E402
 
@@ -34,7 +34,7 @@ async def main(years: int) -> None:
         clock = ManualClock(datetime(2022, 3, 1, 12, 0, tzinfo=UTC))
         settings = Settings(database_url=url)
         db = Database(url)
-        services = Services(db, clock, settings)
+        services = build_services(db, clock, settings)
         dispatcher = Dispatcher(services)
 
         def actor(name: str, *roles: str):  # type: ignore[no-untyped-def]

@@ -130,11 +130,11 @@ async def bench_page(url: str, communities: int, repeats: int) -> dict[str, floa
     """Median milliseconds of GET / cold and warm and of a cold feed, with ``communities`` workspaces."""
     from aiohttp.test_utils import TestClient, TestServer
 
+    from bot.app import build_services
     from bot.clock import ManualClock
     from bot.commands import catalog  # noqa: F401  (registers every command)
     from bot.commands.dispatcher import Dispatcher, make_actor
     from bot.config import RoleConfig, Settings
-    from bot.services import Services
     from bot.web.routes import build_web_app
     from storage.db import Database
     from storage.migrate import upgrade
@@ -143,7 +143,7 @@ async def bench_page(url: str, communities: int, repeats: int) -> dict[str, floa
     settings = Settings(database_url=url, roles={"PMC": RoleConfig("PMC", members=("console:alice",))})
     db = Database(url)
     clock = ManualClock(NOW)
-    services = Services(db, clock, settings)
+    services = build_services(db, clock, settings)
     dispatcher = Dispatcher(services)  # commands create the workspace the series belongs to
     for n in range(communities):
         chair = make_actor(settings, workspace_id=f"ws{n}", platform="console", member_id="console:alice",

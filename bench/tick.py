@@ -35,11 +35,11 @@ os.environ.setdefault("PYTHONTZPATH", "")
 from sqlalchemy import bindparam, text
 from sqlmodel import SQLModel
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (import order: commands before services)
 from bot.config import Settings
 from bot.contracts.outbound import OutboundMessage
-from bot.services import Services
 from bot.services.reminders import due_tick
 from storage.db import Database
 from storage.migrate import upgrade_sync
@@ -146,7 +146,7 @@ async def measure(url: str, communities: int, outbox_rows: int, repeat: int, vot
         await _empty(db)
         await _seed(db, communities, outbox_rows, votes)
         clock = ManualClock(T0)
-        services = Services(db, clock, Settings(database_url=url))
+        services = build_services(db, clock, Settings(database_url=url))
         services.notifiers["discord"] = Recording()
         await due_tick(services.reminders, services.outbox_dispatcher)  # warm-up: yesterday's deadline steps
         clock.advance(timedelta(minutes=1))  # and the planning those changes to the meetings call for

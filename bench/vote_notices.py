@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands import catalog  # noqa: F401  (registers commands; imports in the order the app does)
 from bot.commands.dispatcher import make_actor
 from bot.config import RoleConfig, Settings
 from bot.contracts.outbound import OutboundMessage
-from bot.services import Services
 from bot.services.reminders import due_tick
 from storage.db import Database
 from storage.migrate import upgrade
@@ -47,7 +47,7 @@ async def one_run(url: str, size: int) -> None:
     settings = Settings(database_url=url, roles={"PMC": RoleConfig("PMC", members=electorate)})
     clock = ManualClock(datetime(2022, 3, 1, 12, 0, tzinfo=UTC))
     db = Database(url)
-    services = Services(db, clock, settings)
+    services = build_services(db, clock, settings)
     counting = Counting()
     services.notifiers["console"] = counting
 

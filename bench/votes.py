@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import make_actor
 from bot.config import RoleConfig, Settings
-from bot.services import Services
 from bot.services.vote_render import result_reply
 from storage.db import Database
 from storage.migrate import upgrade
@@ -39,7 +39,7 @@ async def one_run(url: str) -> tuple[float, float, int]:
     settings = Settings(database_url=url, roles={"PMC": RoleConfig("PMC", members=electorate)})
     clock = ManualClock(datetime(2022, 3, 1, 12, 0, tzinfo=UTC))
     db = Database(url)
-    services = Services(db, clock, settings)
+    services = build_services(db, clock, settings)
     chair = make_actor(settings, workspace_id="bench", platform="console", member_id="console:m0",
                        display_name="m0", platform_roles=frozenset({"PMC"}))
     view = await services.votes.open(chair, "Big vote")

@@ -1,14 +1,18 @@
-"""Wiring: builds the database, services, scheduler, web server and adapters from the settings.
+"""The composition root: the one place that builds the database, the services and the hooks between
+them, the dispatcher, the ticker, the web routes and the platform adapters, and connects them (notifiers,
+role listings, listeners). Everything else receives what it needs from here; nothing registers itself.
 The only module that imports every layer."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import logging
-from dataclasses import InitVar, dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from aiohttp import web
 
@@ -17,53 +21,99 @@ from bot.clock import Clock, SystemClock
 from bot.commands import catalog  # noqa: F401  (registers every command)
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
+from bot.contracts.outbound import Notifier, RoleDirectory
 from bot.scheduler import Ticker
 from bot.services import Services
-from bot.services.reminders import due_tick
+from bot.services.agenda import AgendaService
+from bot.services.calendar import CalendarService
+from bot.services.event_mirror import EventMirrorService
+from bot.services.export import ExportService
+from bot.services.meetings import MeetingService
+from bot.services.members import MemberService
+from bot.services.notes import NotesService
+from bot.services.outbox import Outbox, OutboxDispatcher
+from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService, due_tick
+from bot.services.requests import RequestLog
+from bot.services.rotation import RotationService
+from bot.services.vote_notices import VoteNotices
+from bot.services.votes import VoteService
 from bot.web.routes import build_web_app, ready, slack_http_mode
 from storage.db import Database, safe_url
 
-if TYPE_CHECKING:  # a platform's SDK is imported only when its token is configured
+if TYPE_CHECKING:  # a platform's SDK is imported only when that platform is built
     from bot.adapters.discord.client import DiscordAdapter
     from bot.adapters.slack import SlackAdapter
 
 log = logging.getLogger("quorum")
 
+Platform = Literal["discord", "slack"]
+# The module of each platform's adapter (and its SDK), imported only when the platform is built.
+ADAPTER_MODULES: dict[Platform, str] = {"discord": "bot.adapters.discord.client", "slack": "bot.adapters.slack"}
 
-@dataclass
+
+def build_services(db: Database, clock: Clock, settings: Settings, *,
+                   outbox_workspace: str | None = None) -> Services:
+    """Every service, with the hooks between them; no platform yet (``build_app`` adds the adapters'
+    notifiers and role listings to the dicts made here). ``outbox_workspace``: the outbox dispatcher
+    sends only that workspace's messages (``quorum console --tick``)."""
+    members = MemberService(db, clock, settings)
+    meetings = MeetingService(db, clock, settings)
+    # Built before the services that write messages (rotation's DMs, published minutes). Other services
+    # write messages with ``outbox.enqueue(session, ...)`` in their own transaction (docs/reminders.md).
+    outbox = Outbox(clock)
+    rotation = RotationService(db, clock, settings, meetings, outbox)
+    notifiers: dict[str, Notifier] = {}
+    role_directories: dict[str, RoleDirectory] = {}
+    votes = VoteService(db, clock, settings, members, role_directories)
+    # Votes and the outbox (docs/votes.md): the reminder before the close, the close at the deadline
+    # and its [RESULT][VOTE] post, each in the transaction of the change that causes it.
+    vote_notices = VoteNotices(settings, votes, outbox)
+    votes.close_hooks.append(vote_notices.on_close)
+    votes.cast_hooks.append(vote_notices.on_cast)
+    # ``deadline_hooks`` run at a meeting's agenda deadline before it is announced: rotation fixes host
+    # and note-taker in the deadline step's transaction, so the announcement names them; the step calls
+    # hooks only for meetings that will be held (no turn for cancelled ones). ``due_planners`` run on
+    # every tick (votes: reminders before the close, the automatic close).
+    deadline_hooks: list[DeadlineHook] = [rotation.fix_assignment]
+    due_planners: list[DuePlanner] = [vote_notices.plan]
+    return Services(
+        db=db, clock=clock, settings=settings,
+        members=members,
+        meetings=meetings,
+        agenda=AgendaService(db, clock, settings, meetings),
+        export=ExportService(db, clock, settings),
+        requests=RequestLog(db, clock),
+        calendar=CalendarService(db, clock, settings, meetings),
+        event_mirror=EventMirrorService(db, clock, settings, meetings),
+        outbox=outbox,
+        rotation=rotation,
+        notes=NotesService(db, clock, settings, meetings, rotation, outbox),
+        votes=votes,
+        vote_notices=vote_notices,
+        reminders=ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners),
+        outbox_dispatcher=OutboxDispatcher(db, clock, settings, notifiers, workspace_id=outbox_workspace),
+        notifiers=notifiers,
+        role_directories=role_directories,
+        deadline_hooks=deadline_hooks,
+        due_planners=due_planners,
+    )
+
+
+@dataclass(eq=False)
 class App:
+    """One process's parts, as ``build_app`` connected them."""
+
     settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
-    # The web app to serve from: ``quorum run`` passes the one that has listened since start-up (with
-    # its routes answering 503 until now); otherwise the app builds its own.
-    serve_on: InitVar[web.Application | None] = None
+    clock: Clock
+    db: Database
+    services: Services
+    dispatcher: Dispatcher
+    ticker: Ticker
+    web_app: web.Application
+    slack: SlackAdapter | None = None
+    discord: DiscordAdapter | None = None
 
-    def __post_init__(self, serve_on: web.Application | None) -> None:
-        self.db = Database(self.settings.database_url)
-        self.services = Services(self.db, self.clock, self.settings)
-        self.dispatcher = Dispatcher(self.services)
-        self.ticker = Ticker(self.settings.tick_seconds)
-        # Rotation has no job of its own: host and note-taker are fixed by a deadline hook inside the
-        # reminders tick's deadline step, in the announcement's transaction (docs/rotation.md). Votes close
-        # at their deadline in the same tick (a due planner, bot/services/vote_notices.py), which posts the
-        # result through the outbox in the close's transaction.
-        # Console workspaces' reminders, announcements and vote results are printed (and logged).
-        self.services.notifiers.setdefault("console", ConsoleNotifier())
-        self.ticker.add("reminders", self.reminders_tick)
-        # A message written by a command (minutes, swap DMs) is sent within a second, not at the next tick.
-        self.services.outbox.on_enqueued(self._wake_soon)
-        self.web_app = serve_on if serve_on is not None else build_web_app(slack_http=slack_http_mode(self.settings))
-        self.slack: SlackAdapter | None = None
-        if self.settings.secrets.slack_enabled:
-            from bot.adapters.slack import SlackAdapter
-
-            self.slack = SlackAdapter(self.dispatcher, self.settings)
-            self.services.notifiers["slack"] = self.slack.notifier
-            self.services.role_directories["slack"] = self.slack.directory
-        slack_http = self.slack.handle_http if self.slack is not None and slack_http_mode(self.settings) else None
-        ready(self.web_app, self.services, slack_http)
-
-    def _wake_soon(self) -> None:
+    def wake_soon(self) -> None:
         self.ticker.wake_at(self.clock.now() + timedelta(seconds=1))
 
     async def reminders_tick(self) -> None:
@@ -81,6 +131,83 @@ class App:
         if self.slack is not None:
             await self.slack.close()
         await self.db.dispose()
+
+
+def configured_platforms(settings: Settings) -> frozenset[Platform]:
+    """The platforms whose tokens are set: what ``quorum run`` builds."""
+    chosen: set[Platform] = set()
+    if settings.secrets.discord_enabled:
+        chosen.add("discord")
+    if settings.secrets.slack_enabled:
+        chosen.add("slack")
+    return frozenset(chosen)
+
+
+def command_line_platforms(settings: Settings) -> frozenset[Platform]:
+    """The platforms a one-shot command (console, export, verify, outbox) builds. Slack's Web API answers
+    without a connection (a vote opened from the console lists its electorate there); Discord's needs
+    the gateway, which only ``quorum run`` opens."""
+    return configured_platforms(settings) - {"discord"}
+
+
+def import_adapters(settings: Settings) -> None:
+    """Import the adapter (and SDK) of each platform ``quorum run`` builds, and no other: bot/run.py does
+    it in a worker thread while the event loop answers ``/health/live``."""
+    for platform in sorted(configured_platforms(settings)):
+        importlib.import_module(ADAPTER_MODULES[platform])
+
+
+def build_app(
+    settings: Settings, clock: Clock | None = None, *, platforms: Collection[Platform] | None = None,
+    serve_on: web.Application | None = None, console_as_json: bool = False, outbox_workspace: str | None = None,
+) -> App:
+    """Everything one process runs, connected. ``platforms``: the adapters to build (default: those whose
+    tokens are set). ``serve_on``: the web app to serve from (``quorum run`` passes the one that has
+    listened since start-up, its routes answering 503 until now); otherwise one is built.
+    ``console_as_json`` and ``outbox_workspace``: ``quorum console --json --tick``."""
+    clock = clock if clock is not None else SystemClock()
+    chosen = configured_platforms(settings) if platforms is None else frozenset(platforms)
+    db = Database(settings.database_url)
+    services = build_services(db, clock, settings, outbox_workspace=outbox_workspace)
+    dispatcher = Dispatcher(services)
+    web_app = serve_on if serve_on is not None else build_web_app(slack_http=slack_http_mode(settings))
+    app = App(settings, clock, db, services, dispatcher, Ticker(settings.tick_seconds), web_app)
+    # Console workspaces' reminders, announcements and vote results are printed (and logged).
+    services.notifiers["console"] = ConsoleNotifier(as_json=console_as_json)
+    # Rotation has no job of its own (its deadline hook runs inside the reminders tick's deadline step,
+    # docs/rotation.md), and votes close in the same tick (a due planner): one job does all of it.
+    app.ticker.add("reminders", app.reminders_tick)
+    # A message written by a command (minutes, swap DMs) is sent within a second, not at the next tick.
+    services.outbox.on_enqueued(app.wake_soon)
+    if "slack" in chosen:
+        app.slack = _build_slack(app)
+    if "discord" in chosen:
+        app.discord = _build_discord(app)
+    slack_http = app.slack.handle_http if app.slack is not None and slack_http_mode(settings) else None
+    ready(web_app, services, slack_http)
+    return app
+
+
+def _build_slack(app: App) -> SlackAdapter:
+    from bot.adapters.slack import SlackAdapter
+
+    adapter = SlackAdapter(app.dispatcher, app.settings)
+    app.services.notifiers["slack"] = adapter.notifier
+    app.services.role_directories["slack"] = adapter.directory
+    return adapter
+
+
+def _build_discord(app: App) -> DiscordAdapter:
+    """Built, not connected: ``serve_until`` starts it. Its scheduled-event sync follows series changes
+    and runs on every tick."""
+    from bot.adapters.discord.client import DiscordAdapter
+
+    adapter = DiscordAdapter(app.dispatcher)
+    app.services.notifiers["discord"] = adapter.notifier
+    app.services.role_directories["discord"] = adapter.directory
+    app.services.meetings.on_series_changed(adapter.series_changed)
+    app.ticker.add("discord-events", adapter.tick)
+    return adapter
 
 
 async def migrate(settings: Settings) -> None:
@@ -106,16 +233,6 @@ def adapter_status(settings: Settings) -> list[str]:
     return lines
 
 
-def attach_discord(app: App) -> DiscordAdapter:
-    """The Discord adapter wired into the app (its notifier, role listing and scheduled-event listener
-    register themselves on the services; the event sync joins the ticker), not yet connected."""
-    from bot.adapters.discord.client import DiscordAdapter
-
-    adapter = DiscordAdapter(app.dispatcher)
-    app.ticker.add("discord-events", adapter.tick)
-    return adapter
-
-
 async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.Event) -> None:
     """The second half of ``quorum run`` (bot/run.py), once the web server listens: migrate, build the
     app, let the routes answer, start the adapters and the ticker; run until ``stop``, then shut down
@@ -124,17 +241,15 @@ async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.E
         for line in adapter_status(settings):
             log.info(line)
         await migrate(settings)
-        app = App(settings, serve_on=runner.app)
+        app = build_app(settings, platforms=configured_platforms(settings), serve_on=runner.app)
     except BaseException:
         await runner.cleanup()
         raise
     log.info("Quorum is serving http://%s:%s (public URL %s); database %s", settings.web.host,
              settings.web.port, settings.web.public_url, safe_url(settings.database_url))
-    discord_adapter = None
     try:
-        if settings.secrets.discord_enabled:
-            discord_adapter = attach_discord(app)
-            await discord_adapter.start()
+        if app.discord is not None:
+            await app.discord.start()
         app.ticker.start()
         if app.slack is not None and settings.secrets.slack_app_token:
             await app.slack.start_socket_mode(settings.secrets.slack_app_token)
@@ -143,8 +258,8 @@ async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.E
         log.info("Shutting down.")
     finally:
         app.ticker.shutdown()
-        if discord_adapter is not None:
-            await discord_adapter.stop()
+        if app.discord is not None:
+            await app.discord.stop()
         await runner.cleanup()
         await app.close()
 

@@ -53,15 +53,17 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]], clock: Clock | None = None) -> int:
+def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]], clock: Clock | None = None, *,
+              console_as_json: bool = False, outbox_workspace: str | None = None) -> int:
     """Run ``body`` with a migrated app on the configured database, closing it whatever happens."""
-    from bot.app import App
+    from bot.app import build_app, command_line_platforms
 
     settings = _settings(args)
     configure_logging("WARNING", settings.secrets)
 
     async def main() -> int:
-        app = App(settings) if clock is None else App(settings, clock=clock)
+        app = build_app(settings, clock, platforms=command_line_platforms(settings),
+                        console_as_json=console_as_json, outbox_workspace=outbox_workspace)
         await app.migrate()
         try:
             return await body(app)
@@ -73,9 +75,7 @@ def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]], c
 
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.adapters.console import console_actor, run_console, workspace_platform
-    from bot.adapters.console_notifier import ConsoleNotifier
     from bot.clock import ManualClock
-    from bot.services.outbox import OutboxDispatcher
 
     if args.tick and workspace_platform(args.workspace) != "console":
         print(f"--tick runs only for console workspaces: the messages of {args.workspace} are sent by quorum run "
@@ -87,10 +87,9 @@ def cmd_console(args: argparse.Namespace) -> int:
         if args.tick:
             # One scheduler tick for this console workspace only: deadline steps (the announcement with
             # the fixed host and note-taker, or "no meeting this week"), held meetings, due reminders,
-            # printed as they would be sent; then after each command what it put in the outbox.
-            app.services.notifiers["console"] = ConsoleNotifier(sys.stdout, as_json=args.json)
-            outbox = OutboxDispatcher(app.db, app.clock, app.settings, app.services.notifiers,
-                                      workspace_id=args.workspace)
+            # printed as they would be sent; then after each command what it put in the outbox. The
+            # app's outbox dispatcher sends only this workspace's messages (see below).
+            outbox = app.services.outbox_dispatcher
             await app.services.reminders.run_due(workspace_id=args.workspace)
             await outbox.dispatch_due()
             after_each = outbox.dispatch_due
@@ -102,7 +101,8 @@ def cmd_console(args: argparse.Namespace) -> int:
         await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json, after_each=after_each)
         return 0
 
-    return _with_app(args, body, None if args.now is None else ManualClock(args.now))
+    return _with_app(args, body, None if args.now is None else ManualClock(args.now), console_as_json=args.json,
+                     outbox_workspace=args.workspace if args.tick else None)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

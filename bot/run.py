@@ -5,7 +5,7 @@ second on an idle machine and several on a busy one, and migrating the database 
 liveness probe must not see a dead process meanwhile. So the web server listens first, with nothing
 imported but aiohttp and the config: ``/health/live`` answers at once, the other routes answer 503 until
 the app is ready. The imports run in a worker thread so that the event loop keeps answering; then
-bot/app.py migrates, builds the app and hands the routes their services."""
+bot/app.py (the composition root) migrates, builds the app and hands the routes their services."""
 
 from __future__ import annotations
 
@@ -25,14 +25,11 @@ Serve = Callable[[Settings, web.AppRunner, asyncio.Event], Awaitable[None]]
 
 
 def _import_bot(settings: Settings) -> Serve:
-    """Everything start-up needs, imported (in a worker thread), including the SDK of each platform
-    whose token is set; the others are never imported."""
-    from bot.app import serve_until  # the whole bot
+    """Everything start-up needs, imported (in a worker thread), including the adapter and SDK of each
+    platform the app will build (bot/app.py decides which); the others are never imported."""
+    from bot.app import import_adapters, serve_until  # the whole bot
 
-    if settings.secrets.slack_enabled:
-        import bot.adapters.slack
-    if settings.secrets.discord_enabled:
-        import bot.adapters.discord.client  # noqa: F401
+    import_adapters(settings)
     return serve_until
 
 

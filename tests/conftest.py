@@ -23,6 +23,7 @@ zoneinfo.reset_tzpath(to=[])
 import pytest  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bot.app import build_services  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.commands import catalog  # noqa: E402,F401  (registers commands)
 from bot.commands.dispatcher import Dispatcher  # noqa: E402
@@ -141,7 +142,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def services(db: Database, clock: ManualClock, settings: Settings) -> Services:
-    return Services(db, clock, settings)
+    return build_services(db, clock, settings)
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.app import App
+from bot.app import build_app
 from bot.clock import ManualClock
 from bot.config import Settings
 
 
 async def test_jobs_are_registered_once_and_ticks_do_not_add_more(settings: Settings, sqlite_url: str) -> None:
-    app = App(replace(settings, database_url=sqlite_url), clock=ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC)))
+    app = build_app(replace(settings, database_url=sqlite_url), clock=ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC)))
     try:
         await app.migrate()
         assert [name for name, _ in app.ticker.jobs] == ["reminders"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.outbound import Notifier, RoleDirectory
@@ -21,42 +23,33 @@ from bot.services.votes import VoteService
 from storage.db import Database
 
 
+@dataclass(eq=False)
 class Services:
-    """Every service, built once from the database, the clock and the settings."""
+    """Every service of one process, as ``build_services`` in bot/app.py (the composition root) built and
+    connected them. A plain container: it builds nothing and registers nothing itself."""
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
-        self.db = db
-        self.clock = clock
-        self.settings = settings
-        self.members = MemberService(db, clock, settings)
-        self.meetings = MeetingService(db, clock, settings)
-        self.agenda = AgendaService(db, clock, settings, self.meetings)
-        self.export = ExportService(db, clock, settings)
-        self.requests = RequestLog(db, clock)
-        self.calendar = CalendarService(db, clock, settings, self.meetings)
-        self.event_mirror = EventMirrorService(db, clock, settings, self.meetings)
-        # Built before the services that write messages (rotation's DMs, published minutes).
-        self.outbox = Outbox(clock)
-        self.rotation = RotationService(db, clock, settings, self.meetings, self.outbox)
-        self.notes = NotesService(db, clock, settings, self.meetings, self.rotation, self.outbox)
-        # Filled by app.py with the adapters that are on: platform name -> notifier / role listing.
-        self.notifiers: dict[str, Notifier] = {}
-        self.role_directories: dict[str, RoleDirectory] = {}
-        self.votes = VoteService(db, clock, settings, self.members, self.role_directories)
-        # Reminders and the outbox (docs/reminders.md). Other services write messages with
-        # ``outbox.enqueue(session, ...)`` in their own transaction. ``deadline_hooks`` run at a meeting's
-        # agenda deadline before it is announced (rotation assigns host and note-taker there);
-        # ``due_planners`` run on every tick (votes: reminders before close, automatic close).
-        # Rotation fixes host and note-taker in the deadline step's transaction, so the announcement
-        # names them; the step calls hooks only for meetings that will be held (no turn for cancelled ones).
-        self.deadline_hooks: list[DeadlineHook] = [self.rotation.fix_assignment]
-        self.due_planners: list[DuePlanner] = []
-        self.reminders = ReminderService(db, clock, settings, self.meetings, self.outbox, self.deadline_hooks,
-                                         self.due_planners)
-        self.outbox_dispatcher = OutboxDispatcher(db, clock, settings, self.notifiers)
-        # Votes and the outbox (docs/votes.md): the reminder before the close, the close at the deadline
-        # and its [RESULT][VOTE] post, each in the transaction of the change that causes it.
-        self.vote_notices = VoteNotices(settings, self.votes, self.outbox)
-        self.votes.close_hooks.append(self.vote_notices.on_close)
-        self.votes.cast_hooks.append(self.vote_notices.on_cast)
-        self.due_planners.append(self.vote_notices.plan)
+    db: Database
+    clock: Clock
+    settings: Settings
+    members: MemberService
+    meetings: MeetingService
+    agenda: AgendaService
+    export: ExportService
+    requests: RequestLog
+    calendar: CalendarService
+    event_mirror: EventMirrorService
+    outbox: Outbox
+    rotation: RotationService
+    notes: NotesService
+    votes: VoteService
+    vote_notices: VoteNotices
+    reminders: ReminderService
+    outbox_dispatcher: OutboxDispatcher
+    # Platform name -> the notifier / role listing of each adapter that is on. The outbox dispatcher and
+    # the vote service hold these same dicts, so adapters added after the services are seen by them.
+    notifiers: dict[str, Notifier]
+    role_directories: dict[str, RoleDirectory]
+    # Run at a meeting's agenda deadline before it is announced, and on every tick (docs/reminders.md);
+    # the reminder service holds these same lists.
+    deadline_hooks: list[DeadlineHook]
+    due_planners: list[DuePlanner]

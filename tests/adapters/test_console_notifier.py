@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.adapters.console_notifier import ConsoleNotifier
-from bot.app import App
+from bot.app import build_app
 from bot.clock import ManualClock
 from bot.config import Settings
 from tests.helpers import SEED_SERIES, Members, ok
@@ -15,7 +15,7 @@ from tests.helpers import SEED_SERIES, Members, ok
 
 async def test_app_tick_prints_announcement_and_reminders_on_the_console(
         database_url: str, settings: Settings, clock: ManualClock, members: Members) -> None:
-    app = App(replace(settings, database_url=database_url), clock)
+    app = build_app(replace(settings, database_url=database_url), clock)
     out = io.StringIO()
     app.services.notifiers["console"] = ConsoleNotifier(out)
     try:

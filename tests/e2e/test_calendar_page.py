@@ -15,10 +15,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.app import build_services
 from bot.clock import ManualClock, SystemClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings, WebConfig
-from bot.services import Services
 from bot.web.routes import build_web_app
 from storage.db import Database
 from tests.helpers import SEED_SERIES, Members, ok
@@ -58,7 +58,7 @@ async def test_page_renders_in_headless_chromium(settings: Settings, sqlite_url:
     local_settings = Settings(database_url=sqlite_url, roles=settings.roles, web=WebConfig("127.0.0.1", port, public))
     db = Database(sqlite_url)
     clock = ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC))
-    services = Services(db, clock, local_settings)
+    services = build_services(db, clock, local_settings)
     dispatcher = Dispatcher(services)
     members = Members(local_settings)
     await ok(dispatcher, members.chair(), SEED_SERIES)
@@ -97,13 +97,13 @@ async def test_page_renders_in_headless_chromium(settings: Settings, sqlite_url:
 
 async def test_export_writes_the_bytes_the_server_serves(settings: Settings, sqlite_url: str) -> None:
     db = Database(sqlite_url)
-    services = Services(db, ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC)), settings)
+    services = build_services(db, ManualClock(datetime(2022, 3, 1, 12, tzinfo=UTC)), settings)
     dispatcher = Dispatcher(services)
     members = Members(settings)
     await ok(dispatcher, members.chair(), SEED_SERIES)
     await ok(dispatcher, members.member("bob"), '/agenda add "Unify meetings" https://discuss.tvm.apache.org/t/12171')
     # The CLI runs on the system clock; so does the server it is compared with.
-    live = Services(db, SystemClock(), settings)
+    live = build_services(db, SystemClock(), settings)
     expected = {zone: (await live.calendar.feed("community", zone)).body for zone in (None, "Asia/Kolkata")}
     await db.dispose()
     env = {**os.environ, "QUORUM_DATABASE_URL": sqlite_url, "PYTHONTZPATH": ""}

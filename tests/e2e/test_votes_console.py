@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.console_notifier import ConsoleNotifier
-from bot.app import App
+from bot.app import build_app
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import RoleConfig, Settings
@@ -142,7 +142,7 @@ def test_verify_rejects_a_file_that_is_not_an_export(tmp_path: Path, sqlite_url:
 async def test_the_ticker_closes_due_votes_and_posts_the_result(sqlite_url: str) -> None:
     settings = Settings(database_url=sqlite_url, roles={"PMC": RoleConfig("PMC", members=("console:carol",))})
     clock = ManualClock(datetime(2022, 3, 1, 12, 0, tzinfo=UTC))
-    app = App(settings, clock)
+    app = build_app(settings, clock)
     printed = io.StringIO()
     app.services.notifiers["console"] = ConsoleNotifier(printed)
     try:
@@ -192,7 +192,7 @@ async def test_console_votes_get_their_reminder_and_result_from_the_running_bot(
                         chair_roles=("PMC",), binding_role="PMC")
     clock = ManualClock(datetime(2022, 3, 3, 12, 0, tzinfo=UTC))
     printed = io.StringIO()
-    app = App(settings, clock)
+    app = build_app(settings, clock)
     app.services.notifiers["console"] = ConsoleNotifier(printed)
     try:
         await app.reminders_tick()
@@ -210,7 +210,7 @@ async def test_console_votes_get_their_reminder_and_result_from_the_running_bot(
     queued = quorum(tmp_path, sqlite_url, "outbox")
     assert "pending 1" in queued.stdout, queued.stdout
     clock.set(datetime(2022, 3, 4, 12, 31, tzinfo=UTC))
-    app = App(settings, clock)
+    app = build_app(settings, clock)
     printed = io.StringIO()
     app.services.notifiers["console"] = ConsoleNotifier(printed)
     try:

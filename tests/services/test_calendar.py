@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.errors import InvalidInput, NotFound, PermissionDenied
@@ -81,7 +82,7 @@ async def test_golden_feeds_and_stable_bytes(services: Services, dispatcher: Dis
     golden("community.ics", home.body)
     golden("community-kolkata.ics", kolkata.body)
     # A second service (another process) renders the same bytes, so ETags match across replicas.
-    other = Services(services.db, services.clock, services.settings)
+    other = build_services(services.db, services.clock, services.settings)
     again = await other.calendar.feed("community")
     assert again.body == home.body and again.etag == home.etag
 
@@ -97,7 +98,7 @@ async def test_cache_is_invalidated_by_changes_here_and_in_other_replicas(
     assert second.etag != first.etag and "Release plan" in unfolded(second.body)
     assert second.last_modified == clock.now().replace(microsecond=0)
     # A change made by another replica: seen once the entry is older than REVALIDATE_AFTER.
-    replica = Services(services.db, clock, services.settings)
+    replica = build_services(services.db, clock, services.settings)
     clock.advance(timedelta(seconds=1))
     await replica.meetings.set_status(members.chair(), "community", date(2022, 3, 23), "cancelled")
     assert (await services.calendar.feed("community")).etag == second.etag

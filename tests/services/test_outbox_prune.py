@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import MIN_OUTBOX_RETENTION_DAYS, ConfigError, OutboxConfig, Settings, load_settings
@@ -80,7 +81,7 @@ async def test_pruned_messages_are_not_written_or_sent_again(db: Database, clock
                                                              members: Members) -> None:
     """A meeting's reminders and announcement are pruned once old; the planners never look that far back,
     so ticking on (and a fresh process planning every series) writes none of them again."""
-    services = Services(db, clock, replace(settings, outbox=OutboxConfig(retention=timedelta(days=7))))
+    services = build_services(db, clock, replace(settings, outbox=OutboxConfig(retention=timedelta(days=7))))
     notifier = RecordingNotifier(clock)
     services.notifiers["console"] = notifier
     dispatcher = Dispatcher(services)
@@ -100,7 +101,7 @@ async def test_pruned_messages_are_not_written_or_sent_again(db: Database, clock
     for minutes in (1, 60, 120):
         clock.set(utc(2022, 3, 10, 12) + timedelta(minutes=minutes))
         await tick(services)
-    fresh = Services(db, clock, settings)  # a restarted process plans every series once
+    fresh = build_services(db, clock, settings)  # a restarted process plans every series once
     fresh.notifiers["console"] = notifier
     await tick(fresh)
     sent = notifier.keys()

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
@@ -77,7 +78,7 @@ async def test_two_replicas_share_the_deadline_step(dispatcher: Dispatcher, serv
     await ok(dispatcher, members.member("bob"), '/agenda add "Unify meetings" https://discuss.tvm.apache.org/t/12171')
     db2 = Database(database_url)
     try:
-        replicas = [services, Services(db2, clock, services.settings)]
+        replicas = [services, build_services(db2, clock, services.settings)]
         for replica in replicas:
             replica.notifiers["console"] = notifier
             replica.deadline_hooks.append(rotation)

@@ -3,6 +3,7 @@ affects a series' messages makes it due, also when another process made the chan
 
 from __future__ import annotations
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
@@ -48,7 +49,7 @@ async def test_changes_made_by_another_process_are_planned(dispatcher: Dispatche
     await tick(services)
     other_db = Database(database_url)
     try:
-        other = Dispatcher(Services(other_db, clock, settings))
+        other = Dispatcher(build_services(other_db, clock, settings))
         await ok(other, members.member("erin"), "/meeting subscribe")
         assert await _due(services) == [1]
         await tick(services)  # erin's 24 h reminder (due 16:00) is within the write-ahead

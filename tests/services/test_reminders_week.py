@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
@@ -161,7 +162,7 @@ async def test_restart_after_downtime_sends_late_what_is_useful_and_marks_the_re
     await tick(services)  # Tue 12:00: the channel reminder (due 14:00) is written
     # The process is down from Tue 12:00 to Wed 15:30 (past the deadline and both DM offsets, before the start).
     clock.set(utc(2022, 3, 2, 15, 30))
-    restarted = Services(services.db, clock, services.settings)
+    restarted = build_services(services.db, clock, services.settings)
     restarted.notifiers["console"] = notifier
     restarted.deadline_hooks.append(rotation_fake)
     await tick(restarted)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import Settings
@@ -251,7 +252,7 @@ async def test_a_result_claimed_by_a_crashed_process_is_sent_once_after_the_leas
     # The process dies before sending. Another one starts, on its own pool.
     other_db = Database(database_url)
     try:
-        restarted = Services(other_db, clock, settings)
+        restarted = build_services(other_db, clock, settings)
         restarted.notifiers["console"] = notifier
         assert await tick(restarted) == clock.now() + timedelta(minutes=2)  # the lease's end
         assert notifier.sent == []
@@ -274,7 +275,7 @@ async def test_two_processes_closing_at_once_post_one_result(
     services.notifiers["console"] = notifier
     other_db = Database(database_url)
     try:
-        replica = Services(other_db, clock, settings)
+        replica = build_services(other_db, clock, settings)
         replica.notifiers["console"] = notifier
         clock.set(utc(2022, 3, 3, 12, 0))  # the reminders
         await asyncio.gather(tick(services), tick(replica), tick(services), tick(replica))

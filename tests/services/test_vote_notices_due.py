@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
@@ -36,7 +37,7 @@ async def test_votes_opened_after_the_first_tick_are_reminded_and_closed_once(
         assert [target for at, target in dms(notifier) if at == clock.now()] == ["console:bob", "console:carol"]
     restarted_db = Database(database_url)
     try:
-        restarted = Services(restarted_db, clock, settings)  # a new process reads the whole reminder lead again
+        restarted = build_services(restarted_db, clock, settings)  # a new process reads the whole reminder lead again
         restarted.notifiers["console"] = notifier
         await tick(restarted)
         for vote_id in (first, second):

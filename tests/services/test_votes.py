@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
@@ -269,7 +270,7 @@ async def test_empty_electorate_is_refused(services: Services, members: Members,
 
     lonely = Settings(database_url=settings.database_url, roles={**settings.roles, "TSC": RoleConfig("TSC")},
                       chair_roles=("PMC",), binding_role="PMC")
-    votes = Services(services.db, services.clock, lonely).votes
+    votes = build_services(services.db, services.clock, lonely).votes
     with pytest.raises(Conflict, match="Nobody holds the role TSC"):
         await votes.open(members.chair("alice"), "Nobody", role="TSC")
 
@@ -282,7 +283,7 @@ async def test_simultaneous_casts_leave_one_current_ballot(dispatcher: Dispatche
     # Two replicas: separate engines and pools on the same database.
     other_db = Database(database_url)
     try:
-        replica = Services(other_db, clock, settings)
+        replica = build_services(other_db, clock, settings)
         bob = members.chair("bob")
         for round_ in range(5):
             values = ("+1", "-1") if round_ % 2 == 0 else ("0", "+1")

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
@@ -40,7 +41,7 @@ async def test_live_does_not_depend_on_the_database(settings: Settings, clock: M
     # A database that cannot be opened (its directory does not exist): the process still answers.
     db = Database("sqlite+aiosqlite:////nonexistent-quorum-dir/q.db")
     try:
-        async with TestClient(TestServer(build_web_app(Services(db, clock, settings)))) as client:
+        async with TestClient(TestServer(build_web_app(build_services(db, clock, settings)))) as client:
             assert (await client.get("/health/live")).status == 200
             assert (await client.get("/healthz")).status == 200
     finally:
@@ -83,7 +84,7 @@ async def test_page_sees_a_change_made_by_another_process_after_revalidating(
         dispatcher: Dispatcher) -> None:
     await ok(dispatcher, members.chair(), SEED_SERIES)
     assert "Release 0.9 plan" not in await (await client.get("/")).text()
-    other = Dispatcher(Services(db, clock, settings))  # another replica: its changes notify only itself
+    other = Dispatcher(build_services(db, clock, settings))  # another replica: its changes notify only itself
     clock.advance(timedelta(seconds=1))  # a change is seen by its time (updated_at), as for the feeds
     await ok(other, members.member("bob"), '/agenda add "Release 0.9 plan" https://github.com/apache/tvm/issues/1')
     clock.advance(REVALIDATE_AFTER)

@@ -1,5 +1,6 @@
 """The Discord client: minimum intents, the generated command tree synced per guild, persistent
-action buttons, scheduled-event mirroring and the notifier. ``DiscordAdapter`` is what app.py starts."""
+action buttons, scheduled-event mirroring and the notifier. ``DiscordAdapter`` is what bot/app.py builds,
+connects to the services and starts."""
 
 from __future__ import annotations
 
@@ -166,17 +167,27 @@ async def gateway_from(api_url: str, token: str) -> yarl.URL:
 
 
 class DiscordAdapter:
-    """Started by app.py when DISCORD_TOKEN is set: runs the client in the background."""
+    """Runs the client in the background. What the services need from it (``notifier``, ``directory``,
+    ``series_changed``) bot/app.py hands to them; the adapter registers nothing itself."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self.settings = dispatcher.services.settings
         self.client = QuorumClient(dispatcher)
         self._task: asyncio.Task[None] | None = None
-        services = dispatcher.services
-        services.notifiers["discord"] = self.client.notifier
-        services.role_directories["discord"] = self.client
-        services.meetings.on_series_changed(self.client.events.series_changed)
+
+    @property
+    def notifier(self) -> DiscordNotifier:
+        return self.client.notifier
+
+    @property
+    def directory(self) -> QuorumClient:
+        """The role listing for vote electorates (``holders`` and ``names``)."""
+        return self.client
+
+    def series_changed(self, series_id: int) -> None:
+        """A series was created, changed or removed: its scheduled events follow (in the background)."""
+        self.client.events.series_changed(series_id)
 
     async def start(self) -> None:
         token = self.settings.secrets.discord_token

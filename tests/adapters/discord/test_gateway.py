@@ -12,10 +12,10 @@ import discord
 import pytest
 
 from bot.adapters.discord.client import DiscordAdapter
+from bot.app import build_app, build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Secrets, Settings
-from bot.services import Services
 from storage.db import Database
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import GUILD_ID, command_data, guild_payload, interaction_payload
@@ -29,13 +29,14 @@ def default_gateway() -> Iterator[None]:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
-async def test_the_adapter_serves_a_guild_end_to_end(db: Database, clock: ManualClock, settings: Settings,
+async def test_the_adapter_serves_a_guild_end_to_end(database_url: str, clock: ManualClock, settings: Settings,
                                                     fake: FakeDiscord, default_gateway: None) -> None:
     fake.guilds = [guild_payload()]
     configured = replace(settings, secrets=Secrets(discord_token="fake-token"),
-                         discord_api_url=f"{fake.url}/api/v10")
-    services = Services(db, clock, configured)
-    adapter = DiscordAdapter(Dispatcher(services))
+                         discord_api_url=f"{fake.url}/api/v10", database_url=database_url)
+    app = build_app(configured, clock)  # as quorum run builds it: Discord is on (its token is set)
+    services, adapter = app.services, app.discord
+    assert adapter is not None
     assert services.notifiers["discord"] is adapter.client.notifier
     await adapter.start()
     try:
@@ -54,13 +55,14 @@ async def test_the_adapter_serves_a_guild_end_to_end(db: Database, clock: Manual
         assert len(events) == 4
     finally:
         await adapter.stop()
+        await app.close()
 
 
 async def test_an_api_url_without_a_gateway_leaves_discord_off(db: Database, clock: ManualClock, settings: Settings,
                                                                fake: FakeDiscord, default_gateway: None) -> None:
     fake.fail("GET", "/gateway/bot", 500, {"message": "down"})
     configured = replace(settings, secrets=Secrets(discord_token="fake-token"), discord_api_url=f"{fake.url}/api/v10")
-    adapter = DiscordAdapter(Dispatcher(Services(db, clock, configured)))
+    adapter = DiscordAdapter(Dispatcher(build_services(db, clock, configured)))
     await adapter.start()
     assert not adapter.client.is_ready()
     assert not fake.calls_to("GET", "/users/@me"), "no login was attempted"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.adapters.discord.client import QuorumClient, intents
+from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import DiscordConfig, Settings
-from bot.services import Services
 from storage.db import Database
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import CHAIR_ROLE_ID, GUILD_ID, OTHER_ROLE_ID, guild_create, start_client
@@ -26,7 +26,7 @@ async def test_with_the_members_intent_the_mapped_role_is_listed(db: Database, c
                                                                 fake: FakeDiscord) -> None:
     configured = replace(settings, discord=DiscordConfig(members_intent=True))
     assert intents(configured).members and intents(configured).guilds
-    client = await start_client(Dispatcher(Services(db, clock, configured)), fake)
+    client = await start_client(Dispatcher(build_services(db, clock, configured)), fake)
     try:
         await guild_create(client, members=((500000000000000001, "alice", (CHAIR_ROLE_ID,)),
                                             (500000000000000002, "bob", (OTHER_ROLE_ID,)),

@@ -1,6 +1,6 @@
 """Votes through Discord end to end, with the real command registry and services: INTERACTION_CREATE
-payloads into discord.py after GUILD_CREATE, REST answers from the fake server, the app wired as
-``quorum run`` wires it (``bot.app.attach_discord``), on SQLite and PostgreSQL.
+payloads into discord.py after GUILD_CREATE, REST answers from the fake server, the app built as
+``quorum run`` builds it (``bot.app.build_app`` with Discord on), on SQLite and PostgreSQL.
 
 The members: Alice and Dan hold the Discord role mapped to PMC (chairs and binding voters), Carol is
 listed under ``[roles.PMC] members`` without the Discord role, Bob and Erin hold another role."""
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.discord.client import DiscordAdapter, QuorumClient, use_api_base
-from bot.app import App, attach_discord
+from bot.app import App, build_app
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services import Services
@@ -84,8 +84,9 @@ class Process:
 
 
 async def start(settings: Settings, database_url: str, clock: ManualClock, fake: FakeDiscord) -> Process:
-    app = App(replace(settings, database_url=database_url), clock=clock)
-    adapter = attach_discord(app)
+    app = build_app(replace(settings, database_url=database_url), clock, platforms={"discord"})
+    adapter = app.discord
+    assert adapter is not None
     use_api_base(f"{fake.url}/api/v10")
     await adapter.client.login("fake-token")
     await guild_create(adapter.client)

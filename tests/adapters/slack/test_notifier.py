@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from bot.adapters.slack.manifest import render_manifest
-from bot.app import App
+from bot.app import build_app
 from bot.commands.registry import GROUPS
 from bot.config import Secrets, Settings
 from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundMessage
@@ -129,14 +129,15 @@ async def test_app_wires_slack_only_when_enabled(settings: Settings, tmp_path: P
     from dataclasses import replace
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"
-    on = App(replace(settings, database_url=url))
+    on = build_app(replace(settings, database_url=url))
     assert on.slack is not None and on.services.notifiers["slack"] is on.slack.notifier
     assert on.services.role_directories["slack"] is on.slack.directory
     assert any(r.resource and r.resource.canonical == "/slack/events" for r in on.web_app.router.routes())
-    off = App(replace(settings, database_url=url, secrets=Secrets()))
+    off = build_app(replace(settings, database_url=url, secrets=Secrets()))
     assert off.slack is None and "slack" not in off.services.notifiers
     assert not any(r.resource and r.resource.canonical == "/slack/events" for r in off.web_app.router.routes())
-    socket = App(replace(settings, database_url=url, secrets=replace(settings.secrets, slack_app_token=APP_TOKEN)))
+    socket = build_app(replace(settings, database_url=url,
+                               secrets=replace(settings.secrets, slack_app_token=APP_TOKEN)))
     assert socket.slack is not None
     assert not any(r.resource and r.resource.canonical == "/slack/events" for r in socket.web_app.router.routes())
     for app in (on, off, socket):

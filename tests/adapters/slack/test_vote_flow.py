@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import App
+from bot.app import App, build_app
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.services.votes import VoteView
@@ -44,7 +44,7 @@ async def app_slack(database_url: str, settings: Settings, clock: ManualClock,
     fake_slack.add_user(OUTSIDER, "Olga", "Europe/Paris")
     fake_slack.add_user(CONFIG_MEMBER, "Erin", "Europe/London")
     fake_slack.groups["tvm-pmc"][1].update({MEMBER, CAROL, DAN})  # CHAIR is in it already
-    app = App(replace(settings, database_url=database_url), clock=clock)
+    app = build_app(replace(settings, database_url=database_url), clock=clock)
     assert app.slack is not None
     client: TestClient[Any, Any] = TestClient(TestServer(app.web_app, host="127.0.0.1"))
     await client.start_server()
