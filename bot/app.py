@@ -58,6 +58,9 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     sends only that workspace's messages (``quorum console --tick``)."""
     members = MemberService(db, clock, settings)
     meetings = MeetingService(db, clock, settings)
+    # The calendar caches feeds and the listing page; every series change drops what it touched.
+    calendar = CalendarService(db, clock, settings, meetings)
+    meetings.on_series_changed(calendar.invalidate)
     # Built before the services that write messages (rotation's DMs, published minutes). Other services
     # write messages with ``outbox.enqueue(session, ...)`` in their own transaction (docs/reminders.md).
     outbox = Outbox(clock)
@@ -83,7 +86,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         agenda=AgendaService(db, clock, settings, meetings),
         export=ExportService(db, clock, settings),
         requests=RequestLog(db, clock),
-        calendar=CalendarService(db, clock, settings, meetings),
+        calendar=calendar,
         event_mirror=EventMirrorService(db, clock, settings, meetings),
         outbox=outbox,
         rotation=rotation,

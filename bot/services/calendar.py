@@ -120,10 +120,10 @@ class CalendarService:
         self._slugs: dict[int, str] = {}
         self._listings: OrderedDict[int, _ListingEntry] = OrderedDict()
         self._listing_generation = 0  # moves on every change: a listing built meanwhile is not cached
-        meetings.on_series_changed(self.invalidate)
 
     # -- cache -----------------------------------------------------------------------------
     def invalidate(self, series_id: int) -> None:
+        """``MeetingService.on_series_changed`` listener (connected by bot/app.py)."""
         # Any change may move a series into, out of or within the listing: rebuilding a page is cheap.
         self._listings.clear()
         self._listing_generation += 1

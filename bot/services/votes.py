@@ -171,8 +171,8 @@ class VoteService:
         self.members = members
         # The same dict Services exposes; app.py fills it with the adapters that are on.
         self.role_directories = role_directories
-        # Filled by Services: the outbox side of votes (bot/services/vote_notices.py) posts the result
-        # and cancels reminders in the same transaction as the close or the ballot.
+        # Filled by build_services (bot/app.py): the outbox side of votes (bot/services/vote_notices.py)
+        # posts the result and cancels reminders in the same transaction as the close or the ballot.
         self.close_hooks: list[CloseHook] = []
         self.cast_hooks: list[CastHook] = []
 
