@@ -253,7 +253,44 @@ class _Reader:
 
 
 def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) -> Settings:
+    """Each section is read by its own function; their problems are collected, each with its line, and
+    raised together so one run of ``quorum check-config`` lists them all."""
     reader = _Reader(raw, text)
+    _check_known(reader, raw)
+    database_url = _database_url(reader, env)
+    web = _web(reader)
+    roles, chair_roles, binding_role = _permissions(reader, _roles(reader))
+    zones = _display_zones(reader)
+    hosts = tuple(h.lower() for h in reader.strings("defaults", "allowed_link_hosts", ()))
+    reminders = _reminders(reader)
+    discord = _discord(reader)
+    outbox = _outbox(reader)
+    tick = _tick_seconds(reader)
+    level = _log_level(reader)
+    if reader.problems:
+        raise ConfigError(reader.problems, source)
+    return Settings(
+        database_url=database_url,
+        web=web,
+        roles=roles,
+        chair_roles=chair_roles,
+        binding_role=binding_role,
+        default_display_zones=zones,
+        allowed_link_hosts=hosts,
+        reminders=reminders,
+        outbox=outbox,
+        discord=discord,
+        tick_seconds=tick,
+        log_level=level,
+        secrets=_secrets(env),
+        slack_api_url=env.get("SLACK_API_URL") or None,
+        discord_api_url=env.get("DISCORD_API_URL") or None,
+        source=source,
+    )
+
+
+def _check_known(reader: _Reader, raw: dict[str, Any]) -> None:
+    """Unknown sections and keys are problems; so is a secret anywhere in the file."""
     for table, value in raw.items():
         if table not in _KNOWN:
             if isinstance(value, dict) and any("token" in k or "secret" in k for k in value):
@@ -272,14 +309,19 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
                 elif key not in keys:
                     reader.problem(table, key, f"unknown key; known keys are {', '.join(sorted(keys))}")
 
-    database_url = env.get("QUORUM_DATABASE_URL") or reader.get("database", "url", str, DEFAULT_DATABASE_URL)
+
+def _database_url(reader: _Reader, env: Mapping[str, str]) -> str:
+    database_url: str = env.get("QUORUM_DATABASE_URL") or reader.get("database", "url", str, DEFAULT_DATABASE_URL)
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         reader.problem("database", "url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
     elif database_url.startswith("sqlite+aiosqlite://") and _sqlite_in_memory(database_url):
         reader.problem("database", "url", "names no file (an in-memory SQLite database is lost when Quorum "
                        "stops, and each connection would see its own): give a path, e.g. "
                        "sqlite+aiosqlite:///data/quorum.db")
+    return database_url
 
+
+def _web(reader: _Reader) -> WebConfig:
     port = reader.get("web", "port", int, 8080)
     if not 0 < port < 65536:
         reader.problem("web", "port", "must be between 1 and 65535")
@@ -287,56 +329,75 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
     public_url = reader.get("web", "public_url", str, f"http://localhost:{port}")
     if not public_url.startswith(("http://", "https://")):
         reader.problem("web", "public_url", "must start with http:// or https://")
-    web = WebConfig(host=reader.get("web", "host", str, "127.0.0.1"), port=port,
-                    public_url=public_url.rstrip("/"))
+    return WebConfig(host=reader.get("web", "host", str, "127.0.0.1"), port=port, public_url=public_url.rstrip("/"))
 
+
+def _roles(reader: _Reader) -> dict[str, RoleConfig]:
+    """The ``[roles.NAME]`` tables as written (none: an empty mapping)."""
     roles: dict[str, RoleConfig] = {}
     for role_name, role_raw in reader.table("roles").items():
         if not isinstance(role_raw, dict):
             reader.problem("roles", role_name, "must be a table, written [roles." + role_name + "]")
             continue
-        table = f"roles.{role_name}"
-        for key in role_raw:
-            if key not in _ROLE_KEYS:
-                reader.problem(table, key, f"unknown key; known keys are {', '.join(sorted(_ROLE_KEYS))}")
-        members = role_raw.get("members", [])
-        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            reader.problem(table, "members", "must be a list of member ids such as \"console:alice\"")
-            members = []
-        for member in members:
-            if not _MEMBER_ID.match(member):
-                reader.problem(table, "members", f"'{member}' is not a member id: use console:NAME, "
-                               "discord:USER_ID or slack:TEAM_ID:USER_ID")
-        discord_role = role_raw.get("discord_role")
-        slack_group = role_raw.get("slack_usergroup")
-        for key, value in (("discord_role", discord_role), ("slack_usergroup", slack_group)):
-            if value is not None and not isinstance(value, str | int):
-                reader.problem(table, key, "must be a string")
-        roles[role_name] = RoleConfig(
-            name=role_name,
-            members=tuple(members),
-            discord_role=str(discord_role) if discord_role is not None else None,
-            slack_usergroup=str(slack_group).lstrip("@") if slack_group is not None else None,
-        )
+        roles[role_name] = _role(reader, role_name, role_raw)
+    return roles
 
+
+def _role(reader: _Reader, role_name: str, role_raw: dict[str, Any]) -> RoleConfig:
+    table = f"roles.{role_name}"
+    for key in role_raw:
+        if key not in _ROLE_KEYS:
+            reader.problem(table, key, f"unknown key; known keys are {', '.join(sorted(_ROLE_KEYS))}")
+    members = role_raw.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        reader.problem(table, "members", "must be a list of member ids such as \"console:alice\"")
+        members = []
+    for member in members:
+        if not _MEMBER_ID.match(member):
+            reader.problem(table, "members", f"'{member}' is not a member id: use console:NAME, "
+                           "discord:USER_ID or slack:TEAM_ID:USER_ID")
+    discord_role = role_raw.get("discord_role")
+    slack_group = role_raw.get("slack_usergroup")
+    for key, value in (("discord_role", discord_role), ("slack_usergroup", slack_group)):
+        if value is not None and not isinstance(value, str | int):
+            reader.problem(table, key, "must be a string")
+    return RoleConfig(
+        name=role_name,
+        members=tuple(members),
+        discord_role=str(discord_role) if discord_role is not None else None,
+        slack_usergroup=str(slack_group).lstrip("@") if slack_group is not None else None,
+    )
+
+
+def _permissions(
+    reader: _Reader, roles: dict[str, RoleConfig]
+) -> tuple[dict[str, RoleConfig], tuple[str, ...], str]:
+    """(roles, chair roles, binding role). Without ``[roles]`` tables the roles named here exist, empty;
+    with them, every role named here must be one of them."""
     chair_roles = reader.strings("permissions", "chair_roles", ("PMC",))
-    binding_role = reader.get("permissions", "binding_role", str, "PMC")
+    binding_role: str = reader.get("permissions", "binding_role", str, "PMC")
     if not roles:
         roles = {name: RoleConfig(name) for name in {*chair_roles, binding_role}}
     for role in (*chair_roles, binding_role):
         if role not in roles:
             key = "binding_role" if role == binding_role else "chair_roles"
             reader.problem("permissions", key, f"role '{role}' is not declared; add a [roles.{role}] table")
+    return roles, chair_roles, binding_role
 
-    zones = reader.strings("defaults", "display_zones", ("UTC",))
-    for zone in zones:
+
+def _display_zones(reader: _Reader) -> tuple[str, ...]:
+    """The zones' canonical keys; an unknown zone is a problem (and is left out)."""
+    keys = []
+    for zone in reader.strings("defaults", "display_zones", ("UTC",)):
         try:
-            parse_zone(zone)
+            keys.append(parse_zone(zone).key)
         except InvalidInput as exc:
             reader.problem("defaults", "display_zones", exc.message)
-    hosts = tuple(h.lower() for h in reader.strings("defaults", "allowed_link_hosts", ()))
+    return tuple(keys)
 
-    reminders = ReminderConfig(
+
+def _reminders(reader: _Reader) -> ReminderConfig:
+    return ReminderConfig(
         member_offsets=tuple(
             _offsets(reader, reader.strings("reminders", "member_offsets", ("24h", "1h")))
         ),
@@ -345,6 +406,9 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
         vote_before_close=reader.duration("reminders", "vote_before_close", timedelta(hours=24)),
         max_attempts=reader.get("reminders", "max_attempts", int, 6),
     )
+
+
+def _discord(reader: _Reader) -> DiscordConfig:
     guild_ids_raw = reader.get("discord", "guild_ids", list, [])
     guild_ids: list[int] = []
     for gid in guild_ids_raw:
@@ -358,49 +422,44 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
     if application_id is not None and not str(application_id).isdigit():
         reader.problem("discord", "application_id", f"'{application_id}' is not an application id (a number)")
         application_id = None
-    discord = DiscordConfig(guild_ids=tuple(guild_ids),
-                            sync_global=reader.get("discord", "sync_global", bool, False),
-                            application_id=int(application_id) if application_id is not None else None,
-                            members_intent=reader.get("discord", "members_intent", bool, False))
+    return DiscordConfig(guild_ids=tuple(guild_ids),
+                         sync_global=reader.get("discord", "sync_global", bool, False),
+                         application_id=int(application_id) if application_id is not None else None,
+                         members_intent=reader.get("discord", "members_intent", bool, False))
+
+
+def _outbox(reader: _Reader) -> OutboxConfig:
     retention_days = reader.get("outbox", "retention_days", int, 90)
     if retention_days < MIN_OUTBOX_RETENTION_DAYS:
         reader.problem("outbox", "retention_days",
                        f"must be at least {MIN_OUTBOX_RETENTION_DAYS} (days): the reminder planners look back up to "
                        "2 days for what they already wrote, so sent messages must be kept longer than that")
         retention_days = 90
-    tick = reader.get("scheduler", "tick_seconds", int, 30)
+    return OutboxConfig(retention=timedelta(days=retention_days))
+
+
+def _tick_seconds(reader: _Reader) -> int:
+    tick: int = reader.get("scheduler", "tick_seconds", int, 30)
     if not 1 <= tick <= 3600:
         reader.problem("scheduler", "tick_seconds", "must be between 1 and 3600")
         tick = 30
-    level = reader.get("logging", "level", str, "INFO").upper()
+    return tick
+
+
+def _log_level(reader: _Reader) -> str:
+    level: str = reader.get("logging", "level", str, "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         reader.problem("logging", "level", "must be DEBUG, INFO, WARNING or ERROR")
         level = "INFO"
+    return level
 
-    if reader.problems:
-        raise ConfigError(reader.problems, source)
-    return Settings(
-        database_url=database_url,
-        web=web,
-        roles=roles,
-        chair_roles=chair_roles,
-        binding_role=binding_role,
-        default_display_zones=tuple(parse_zone(z).key for z in zones),
-        allowed_link_hosts=hosts,
-        reminders=reminders,
-        outbox=OutboxConfig(retention=timedelta(days=retention_days)),
-        discord=discord,
-        tick_seconds=tick,
-        log_level=level,
-        secrets=Secrets(
-            discord_token=env.get("DISCORD_TOKEN") or None,
-            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
-            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
-            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
-        ),
-        slack_api_url=env.get("SLACK_API_URL") or None,
-        discord_api_url=env.get("DISCORD_API_URL") or None,
-        source=source,
+
+def _secrets(env: Mapping[str, str]) -> Secrets:
+    return Secrets(
+        discord_token=env.get("DISCORD_TOKEN") or None,
+        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_app_token=env.get("SLACK_APP_TOKEN") or None,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Final, Literal, NamedTuple, Protocol, TypeVar
 
 from bot.errors import InvalidInput
 
@@ -16,22 +16,28 @@ VALUES = ("+1", "+0", "0", "-0", "-1")
 # Typed forms people use for the same values: a bare 1, and the unicode minus some keyboards produce.
 _ALIASES = {"1": "+1", "−1": "-1", "−0": "-0", "+0": "+0", "0": "0", "-0": "-0", "+1": "+1", "-1": "-1"}
 
-PASSED = "passed"
-REJECTED = "rejected"
-NO_QUORUM = "no-quorum"
-OUTCOMES = (PASSED, REJECTED, NO_QUORUM)
+# Literal types rather than an enum: the values are stored, written into the hash-chained vote log
+# and shown as they are, so they stay plain strings; the types let mypy check every spelling.
+Outcome = Literal["passed", "rejected", "no-quorum"]
+PASSED: Final = "passed"
+REJECTED: Final = "rejected"
+NO_QUORUM: Final = "no-quorum"
+OUTCOMES: tuple[Outcome, ...] = (PASSED, REJECTED, NO_QUORUM)
+
+RuleId = Literal["lazy-consensus", "lazy-majority", "lazy-two-thirds", "consensus", "electorate-majority",
+                 "electorate-two-thirds"]
 
 MIN_PLUS_ONES = 3  # "at least 3 binding +1" under lazy-majority, lazy-two-thirds and consensus
 
 
 @dataclass(frozen=True)
 class RuleInfo:
-    id: str
+    id: RuleId
     summary: str  # the rule in plain words, as shown in vote messages and results
     needs_quorum: bool  # fewer than 3 binding +1 is "no-quorum"
 
 
-RULES: dict[str, RuleInfo] = {
+RULES: dict[str, RuleInfo] = {  # keyed by RuleId; looked up with the strings read from storage
     "lazy-consensus": RuleInfo("lazy-consensus", "passes unless there is a binding -1 by the deadline", False),
     "lazy-majority": RuleInfo("lazy-majority", "needs at least 3 binding +1 and more +1 than -1", True),
     "lazy-two-thirds": RuleInfo("lazy-two-thirds", "needs at least 3 binding +1 and twice as many +1 as -1",
@@ -42,8 +48,8 @@ RULES: dict[str, RuleInfo] = {
     "electorate-two-thirds": RuleInfo("electorate-two-thirds",
                                       "needs binding +1 from at least two thirds of the electorate", False),
 }
-RULE_IDS = tuple(RULES)
-DEFAULT_RULE = "lazy-two-thirds"
+RULE_IDS: tuple[RuleId, ...] = tuple(info.id for info in RULES.values())
+DEFAULT_RULE: RuleId = "lazy-two-thirds"
 
 
 def parse_value(text: str) -> str:
@@ -57,11 +63,11 @@ def parse_value(text: str) -> str:
     return value
 
 
-def parse_rule(text: str) -> str:
-    rule = text.strip().lower()
-    if rule not in RULES:
+def parse_rule(text: str) -> RuleId:
+    info = RULES.get(text.strip().lower())
+    if info is None:
         raise InvalidInput(f"'{text[:40]}' is not a vote rule: use one of {', '.join(RULE_IDS)}.")
-    return rule
+    return info.id
 
 
 def weight(value: str) -> int:
@@ -105,8 +111,8 @@ def counted_as(value: str) -> str:
 
 @dataclass(frozen=True)
 class Decision:
-    rule: str
-    outcome: str  # passed | rejected | no-quorum
+    rule: RuleId
+    outcome: Outcome
     binding: Tally
     non_binding: Tally
     electorate_size: int
@@ -173,20 +179,22 @@ def decide_tally(rule: str, binding: Tally, non_binding: Tally, electorate_size:
     if binding.zero:
         counts += f", {binding.zero} binding 0"
     info = RULES[rule]
+    outcome: Outcome
     quorum_missing = info.needs_quorum and plus < MIN_PLUS_ONES
-    if rule == "lazy-consensus":
+    rule_id = info.id  # typed: mypy checks the spellings below
+    if rule_id == "lazy-consensus":
         outcome = PASSED if minus == 0 else REJECTED
         reason = "needs no binding -1"
-    elif rule == "lazy-majority":
+    elif rule_id == "lazy-majority":
         outcome = PASSED if plus > minus else REJECTED
         reason = "needs at least 3 +1 and more +1 than -1"
-    elif rule == "lazy-two-thirds":
+    elif rule_id == "lazy-two-thirds":
         outcome = PASSED if plus >= 2 * minus else REJECTED
         reason = "needs at least 3 +1 and twice as many +1 as -1"
-    elif rule == "consensus":
+    elif rule_id == "consensus":
         outcome = PASSED if minus == 0 else REJECTED
         reason = "needs at least 3 +1 and no -1 (a -1 is a veto)"
-    elif rule == "electorate-majority":
+    elif rule_id == "electorate-majority":
         needed = electorate_majority_needed(electorate_size)
         outcome = PASSED if plus >= needed else REJECTED
         counts = f"{plus} binding +1 of an electorate of {electorate_size}"
@@ -200,4 +208,4 @@ def decide_tally(rule: str, binding: Tally, non_binding: Tally, electorate_size:
         outcome = NO_QUORUM
         reason += f" (fewer than {MIN_PLUS_ONES} binding +1 is no quorum)"
     explanation = f"{counts}: {reason}: {outcome}"
-    return Decision(rule, outcome, binding, non_binding, electorate_size, explanation)
+    return Decision(rule_id, outcome, binding, non_binding, electorate_size, explanation)

@@ -1,6 +1,7 @@
 """What is due: reminders, the agenda-deadline step (announcement or "no meeting this week") and the
 personal reminder settings. Everything is computed from the database on each tick, never held only
-in the scheduler, so a restart or a second replica loses and doubles nothing.
+in the scheduler, so a restart or a second replica loses and doubles nothing. This module decides
+what is written and when; the messages' wording is in ``bot.services.reminder_messages``.
 
 Every planned message has a deterministic outbox key (``mtg:<series id>:<occurrence key>:...``), so
 planning again is a no-op, and a pending message that is no longer wanted (the meeting was cancelled,
@@ -31,7 +32,8 @@ from bot.contracts.reply import Reply, reply_to_json
 from bot.errors import Conflict
 from bot.rules.meetings import Occurrence
 from bot.rules.reminders import MAX_OFFSET, format_offsets, member_offsets, parse_offsets, superseded_overdue
-from bot.rules.time import agenda_deadline, format_for_member, format_home, format_zone_line
+from bot.rules.time import agenda_deadline
+from bot.services import reminder_messages as messages
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox, OutboxDispatcher, platform_of
 from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
@@ -64,7 +66,9 @@ class _Raced(Exception):
 
 
 @dataclass(frozen=True)
-class Planned:
+class PlannedMessage:
+    """A message the planner wants in the outbox (written, or refreshed while still pending, under ``key``)."""
+
     key: str
     kind: str
     target: str
@@ -304,64 +308,36 @@ class ReminderService:
     async def _announcement(
         self, session: AsyncSession, series: SeriesInfo, row: Meeting, items: list[AgendaEntry]
     ) -> Reply:
-        title = row.name or series.name
-        when = format_zone_line(row.starts_at, series.timezone, series.display_zones)
-        data = {"meeting": {"id": row.id, "series": series.slug, "status": row.status,
-                            "starts_at": row.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            "host": row.host, "note_taker": row.note_taker,
-                            "agenda": [{"id": i.id, "title": i.title, "link": i.link, "author": i.author}
-                                       for i in items]}}
         if row.status == "cancelled":
-            why = ("its agenda has no items" if row.status_reason == NO_ITEMS
-                   else f"a chair cancelled it{': ' + row.status_reason if row.status_reason else ''}")
-            text = f"{title} of {when} is cancelled because {why}."
             following = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False,
                                                         after=row.starts_at)
-            if following:
-                nxt = following[0]
-                text += (f"\nNext meeting: {format_home(nxt.starts_at, series.timezone)}; add items with "
-                         f"/agenda add \"<title>\" <link> before "
-                         f"{format_home(agenda_deadline(nxt.starts_at, series.deadline), series.timezone)}.")
-            return Reply(text=text, ephemeral=False, title=f"No meeting this week: {title}", kind="announcement",
-                         moments=(row.starts_at,), data=data)
+            return messages.cancelled_announcement(series, row, items, following[0] if following else None,
+                                                   empty_agenda=row.status_reason == NO_ITEMS)
         names = await members_q.display_names(session, series.workspace_id,
                                               [p for p in (row.host, row.note_taker) if p])
-        host = names.get(row.host, row.host) if row.host else "not assigned"
-        notes = names.get(row.note_taker, row.note_taker) if row.note_taker else "not assigned"
-        lines = [when, f"Host: {host} · Note-taker: {notes}", "Agenda:"]
-        lines.extend(f"  {i.position}. {i.title} <{i.link}> (added by {i.author_name})" for i in items)
-        return Reply(text="\n".join(lines), ephemeral=False, title=f"{title}: the agenda is closed",
-                     kind="announcement", moments=(row.starts_at,), data=data)
+        return messages.agenda_announcement(series, row, items, names)
 
     # -- reminders --------------------------------------------------------------------------
     async def _wanted(
         self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, items: list[AgendaEntry],
         now: datetime,
-    ) -> list[Planned]:
+    ) -> list[PlannedMessage]:
         """Every reminder this meeting should get (sent or not), from its current state."""
         if occurrence.status != "scheduled" or occurrence.starts_at <= now:
             return []
         prefix = meeting_prefix(series.id, occurrence.key)
         reminders = self.settings.reminders
         deadline = agenda_deadline(occurrence.starts_at, series.deadline)
-        title = occurrence.name or series.name
-        wanted: list[Planned] = []
+        wanted: list[PlannedMessage] = []
         channel = series.channel or ""
         if (series.channel or platform_of(series.workspace_id) == "console") and deadline > now:
-            count = len(items)
-            when = format_zone_line(occurrence.starts_at, series.timezone, series.display_zones)
-            text = (f"The agenda of {title} ({when}) "
-                    f"closes at {format_home(deadline, series.timezone)}. It has {count} item"
-                    f"{'s' if count != 1 else ''} so far; add one with /agenda add \"<title>\" <link>. "
-                    + ("Without items there is no meeting." if not items else ""))
-            wanted.append(Planned(prefix + "agenda-closing", "channel", channel,
-                                  Reply(text=text.strip(), ephemeral=False, kind="reminder",
-                                        moments=(occurrence.starts_at, deadline)),
-                                  deadline - reminders.channel_before_deadline, deadline))
+            wanted.append(PlannedMessage(prefix + "agenda-closing", "channel", channel,
+                                         messages.agenda_closing(series, occurrence, items, deadline),
+                                         deadline - reminders.channel_before_deadline, deadline))
         recipients: dict[str, _Recipient] = {}
-        people = [(occurrence.host, "you are the host"), (occurrence.note_taker, "you take the notes")]
+        people = [(occurrence.host, messages.AS_HOST), (occurrence.note_taker, messages.AS_NOTE_TAKER)]
         subscribers = (await subs_q.subscribers_of(session, [series.id]))[series.id]
-        people.extend((member, "you subscribed to this series") for member in subscribers)
+        people.extend((member, messages.AS_SUBSCRIBER) for member in subscribers)
         authors = {i.author for i in items}
         ids = {p for p, _ in people if p} | authors
         members = {m.id: m for m in await members_q.members_of(session, series.workspace_id, ids)}
@@ -380,10 +356,7 @@ class ReminderService:
             if member_offsets(stored, reminders.member_offsets) is None:
                 continue
             entry = recipients.setdefault(author, _Recipient())
-            own = [f"#{i.id} \"{i.title}\"" for i in items if i.author == author]
-            several = len(own) > 1
-            entry.reasons.append(f"your item{'s' if several else ''} {', '.join(own)} "
-                                 f"{'are' if several else 'is'} on the agenda")
+            entry.reasons.append(messages.as_author([i for i in items if i.author == author]))
             entry.offsets.add(reminders.author_offset)
         for member_id in sorted(recipients):
             entry = recipients[member_id]
@@ -393,25 +366,10 @@ class ReminderService:
             for offset in sorted(entry.offsets, reverse=True):
                 if offset in stale:
                     continue
-                reply = self._dm(series, occurrence, title, zone, entry.reasons, items)
-                wanted.append(Planned(f"{prefix}dm:{member_id}:{int(offset.total_seconds())}", "dm", member_id,
-                                      reply, due[offset], occurrence.starts_at, series.channel))
+                reply = messages.reminder_dm(series, occurrence, zone, entry.reasons, items)
+                wanted.append(PlannedMessage(f"{prefix}dm:{member_id}:{int(offset.total_seconds())}", "dm",
+                                             member_id, reply, due[offset], occurrence.starts_at, series.channel))
         return wanted
-
-    def _dm(self, series: SeriesInfo, occurrence: Occurrence, title: str, zone: str | None,
-            reasons: list[str], items: list[AgendaEntry]) -> Reply:
-        # The member's own zone first, then the home zone (its date shown as it is there).
-        home = format_home(occurrence.starts_at, series.timezone)
-        mine = format_for_member(occurrence.starts_at, zone)
-        why = "; ".join(dict.fromkeys(reasons))
-        lines = [f"Reminder: {title} ({series.slug}) starts {mine} your time, {home}.", f"Why you get this: {why}."]
-        if items:
-            lines.append("Agenda:")
-            lines.extend(f"  {i.position}. {i.title} <{i.link}>" for i in items)
-        lines.append("Change your reminders with /me reminders 24h,1h or turn them off with /me reminders off.")
-        return Reply(text="\n".join(lines), ephemeral=False, title=f"Reminder: {title}", kind="reminder",
-                     moments=(occurrence.starts_at,),
-                     data={"series": series.slug, "starts_at": occurrence.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 
 async def due_tick(reminders: ReminderService, dispatcher: OutboxDispatcher) -> datetime | None:

@@ -1,5 +1,7 @@
-"""Rotation use cases: rosters, skips, swaps, a chair's direct assignment, the provisional picks shown
-before a meeting's agenda deadline, and fixing the assignment at that deadline.
+"""Rotation planning: who hosts and takes notes at each meeting, the provisional picks shown before a
+meeting's agenda deadline, fixing the assignment at that deadline, and ``/rotation show``. The
+requests that change the rotation (rosters, skips, swaps, a chair's assignment) are in
+``bot.services.rotation_requests``.
 
 Every answer comes from one replay of the series' meetings through ``bot.rules.rotation``: fixed
 meetings count as they were fixed, later ones as the rule would pick them now. So what
@@ -9,17 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.contracts.actor import Actor
-from bot.contracts.reply import Reply
-from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
 from bot.rules.rotation import (
     DUTIES,
-    DUTY_WORDS,
     HOST,
     NOTES,
     Assignment,
@@ -28,9 +26,10 @@ from bot.rules.rotation import (
     Rotation,
     replay,
 )
-from bot.rules.time import agenda_deadline, format_home, format_zone_line, member_zone
-from bot.services.meetings import MeetingService, require_chair
+from bot.rules.time import agenda_deadline
+from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox
+from bot.services.rotation_requests import RotationRequests, SwapInfo, swap_info
 from bot.services.views import SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, RotationSwap
@@ -46,7 +45,7 @@ FIX_LOOKBACK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
-class Planned:
+class PlannedMeeting:
     """One meeting of the replay: its occurrence, its assignment and whether it is fixed."""
 
     occurrence: Occurrence
@@ -54,16 +53,16 @@ class Planned:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RotationPlan:
     series: SeriesInfo
-    meetings: list[Planned]
+    meetings: list[PlannedMeeting]
     counts: dict[str, dict[str, int]]  # duty -> member -> turns served
     names: dict[str, str]
     # (through_at, state JSON): the replay's standing after the last meeting it replayed that has
     # started; kept by the deadline step so that later replays resume from there.
     checkpoint: tuple[datetime, str] | None = None
 
-    def find(self, key: str) -> Planned | None:
+    def find(self, key: str) -> PlannedMeeting | None:
         return next((p for p in self.meetings if p.occurrence.key == key), None)
 
     def name(self, member: str | None) -> str:
@@ -77,16 +76,6 @@ class RosterLine:
     member: str
     name: str
     turns: int
-
-
-@dataclass(frozen=True)
-class SwapInfo:
-    id: int
-    local_date: date
-    duty: str
-    from_name: str
-    to_name: str
-    status: str
 
 
 @dataclass(frozen=True)
@@ -113,12 +102,14 @@ class RotationService:
         # Where swap and assignment DMs are written (docs/rotation.md); standalone uses may leave it out.
         self.outbox = outbox or Outbox(clock)
         meetings.set_assignment_provider(self.provisional)
+        # Built here until one composition root builds the services: the requests read the plan from this.
+        self.requests = RotationRequests(db, clock, settings, meetings, self, self.outbox)
 
     # -- the replay ---------------------------------------------------------------------------
     async def plan(self, session: AsyncSession, series: SeriesInfo, until: datetime, since: datetime | None = None,
-                   *, checkpoints: bool = True) -> Plan:
+                   *, checkpoints: bool = True) -> RotationPlan:
         """The series' meetings up to ``until`` (exclusive) with their assignments, and the turns served
-        by then. ``Plan.meetings`` holds at least every meeting from ``since`` (default: ``until``) on.
+        by then. ``RotationPlan.meetings`` holds at least every meeting from ``since`` (default: ``until``) on.
 
         The replay resumes from the latest checkpoint before ``since`` (see ``RotationCheckpoint``), so
         its cost follows the weeks since the last fixed meeting, not the series' age; with
@@ -126,7 +117,7 @@ class RotationService:
         now = self.clock.now()
         start = await q.rotation_start(session, series.id)
         if start is None:  # nobody has joined and nothing was fixed: one query, as most views need
-            return Plan(series, [], {d: {} for d in DUTIES}, {})
+            return RotationPlan(series, [], {d: {} for d in DUTIES}, {})
         roster_rows = await q.roster_of(session, series.id)
         # A checkpoint is only trusted when it describes meetings that had started by now.
         saved = (await q.latest_checkpoint(session, series.id, min(since or until, now + timedelta(microseconds=1)))
@@ -185,7 +176,7 @@ class RotationService:
         checkpoint = (occurrences[settled - 1].starts_at, json.dumps(rotation.snapshot(), sort_keys=True)) \
             if settled else None
         assignments += [rotation.step(meeting) for meeting in inputs[settled:]]
-        return Plan(series, [Planned(o, a) for o, a in zip(occurrences, assignments, strict=True)],
+        return RotationPlan(series, [PlannedMeeting(o, a) for o, a in zip(occurrences, assignments, strict=True)],
                     {d: rotation.counts(d) for d in DUTIES}, names, checkpoint)
 
     async def provisional(
@@ -208,7 +199,7 @@ class RotationService:
         return (await self._plan_of(session, series, occurrence))[1]
 
     async def _plan_of(self, session: AsyncSession, series: SeriesInfo,
-                       occurrence: Occurrence) -> tuple[Plan, Assignment]:
+                       occurrence: Occurrence) -> tuple[RotationPlan, Assignment]:
         plan = await self.plan(session, series, occurrence.starts_at + timedelta(microseconds=1),
                                since=occurrence.starts_at)
         planned = plan.find(occurrence.key)
@@ -267,41 +258,19 @@ class RotationService:
         window = await self.meetings.occurrences(session, series, now - FIX_LOOKBACK, now + series.deadline +
                                                  timedelta(minutes=1))
         return [o for o in window if not o.cancelled and agenda_deadline(o.starts_at, series.deadline) <= now
-                and not await _is_fixed(session, o)]
+                and not await self.is_fixed(session, o)]
+
+    async def is_fixed(self, session: AsyncSession, occurrence: Occurrence) -> bool:
+        if occurrence.meeting_id is None:
+            return False
+        row = await meetings_q.meeting_by_id(session, occurrence.meeting_id)
+        return row is not None and row.assigned_at is not None
 
     async def fix_due_in(self, session: AsyncSession, series: SeriesInfo) -> None:
         """Catch up inside a command's transaction, so a command acting on a meeting past its deadline
         sees the fixed assignment even when no ticker runs (the console)."""
         for occurrence in await self._due(session, series, self.clock.now()):
             await self.fix_assignment(session, series, await self.meetings.stored(session, series, occurrence))
-
-    # -- rosters -------------------------------------------------------------------------------
-    async def join(self, actor: Actor, duty: str, slug: str | None) -> SeriesInfo:
-        now = self.clock.now()
-        async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
-            await self.fix_due_in(session, series)
-            if await q.current_stint(session, series.id, duty, actor.member_id) is not None:
-                raise Conflict(f"You are already on the {DUTY_WORDS[duty]} roster of {series.name}; "
-                               f"/rotation show lists it.")
-            await q.add_stint(session, series.id, duty, actor.member_id, now)
-            await meetings_q.touch_series(session, series.id, now)
-        self.meetings.notify_changed(series.id)
-        return series
-
-    async def leave(self, actor: Actor, duty: str, slug: str | None) -> SeriesInfo:
-        now = self.clock.now()
-        async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
-            await self.fix_due_in(session, series)
-            stint = await q.current_stint(session, series.id, duty, actor.member_id)
-            if stint is None:
-                raise Conflict(f"You are not on the {DUTY_WORDS[duty]} roster of {series.name}, so there is "
-                               f"nothing to leave; /rotation join {duty} adds you.")
-            stint.left_at = now
-            await meetings_q.touch_series(session, series.id, now)
-        self.meetings.notify_changed(series.id)
-        return series
 
     async def show(self, workspace_id: str, slug: str | None) -> RotationView:
         async with self.db.read() as session:
@@ -331,223 +300,8 @@ class RotationService:
                 meeting_row = await meetings_q.meeting_by_id(session, swap.meeting_id)
                 if meeting_row is None or meeting_row.starts_at <= now:
                     continue
-                swaps.append(await self._swap_info(session, series, swap, meeting_row))
+                swaps.append(await swap_info(session, series, swap, meeting_row))
         return RotationView(series, rosters, lines, swaps, plan.names)
-
-    async def _swap_info(self, session: AsyncSession, series: SeriesInfo, swap: RotationSwap,
-                         meeting_row: Meeting) -> SwapInfo:
-        names = await members_q.display_names(session, series.workspace_id, [swap.from_member, swap.to_member])
-        local = occurrence_of(meeting_row).starts_at
-        from zoneinfo import ZoneInfo
-
-        assert swap.id is not None
-        return SwapInfo(swap.id, local.astimezone(ZoneInfo(series.timezone)).date(), swap.duty,
-                        names.get(swap.from_member, swap.from_member.split(":")[-1]),
-                        names.get(swap.to_member, swap.to_member.split(":")[-1]), swap.status)
-
-    # -- availability -------------------------------------------------------------------------
-    async def _upcoming_on(self, session: AsyncSession, series: SeriesInfo, day: date, what: str) -> Occurrence:
-        occurrence = await self.meetings.meeting_on(session, series, day)
-        if occurrence.starts_at <= self.clock.now():
-            raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} has already "
-                           f"started: you can only {what} upcoming meetings.")
-        if occurrence.cancelled:
-            raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is cancelled, "
-                           f"so there is no turn to {what}.")
-        return occurrence
-
-    async def skip(self, actor: Actor, day: date, slug: str | None) -> tuple[SeriesInfo, Occurrence]:
-        now = self.clock.now()
-        async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
-            await self.fix_due_in(session, series)
-            occurrence = await self._upcoming_on(session, series, day, "skip")
-            if not any([await q.current_stint(session, series.id, d, actor.member_id) for d in DUTIES]):
-                raise Conflict(f"You are not on the host or notes roster of {series.name}, so you are never picked "
-                               "and there is nothing to skip.")
-            meeting_row = await self.meetings.stored(session, series, occurrence)
-            assert meeting_row.id is not None
-            if meeting_row.assigned_at is not None and actor.member_id in (meeting_row.host, meeting_row.note_taker):
-                duty = HOST if meeting_row.host == actor.member_id else NOTES
-                raise Conflict(
-                    f"You were fixed as {DUTY_WORDS[duty]} of {format_home(occurrence.starts_at, series.timezone)} at "
-                    f"its agenda deadline: ask someone to take it with /rotation swap {day} @member, or ask a chair."
-                )
-            if not await q.add_skip(session, meeting_row.id, actor.member_id, now):
-                raise Conflict(f"You already skip {format_home(occurrence.starts_at, series.timezone)}.")
-            await meetings_q.touch_series(session, series.id, now)
-        self.meetings.notify_changed(series.id)
-        return series, occurrence
-
-    async def swap(self, actor: Actor, day: date, target: str, slug: str | None) -> SwapInfo:
-        now = self.clock.now()
-        async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
-            await self.fix_due_in(session, series)
-            occurrence = await self._upcoming_on(session, series, day, "swap")
-            assignment = await self.assignment_of(session, series, occurrence)
-            when = format_home(occurrence.starts_at, series.timezone)
-            duties = [d for d in DUTIES if assignment.member(d) == actor.member_id]
-            if not duties:
-                raise Conflict(f"You are neither host nor note-taker of {when}, so you have no turn to swap; "
-                               "/rotation show lists who is.")
-            duty = duties[0]
-            if target == actor.member_id:
-                raise InvalidInput("You cannot swap with yourself: mention the member who takes your turn.")
-            if await q.current_stint(session, series.id, duty, target) is None:
-                raise NotFound(f"{target.split(':')[-1]} is not on the {DUTY_WORDS[duty]} roster of {series.name}: "
-                               f"swap with someone on it (/rotation show), or they join with /rotation join {duty}.")
-            other = NOTES if duty == HOST else HOST
-            if assignment.member(other) == target:
-                raise Conflict(f"{target.split(':')[-1]} is already {DUTY_WORDS[other]} of {when}; the host and "
-                               "the note-taker must be two people.")
-            meeting_row = await self.meetings.stored(session, series, occurrence)
-            assert meeting_row.id is not None
-            same = [s for s in await q.swaps_of_series(session, series.id, "proposed")
-                    if (s.meeting_id, s.duty, s.from_member, s.to_member) == (meeting_row.id, duty, actor.member_id,
-                                                                                target)]
-            if same:  # the same offer again (a retried command): the open one stands, nobody is asked twice
-                return await self._swap_info(session, series, same[0], meeting_row)
-            swap = await q.add_swap(session, RotationSwap(
-                series_id=series.id, meeting_id=meeting_row.id, duty=duty, from_member=actor.member_id,
-                to_member=target, status="proposed", created_at=now))
-            info = await self._swap_info(session, series, swap, meeting_row)
-            await self._dm(
-                session, series, meeting_row, target, key=f"rotation:swap:{info.id}:proposed",
-                title=f"{info.from_name} asks you to take their turn",
-                text=(f"{info.from_name} asks you to be {DUTY_WORDS[duty]} of {meeting_row.name or series.name} "
-                      f"instead of them.\nAccept with /rotation accept #{info.id} (only you can); if you "
-                      "can't, just leave it."),
-                data={"swap": info.id, "duty": duty})
-        self.outbox.written()
-        return info
-
-    async def accept(self, actor: Actor, swap_id: int) -> tuple[SwapInfo, SeriesInfo]:
-        now = self.clock.now()
-        async with self.db.write() as session:
-            swap = await q.get_swap(session, swap_id)
-            series_row = await meetings_q.series_by_id(session, swap.series_id) if swap else None
-            if swap is None or series_row is None or series_row.workspace_id != actor.workspace_id:
-                raise NotFound(f"There is no swap #{swap_id}: /rotation show lists the open ones.")
-            series = SeriesInfo.of(series_row)
-            await self.fix_due_in(session, series)
-            meeting_row = await meetings_q.meeting_by_id(session, swap.meeting_id)
-            assert meeting_row is not None
-            info = await self._swap_info(session, series, swap, meeting_row)
-            if swap.to_member != actor.member_id:
-                raise PermissionDenied(f"Swap #{swap_id} was offered to {info.to_name}, not to you: only they can "
-                                       "accept it.")
-            if swap.status != "proposed":
-                raise Conflict(f"Swap #{swap_id} was already {swap.status}.")
-            occurrence = occurrence_of(meeting_row)
-            when = format_home(occurrence.starts_at, series.timezone)
-            if occurrence.starts_at <= now or occurrence.cancelled:
-                raise Conflict(f"The meeting of {when} has started or was cancelled: the swap no longer applies.")
-            assignment = await self.assignment_of(session, series, occurrence)
-            if assignment.member(swap.duty) != swap.from_member:
-                raise Conflict(f"{info.from_name} is no longer {DUTY_WORDS[swap.duty]} of {when} (it is now "
-                               f"{assignment.pick(swap.duty).reason.split(':')[0]}), so the swap no longer applies.")
-            other = NOTES if swap.duty == HOST else HOST
-            if assignment.member(other) == actor.member_id:
-                raise Conflict(f"You are already {DUTY_WORDS[other]} of {when}: the host and the note-taker must be "
-                               "two people.")
-            swap.status, swap.decided_at = "accepted", now
-            if meeting_row.assigned_at is not None:
-                _set_duty(meeting_row, swap.duty, actor.member_id, now)
-            await meetings_q.touch_series(session, series.id, now)
-            info = await self._swap_info(session, series, swap, meeting_row)
-            await self._dm(
-                session, series, meeting_row, swap.from_member, key=f"rotation:swap:{info.id}:accepted",
-                title=f"{info.to_name} accepted swap #{info.id}",
-                text=(f"{info.to_name} accepted your swap #{info.id}: they are {DUTY_WORDS[swap.duty]} of "
-                      f"{meeting_row.name or series.name} instead of you."),
-                data={"swap": info.id, "duty": swap.duty})
-        self.meetings.notify_changed(series.id)
-        self.outbox.written()
-        return info, series
-
-    async def assign(self, actor: Actor, day: date, duty: str, member: str, slug: str | None) -> Occurrence:
-        """A chair gives a turn directly; it beats the fair pick and swaps, even once fixed."""
-        require_chair(actor, "assign a host or note-taker", self.settings.chair_roles)
-        return await self._take(actor, day, duty, member, slug, volunteer=False)
-
-    async def volunteer(self, actor: Actor, day: date, duty: str, slug: str | None) -> Occurrence:
-        """A roster member takes a turn themselves before it is fixed (SPEC: "volunteer"); the member the
-        fair pick had provisionally chosen simply keeps their place in the rotation."""
-        return await self._take(actor, day, duty, actor.member_id, slug, volunteer=True)
-
-    async def _take(self, actor: Actor, day: date, duty: str, member: str, slug: str | None, *,
-                    volunteer: bool) -> Occurrence:
-        now = self.clock.now()
-        async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
-            await self.fix_due_in(session, series)
-            occurrence = await self._upcoming_on(session, series, day, "volunteer for" if volunteer else "assign")
-            assignment = await self.assignment_of(session, series, occurrence)
-            when = format_home(occurrence.starts_at, series.timezone)
-            if volunteer:
-                if await q.current_stint(session, series.id, duty, member) is None:
-                    raise Conflict(f"Only members of the {DUTY_WORDS[duty]} roster can volunteer: "
-                                   f"/rotation join {duty} adds you.")
-                if assignment.member(duty) == member:
-                    raise Conflict(f"You are already {DUTY_WORDS[duty]} of {when}.")
-                if await _is_fixed(session, occurrence):
-                    raise Conflict(f"The {DUTY_WORDS[duty]} of {when} is already fixed: ask them to offer you the "
-                                   f"turn with /rotation swap {day} @you, or ask a chair.")
-            other = NOTES if duty == HOST else HOST
-            if assignment.member(other) == member:
-                remedy = "offer that turn to someone first" if volunteer else f"assign the {DUTY_WORDS[other]} first"
-                raise Conflict(
-                    f"{member.split(':')[-1]} is {DUTY_WORDS[other]} of {when}: the host and the note-taker must "
-                    f"be two people; {remedy}."
-                )
-            meeting_row = await self.meetings.stored(session, series, occurrence)
-            assert meeting_row.id is not None
-            await q.set_assignment(session, meeting_row.id, duty, member, actor.member_id, now)
-            if meeting_row.assigned_at is not None:
-                _set_duty(meeting_row, duty, member, now)
-            await meetings_q.touch_series(session, series.id, now)
-            if member != actor.member_id and assignment.member(duty) != member:
-                # Keyed by meeting, duty and member: assigning the same member again tells them nothing new.
-                await self._dm(
-                    session, series, meeting_row, member, key=f"rotation:assign:{meeting_row.id}:{duty}:{member}",
-                    title=f"You are {DUTY_WORDS[duty]} of {meeting_row.name or series.name}",
-                    text=(f"{actor.display_name} (a chair) assigned you as {DUTY_WORDS[duty]} of "
-                          f"{meeting_row.name or series.name}. If you can't make it, offer the turn to someone "
-                          f"with /rotation swap {day} @member."),
-                    data={"duty": duty})
-        self.meetings.notify_changed(series.id)
-        self.outbox.written()
-        return occurrence
-
-    async def _dm(self, session: AsyncSession, series: SeriesInfo, meeting_row: Meeting, member: str, *, key: str,
-                  title: str, text: str, data: dict[str, object]) -> None:
-        """A rotation DM, written in the caller's transaction under ``key`` (so once). It names the meeting's
-        time in the home zone and in the member's own zone (``/me tz``), and is pointless once it started."""
-        rows = await members_q.members_of(session, series.workspace_id, [member])
-        zone = member_zone(rows[0].timezone if rows else None)
-        when = format_zone_line(meeting_row.starts_at, series.timezone, (zone,))
-        await self.outbox.enqueue(
-            session, key=key, workspace_id=series.workspace_id, kind="dm", target=member,
-            reply=Reply(text=f"{text}\nWhen: {when}", ephemeral=False, title=title, kind="rotation",
-                        moments=(meeting_row.starts_at,),
-                        data={**data, "series": series.slug, "meeting": meeting_row.id}),
-            fallback_channel=series.channel, expires_at=meeting_row.starts_at)
-
-
-def _set_duty(meeting_row: Meeting, duty: str, member: str, now: datetime) -> None:
-    if duty == HOST:
-        meeting_row.host = member
-    else:
-        meeting_row.note_taker = member
-    meeting_row.updated_at = now
-
-
-async def _is_fixed(session: AsyncSession, occurrence: Occurrence) -> bool:
-    if occurrence.meeting_id is None:
-        return False
-    row = await meetings_q.meeting_by_id(session, occurrence.meeting_id)
-    return row is not None and row.assigned_at is not None
 
 
 def _closed_empty(occurrence: Occurrence, decided_at: datetime, now: datetime, has_items: bool) -> bool:

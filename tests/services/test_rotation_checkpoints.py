@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
-from bot.services.rotation import Plan
+from bot.services.rotation import RotationPlan
 from bot.services.views import SeriesInfo
 from tests.helpers import SEED_SERIES, Members, ok, run
 
@@ -18,14 +18,14 @@ PEOPLE = ("bob", "carol", "dan", "erin", "frank", "gina")
 
 
 async def _plans(services: Services, series: SeriesInfo, until: datetime,
-                 since: datetime | None) -> tuple[Plan, Plan]:
+                 since: datetime | None) -> tuple[RotationPlan, RotationPlan]:
     async with services.db.read() as session:
         fast = await services.rotation.plan(session, series, until, since)
         full = await services.rotation.plan(session, series, until, since, checkpoints=False)
     return fast, full
 
 
-def _assert_same(fast: Plan, full: Plan, since: datetime) -> None:
+def _assert_same(fast: RotationPlan, full: RotationPlan, since: datetime) -> None:
     assert fast.counts == full.counts
     replayed = {p.occurrence.key: p.assignment for p in full.meetings}
     for planned in fast.meetings:
