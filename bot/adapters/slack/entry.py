@@ -26,6 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.adapters.live_vote import live_vote_id, remember_live_vote
 from bot.adapters.slack.identity import SlackDirectory, member_id, mention_resolver, workspace_id
 from bot.adapters.slack.notifier import SlackNotifier, message_ref
 from bot.adapters.slack.render import (
@@ -36,13 +37,13 @@ from bot.adapters.slack.render import (
     parse_button_value,
     prompt_modal,
 )
+from bot.adapters.text import with_answer_if_any
 from bot.clock import Clock
 from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.commands.registry import GROUPS
 from bot.config import Settings
 from bot.contracts.actor import Actor
-from bot.contracts.reply import Reply, reply_from_json
-from bot.services.vote_render import live_vote_id
+from bot.contracts.reply import Reply
 
 log = logging.getLogger("quorum.slack")
 
@@ -78,19 +79,6 @@ def request_key(body: dict[str, Any]) -> str | None:
     if body.get("trigger_id"):
         return f"slack:{team}:trigger:{body['trigger_id']}"
     return None
-
-
-def _quoted(text: str) -> str:
-    """Text appended to a button's action as one quoted word; the grammar has no escapes, so quotes
-    inside become apostrophes."""
-    cleaned = re.sub(r"[\"“”]", "'", " ".join(text.split()))
-    return f'"{cleaned}"'
-
-
-def with_answer(action: str, answer: str) -> str:
-    """A prompted button's action with the text typed into its form. A blank answer adds nothing, so the
-    command says what it needs (a consensus veto: a reason) instead of refusing an empty quoted word."""
-    return f"{action} {_quoted(answer)}" if answer.strip() else action
 
 
 def response_body(reply: Reply, *, replace: bool = False) -> dict[str, Any]:
@@ -213,11 +201,11 @@ class SlackAdapter:
             log.info("posting vote #%s in %s failed (%s); answering on the response URL instead",
                      vote_id, channel, exc.response.get("error"))
             return False
-        try:
-            await self.dispatcher.services.votes.remember_message(
-                workspace_id(team), vote_id, message_ref(str(posted["channel"]), str(posted["ts"])))
-        except Exception:  # posted either way: the first click after the close redraws it instead
-            log.exception("could not record the message of vote #%s", vote_id)
+
+        async def posted_ref() -> str:
+            return message_ref(str(posted["channel"]), str(posted["ts"]))
+
+        await remember_live_vote(self.dispatcher.services.votes, workspace_id(team), vote_id, posted_ref)
         return True
 
     # -- buttons and modals -----------------------------------------------------------------------
@@ -248,7 +236,7 @@ class SlackAdapter:
         text = str(answer.get("value") or "")
         user = body.get("user") or {}
         await self._run_action(self._team_of(body), str(user.get("id")), str(user.get("username", "")),
-                               with_answer(str(meta.get("a", "")), text), meta)
+                               with_answer_if_any(str(meta.get("a", "")), text), meta)
 
     @staticmethod
     def _team_of(body: dict[str, Any]) -> str:
@@ -263,11 +251,10 @@ class SlackAdapter:
         except Exception:
             log.exception("Slack button action failed")
             reply = Reply.error(APOLOGY)
-        refresh = reply.data.get("refresh")
-        if isinstance(refresh, dict):
+        if reply.refresh is not None:
             # After the action ran (a refused click on a closed vote redraws it as its result too): a
             # refresh Slack refuses must not turn "your ballot is recorded" into "something went wrong".
-            await self._replace(reply_from_json(refresh), channel, ts, bool(where.get("e")), response_url)
+            await self._replace(reply.refresh, channel, ts, bool(where.get("e")), response_url)
         if response_url:
             await self._send_response(response_url, reply)
         elif channel:
@@ -320,9 +307,10 @@ class SlackAdapter:
     async def home_sections(self, actor: Actor, team: str) -> list[tuple[str, Reply]]:
         sections: list[tuple[str, Reply]] = []
         upcoming = await self.run("meeting next", actor, team)
-        meeting = upcoming.data.get("meeting") or {}
-        duties = [label for label, key in (("host", "host"), ("take notes at", "note_taker"))
-                  if meeting.get(key) == actor.member_id]
+        meeting = upcoming.meeting
+        duties = [label for label, member in (("host", meeting.host if meeting else None),
+                                              ("take notes at", meeting.note_taker if meeting else None))
+                  if member == actor.member_id]
         if duties:
             sections.append(("Your duties", Reply(f"You {' and '.join(duties)} the next meeting.",
                                                   moments=upcoming.moments)))

@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.commands.dispatcher import CommandContext, Dispatcher
 from bot.commands.registry import REGISTRY, Command, Registry
 from bot.config import Settings
-from bot.contracts.reply import Button, Reply, reply_to_json
+from bot.contracts.reply import Button, Reply
 from bot.services import Services
 from tests.adapters.slack.conftest import CHAIR, MEMBER, TEAM, SlackHarness, make_harness, texts
 from tests.adapters.slack.fake_slack import FakeSlack, block_actions_body, view_submission_body
@@ -74,7 +74,7 @@ def _tally_registry() -> Registry:
         count["n"] += 1
         fresh = Reply(text=f"Tally: {count['n']} in favour", ephemeral=False,
                       buttons=(Button("+1", "vote tally", "tally-plus", "primary"),))
-        return Reply(text="Your ballot is recorded.", data={"refresh": reply_to_json(fresh)})
+        return Reply(text="Your ballot is recorded.", refresh=fresh)
 
     registry.add(Command(("vote", "tally"), "Test tally", (), tally))
     return registry
