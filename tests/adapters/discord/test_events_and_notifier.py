@@ -12,8 +12,8 @@ from bot.cli import main
 from bot.clock import ManualClock
 from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundKind, OutboundMessage
 from bot.contracts.reply import Reply
+from bot.rules.event_sync import EventLink
 from bot.services import Services
-from bot.services.event_mirror import EventLink
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import CHANNEL_ID, GUILD_ID, settle, slash
 from tests.adapters.discord.test_commands import ALICE, SERIES
