@@ -32,7 +32,7 @@ def console_actor(settings: Settings, workspace: str, user: str, roles: Iterable
 def render(reply: Reply, as_json: bool) -> str:
     if as_json:
         return json.dumps({"ok": reply.ok, "text": reply.as_plain_text(), "ephemeral": reply.ephemeral,
-                           "data": reply.data}, ensure_ascii=False, default=str)
+                           "data": reply.json_data()}, ensure_ascii=False, default=str)
     prefix = "" if reply.ok else "Error: "
     return prefix + reply.as_plain_text()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.contracts.reply import MeetingDuties
 from bot.rules.time import format_home, format_zone_line, relative
 from bot.services.views import AgendaEntry, MeetingView
 
@@ -34,6 +35,10 @@ def meeting_text(view: MeetingView, now: datetime, *, heading: str | None = None
     lines.append("Agenda:")
     lines.extend(agenda_lines(view.agenda))
     return "\n".join(lines)
+
+
+def meeting_duties(view: MeetingView) -> MeetingDuties:
+    return MeetingDuties(host=view.occurrence.host, note_taker=view.occurrence.note_taker)
 
 
 def meeting_data(view: MeetingView) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.contracts.reply import Reply, reply_to_json
+from bot.contracts.reply import Reply, VoteChoice
 from bot.errors import Conflict
 from bot.rules.time import relative
 from bot.rules.votes import DEFAULT_RULE, RULE_IDS, VALUES
@@ -76,8 +76,8 @@ async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     message = vote_message(view, now, _zones(ctx))
     return Reply(text=f"{head} {why} {tail}", kind="text",
                  data={"vote": vote_data(view), "ballot": {"voter": ballot.voter, "value": ballot.value,
-                                                          "binding": ballot.binding, "change": result.change},
-                       "refresh": reply_to_json(message)})
+                                                          "binding": ballot.binding, "change": result.change}},
+                 refresh=message)
 
 
 async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Conflict) -> Reply:
@@ -87,7 +87,7 @@ async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Co
     view = await ctx.services.votes.summary(ctx.actor.workspace_id, vote_id)
     if view.is_open:
         raise refused
-    return Reply.error(refused.message, refresh=reply_to_json(result_reply(view, _zones(ctx))))
+    return Reply.error(refused.message, refresh=result_reply(view, _zones(ctx)))
 
 
 @REGISTRY.command("vote status", "Show a vote: the rule, the electorate, the tally so far or its result.", VOTE)
@@ -113,7 +113,8 @@ async def vote_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         decision = view.decision()
         state = f"open, closes {relative(view.closes_at, now)}" if view.is_open else f"closed: {view.outcome}"
         lines.append(f"#{view.id} {view.title} [{state}] · {view.rule} · binding {decision.binding.words()}")
-    return Reply(text="\n".join(lines), data={"votes": [vote_data(v) for v in views]})
+    return Reply(text="\n".join(lines), data={"votes": [vote_data(v) for v in views]},
+                 votes=tuple(VoteChoice(v.id, v.title, v.is_open) for v in views))
 
 
 @REGISTRY.command(

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from bot.contracts.reply import Reply
+
+# "dm" (target: member id) | "channel" (target: channel id) | "update" (target: message ref)
+OutboundKind = Literal["dm", "channel", "update"]
+OUTBOUND_KINDS: tuple[OutboundKind, ...] = get_args(OutboundKind)
 
 
 @dataclass(frozen=True)
@@ -16,11 +20,16 @@ class OutboundMessage:
     id: int
     key: str  # idempotency key, unique across the outbox
     workspace_id: str
-    kind: str  # "dm" (target: member id) | "channel" (target: channel id) | "update" (target: message ref)
+    kind: OutboundKind
     target: str
     reply: Reply
     # For "dm": the channel to mention the member in if their DMs are closed.
     fallback_channel: str | None = None
+
+
+def outbound_kind(stored: str) -> OutboundKind | None:
+    """The kind of a stored outbox row, None for one no notifier knows (given up on, not sent)."""
+    return next((kind for kind in OUTBOUND_KINDS if kind == stored), None)
 
 
 class DeliveryError(Exception):

@@ -1,11 +1,17 @@
 """The neutral answer every command handler returns; adapters render it as plain text, a Discord
-embed or Slack Block Kit."""
+embed or Slack Block Kit.
+
+Adapters read only the typed fields. ``data`` is the structured content of ``--json`` output and of
+the outbox's console lines; no adapter looks keys up in it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
+
+ReplyKind = Literal["text", "error", "help", "meeting", "vote", "minutes", "rotation", "reminder", "announcement"]
+ButtonStyle = Literal["primary", "secondary", "danger", "success"]
 
 
 @dataclass(frozen=True)
@@ -22,10 +28,27 @@ class Button:
     label: str
     action: str
     id: str
-    style: str = "secondary"  # primary | secondary | danger
+    style: ButtonStyle = "secondary"
     # When set, the platform first asks the member for text with this prompt (a Discord modal, a Slack
     # dialog) and appends it, quoted, to ``action``: e.g. the reason a -1 veto needs.
     prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class VoteChoice:
+    """A vote as a platform's autocomplete offers it (``/vote list`` fills these)."""
+
+    id: int
+    title: str
+    is_open: bool
+
+
+@dataclass(frozen=True)
+class MeetingDuties:
+    """Who hosts and who takes notes at the meeting a reply shows (member ids), e.g. for the App Home."""
+
+    host: str | None
+    note_taker: str | None
 
 
 @dataclass(frozen=True)
@@ -39,14 +62,23 @@ class Reply:
     # Instants the reply is about, so platforms can add each reader's own local time
     # (<t:UNIX:F> on Discord, <!date^UNIX^...> on Slack) next to the display-zone line.
     moments: tuple[datetime, ...] = ()
-    # Structured content for adapters and --json. Conventions: data["refresh"] holds reply_to_json() of
-    # a message that should replace the one a clicked button was on (e.g. a vote's live tally).
+    # Structured content for --json and the console's outbox lines (see the module docstring).
     data: dict[str, Any] = field(default_factory=dict)
-    kind: str = "text"  # text | meeting | vote | help | error ...
+    kind: ReplyKind = "text"
+    # The message that replaces the one a clicked button was on (e.g. a vote's live tally, or its
+    # result when the vote closed since the message was drawn).
+    refresh: Reply | None = None
+    # The open vote whose live message this is: an adapter that posts it records the message, so the
+    # vote's close can redraw it as the result.
+    live_vote: int | None = None
+    # The votes a listing shows, for autocomplete.
+    votes: tuple[VoteChoice, ...] = ()
+    # The host and note-taker of the meeting shown.
+    meeting: MeetingDuties | None = None
 
     @classmethod
-    def error(cls, message: str, **data: Any) -> Reply:
-        return cls(text=message, ok=False, ephemeral=True, kind="error", data=dict(data))
+    def error(cls, message: str, *, refresh: Reply | None = None, **data: Any) -> Reply:
+        return cls(text=message, ok=False, ephemeral=True, kind="error", data=dict(data), refresh=refresh)
 
     def as_plain_text(self) -> str:
         """Everything in the reply as text, for the console and for fallbacks."""
@@ -60,22 +92,61 @@ class Reply:
             parts.append("Actions: " + " | ".join(f"[{b.label}] {b.action}" for b in self.buttons))
         return "\n".join(parts)
 
+    def json_data(self) -> dict[str, Any]:
+        """``data`` as ``--json`` shows it: with the refresh a click would apply, as ``reply_to_json``."""
+        if self.refresh is None:
+            return self.data
+        return {**self.data, "refresh": reply_to_json(self.refresh)}
+
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
-    """A JSON-safe form of a reply, stored in the outbox and read back by notifiers."""
-    return {
+    """A JSON-safe form of a reply, stored in the outbox and read back by notifiers. The typed fields
+    adapters act on are written only when set, so a stored message reads exactly as it did before they
+    existed."""
+    raw: dict[str, Any] = {
         "text": reply.text, "ok": reply.ok, "ephemeral": reply.ephemeral, "title": reply.title,
         "fields": [[f.name, f.value] for f in reply.fields],
         "buttons": [[b.label, b.action, b.id, b.style, b.prompt] for b in reply.buttons],
         "moments": [m.isoformat() for m in reply.moments], "data": reply.data, "kind": reply.kind,
     }
+    if reply.refresh is not None:
+        raw["refresh"] = reply_to_json(reply.refresh)
+    if reply.live_vote is not None:
+        raw["live_vote"] = reply.live_vote
+    if reply.votes:
+        raw["votes"] = [[v.id, v.title, v.is_open] for v in reply.votes]
+    if reply.meeting is not None:
+        raw["meeting"] = [reply.meeting.host, reply.meeting.note_taker]
+    return raw
 
 
 def reply_from_json(raw: dict[str, Any]) -> Reply:
+    """The reply ``reply_to_json`` wrote. Missing keys take ``Reply``'s defaults (every stored message
+    names ``ephemeral``; outbox messages are posts, which ignore it)."""
+    refresh = raw.get("refresh")
+    meeting = raw.get("meeting")
     return Reply(
-        text=raw["text"], ok=raw.get("ok", True), ephemeral=raw.get("ephemeral", False), title=raw.get("title"),
+        text=raw["text"], ok=raw.get("ok", True), ephemeral=raw.get("ephemeral", True), title=raw.get("title"),
         fields=tuple(Field(n, v) for n, v in raw.get("fields", [])),
-        buttons=tuple(Button(*fields) for fields in raw.get("buttons", [])),
+        buttons=tuple(Button(label, action, id_, _button_style(style), prompt)
+                      for label, action, id_, style, prompt in raw.get("buttons", [])),
         moments=tuple(datetime.fromisoformat(m) for m in raw.get("moments", [])), data=raw.get("data", {}),
-        kind=raw.get("kind", "text"),
+        kind=_reply_kind(raw.get("kind")),
+        refresh=reply_from_json(refresh) if isinstance(refresh, dict) else None,
+        live_vote=raw.get("live_vote"),
+        votes=tuple(VoteChoice(int(i), str(t), bool(o)) for i, t, o in raw.get("votes", [])),
+        meeting=MeetingDuties(meeting[0], meeting[1]) if isinstance(meeting, list) else None,
     )
+
+
+REPLY_KINDS: tuple[ReplyKind, ...] = get_args(ReplyKind)
+BUTTON_STYLES: tuple[ButtonStyle, ...] = get_args(ButtonStyle)
+
+
+def _reply_kind(value: object) -> ReplyKind:
+    """A stored kind; every kind a reply was ever stored with is in ``REPLY_KINDS``."""
+    return next((kind for kind in REPLY_KINDS if kind == value), "text")
+
+
+def _button_style(value: object) -> ButtonStyle:
+    return next((style for style in BUTTON_STYLES if style == value), "secondary")

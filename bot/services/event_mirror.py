@@ -3,11 +3,11 @@ upcoming meetings should be there, and which platform event mirrors which meetin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.rules.event_sync import EventLink, MirroredMeeting, marker
 from bot.rules.time import format_zone_line
 from bot.services.meetings import MeetingService
 from storage.db import Database
@@ -15,41 +15,6 @@ from storage.queries import discord_events as q
 from storage.queries import meetings as meetings_q
 
 MIRROR_HORIZON = timedelta(days=28)  # how far ahead meetings are mirrored
-MARKER_PREFIX = "quorum-meeting:"  # written in each event's description, to find events after a crash
-
-
-@dataclass(frozen=True)
-class MirroredMeeting:
-    """A meeting as its platform event should show it."""
-
-    series_id: int
-    occurrence_key: str
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-    cancelled: bool
-    description: str
-    location: str
-
-    @property
-    def marker(self) -> str:
-        return marker(self.series_id, self.occurrence_key)
-
-
-@dataclass(frozen=True)
-class EventLink:
-    series_id: int
-    occurrence_key: str
-    guild_id: str
-    event_id: str
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-    status: str  # scheduled | cancelled
-
-
-def marker(series_id: int, occurrence_key: str) -> str:
-    return f"{MARKER_PREFIX}{series_id}:{occurrence_key}"
 
 
 class EventMirrorService:

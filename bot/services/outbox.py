@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, Notifier, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, Notifier, OutboundMessage, outbound_kind
 from bot.contracts.reply import Reply, reply_from_json, reply_to_json
 from bot.rules.reminders import backoff
 from storage.db import AsyncSession, Database
@@ -238,8 +238,11 @@ class OutboxDispatcher:
         notifier = self.notifiers.get(platform)
         if notifier is None:
             return None, DeliveryError(f"no {platform} notifier is running (is the {platform} adapter on?)")
+        kind = outbound_kind(row.kind)
+        if kind is None:
+            return None, DeliveryError(f"unknown message kind '{row.kind}'", transient=False)
         message = OutboundMessage(
-            id=row.id, key=row.key, workspace_id=row.workspace_id, kind=row.kind, target=row.target,
+            id=row.id, key=row.key, workspace_id=row.workspace_id, kind=kind, target=row.target,
             reply=reply_from_json(json.loads(row.payload)), fallback_channel=row.fallback_channel,
         )
         async with self._limit:

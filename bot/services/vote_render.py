@@ -101,16 +101,8 @@ def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply
     lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\"; "
                  "+0 and -0 count as 0. Anyone may vote; only the electorate's votes are binding.")
     return Reply(text="\n".join(lines), title=f"[VOTE] {view.title}", ephemeral=False, kind="vote",
-                 buttons=vote_buttons(view), moments=(view.closes_at,), data={"vote": vote_data(view)})
-
-
-def live_vote_id(reply: Reply) -> int | None:
-    """The vote whose live message (``vote_message`` of an open vote) this reply is, if it is one: an
-    adapter that posts it records the message, so the close can redraw it."""
-    vote = reply.data.get("vote")
-    if reply.kind != "vote" or reply.ephemeral or not reply.buttons or not isinstance(vote, dict):
-        return None
-    return int(vote["id"]) if vote.get("status") == "open" else None
+                 buttons=vote_buttons(view), moments=(view.closes_at,), data={"vote": vote_data(view)},
+                 live_vote=view.id)
 
 
 def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:

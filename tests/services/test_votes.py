@@ -14,7 +14,6 @@ from bot.app import build_services
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
-from bot.contracts.reply import reply_from_json
 from bot.services import Services
 from storage.db import Database
 from storage.queries import members as members_q
@@ -72,7 +71,8 @@ async def test_cast_change_and_close_with_an_apache_result(dispatcher: Dispatche
     vote_id = await open_vote(dispatcher, members, "rule=lazy-two-thirds")
     first = await ok(dispatcher, members.chair("bob"), f"/vote cast #{vote_id} -1")
     assert first.data["ballot"] == {"voter": "console:bob", "value": "-1", "binding": True, "change": "new"}
-    refreshed = reply_from_json(first.data["refresh"])
+    refreshed = first.refresh
+    assert refreshed is not None
     assert refreshed.kind == "vote" and "Binding so far: 0 +1, 0 0, 1 -1" in refreshed.text
     clock.advance(timedelta(hours=1))
     changed = await ok(dispatcher, members.chair("bob"), f'/vote cast #{vote_id} +1 "convinced"')

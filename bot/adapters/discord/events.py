@@ -1,20 +1,31 @@
 """Upcoming meetings mirrored as guild scheduled events: created, moved or renamed when the meeting
-changes, cancelled with it. Links are stored, and every event carries a marker in its description so
-an event created just before a crash is found again instead of duplicated."""
+changes, cancelled with it. What to do is decided by ``bot.rules.event_sync``; this module reads the
+inputs (stored links, the guild's event markers), carries the plan out and stores the links."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import discord
 
 from bot.adapters.discord.render import workspace_id
+from bot.rules.event_sync import (
+    MARKER_PREFIX,
+    Adopt,
+    Cancel,
+    Create,
+    EventLink,
+    MirroredMeeting,
+    Update,
+    needs_markers,
+    plan_sync,
+)
 from bot.services import Services
-from bot.services.event_mirror import MARKER_PREFIX, EventLink, MirroredMeeting
 
 log = logging.getLogger("quorum.discord.events")
 
@@ -74,39 +85,22 @@ class EventSync:
     async def sync_guild(self, guild: discord.Guild) -> None:
         async with self._lock:
             wanted, links = await self.services.event_mirror.plan(workspace_id(guild.id))
-            stored = {(link.series_id, link.occurrence_key): link for link in links}
-            found: dict[str, int] | None = None  # markers of the guild's events, fetched when needed
-            now = self.services.clock.now()
-            seen = set()
-            for meeting in wanted:
-                key = (meeting.series_id, meeting.occurrence_key)
-                seen.add(key)
-                link = stored.get(key)
-                if meeting.cancelled:
-                    if link is not None and link.status == "scheduled":
-                        await self._cancel(guild, link)
-                    continue
-                if link is None or link.status == "cancelled":
-                    if found is None:
-                        found = await self._markers(guild)
-                    adopted = found.get(meeting.marker) if link is None else None
-                    if adopted is not None:
-                        await self._update(guild, meeting, _link(guild, meeting, adopted))
-                    else:
+            markers = await self._markers(guild) if needs_markers(wanted, links) else {}
+            for action in plan_sync(wanted, links, markers, self.services.clock.now()):
+                match action:
+                    case Create(meeting):
                         await self._create(guild, meeting)
-                elif (link.name, link.starts_at, link.ends_at) != (meeting.name, meeting.starts_at, meeting.ends_at):
-                    await self._update(guild, meeting, link)
-            # A linked meeting that is no longer planned (e.g. a one-off moved) loses its event.
-            for key, link in stored.items():
-                if key not in seen and link.status == "scheduled" and link.starts_at > now:
-                    await self._cancel(guild, link)
+                    case Update(meeting, event_id) | Adopt(meeting, event_id):
+                        await self._update(guild, meeting, event_id)
+                    case Cancel(link):
+                        await self._cancel(guild, link)
 
-    async def _markers(self, guild: discord.Guild) -> dict[str, int]:
-        markers: dict[str, int] = {}
+    async def _markers(self, guild: discord.Guild) -> dict[str, str]:
+        markers: dict[str, str] = {}
         for event in await guild.fetch_scheduled_events(with_counts=False):
             for line in (event.description or "").splitlines():
                 if line.startswith(MARKER_PREFIX):
-                    markers[line.strip()] = event.id
+                    markers[line.strip()] = str(event.id)
         return markers
 
     async def _create(self, guild: discord.Guild, meeting: MirroredMeeting) -> None:
@@ -115,18 +109,18 @@ class EventSync:
             entity_type=discord.EntityType.external, privacy_level=discord.PrivacyLevel.guild_only,
             location=meeting.location, description=meeting.description,
         )
-        await self.services.event_mirror.save(_link(guild, meeting, event.id))
+        await self.services.event_mirror.save(_link(guild, meeting, str(event.id)))
 
-    async def _update(self, guild: discord.Guild, meeting: MirroredMeeting, link: EventLink) -> None:
+    async def _update(self, guild: discord.Guild, meeting: MirroredMeeting, event_id: str) -> None:
         try:
-            event = await guild.fetch_scheduled_event(int(link.event_id))
+            event = await guild.fetch_scheduled_event(int(event_id))
             await event.edit(name=meeting.name, start_time=meeting.starts_at, end_time=meeting.ends_at,
                              location=meeting.location, description=meeting.description)
         except discord.NotFound:
             # Someone deleted the event by hand: make a new one.
             await self._create(guild, meeting)
             return
-        await self.services.event_mirror.save(_link(guild, meeting, int(link.event_id)))
+        await self.services.event_mirror.save(_link(guild, meeting, event_id))
 
     async def _cancel(self, guild: discord.Guild, link: EventLink) -> None:
         try:
@@ -135,11 +129,9 @@ class EventSync:
                 await event.cancel()
         except discord.NotFound:
             pass  # already gone: nothing to cancel
-        await self.services.event_mirror.save(EventLink(
-            link.series_id, link.occurrence_key, link.guild_id, link.event_id, link.name, link.starts_at,
-            link.ends_at, "cancelled"))
+        await self.services.event_mirror.save(replace(link, status="cancelled"))
 
 
-def _link(guild: discord.Guild, meeting: MirroredMeeting, event_id: int) -> EventLink:
-    return EventLink(meeting.series_id, meeting.occurrence_key, str(guild.id), str(event_id), meeting.name,
+def _link(guild: discord.Guild, meeting: MirroredMeeting, event_id: str) -> EventLink:
+    return EventLink(meeting.series_id, meeting.occurrence_key, str(guild.id), event_id, meeting.name,
                      meeting.starts_at, meeting.ends_at, "scheduled")

@@ -6,7 +6,6 @@ is still working then, the interaction is deferred (``thinking``, ephemeral) and
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -18,14 +17,13 @@ from bot.adapters.discord.buttons import build_view
 from bot.adapters.discord.notifier import message_ref
 from bot.adapters.discord.render import discord_actor, mention_resolver, render, render_parts, workspace_id
 from bot.adapters.discord.tree import as_raw
+from bot.adapters.live_vote import live_vote_id, remember_live_vote
+from bot.adapters.text import with_answer
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import Command
 from bot.contracts.actor import Actor
-from bot.contracts.reply import Reply, reply_from_json
+from bot.contracts.reply import Reply
 from bot.errors import QuorumError
-from bot.services.vote_render import live_vote_id
-
-log = logging.getLogger("quorum.discord")
 
 SUGGESTION_LIMIT = 25
 
@@ -113,9 +111,8 @@ class Interactions:
                 await interaction.response.defer(thinking=True, ephemeral=True)
         reply = await work
         # A refused click can carry a refresh too: a vote that closed since its message was drawn.
-        refresh = reply.data.get("refresh")
-        if component and isinstance(refresh, dict):
-            updated = reply_from_json(refresh)
+        if component and reply.refresh is not None:
+            updated = reply.refresh
             message = render(updated)
             message.pop("allowed_mentions", None)
             # None takes the buttons away (e.g. the vote closed).
@@ -148,18 +145,17 @@ class Interactions:
 
     async def _remember_vote_message(self, interaction: discord.Interaction, vote_id: int,
                                      sent: discord.Message | None) -> None:
-        """A vote's live message was just posted: record it, so the vote's close redraws it as the result.
-        The answer is out either way, so a failure here is logged, and the message is redrawn at the
-        next click instead."""
+        """A vote's live message was just posted: record it, so the vote's close redraws it as the result."""
         workspace = self.workspace_of(interaction)
-        if workspace is None or interaction.channel_id is None:
+        channel_id = interaction.channel_id
+        if workspace is None or channel_id is None:
             return
-        try:
+
+        async def posted_ref() -> str:
             message = sent or await interaction.original_response()
-            await self.dispatcher.services.votes.remember_message(
-                workspace, vote_id, message_ref(interaction.channel_id, message.id))
-        except Exception:
-            log.exception("could not record the message of vote #%s", vote_id)
+            return message_ref(channel_id, message.id)
+
+        await remember_live_vote(self.dispatcher.services.votes, workspace, vote_id, posted_ref)
 
     # -- autocomplete ----------------------------------------------------------------------
     async def suggest(self, interaction: discord.Interaction, source: str,
@@ -197,22 +193,19 @@ class Interactions:
 
     async def _votes(self, interaction: discord.Interaction, workspace: str, typed: str, *,
                      open_only: bool) -> list[app_commands.Choice[str]]:
-        """Votes come from the ``vote list`` command's ``data["votes"]`` (id, title, status), so the
-        suggestions show exactly what /vote list shows."""
+        """Votes come from the ``vote list`` command's reply, so the suggestions show exactly what /vote
+        list shows."""
         command = self.dispatcher.registry.get(("vote", "list"))
         if command is None:
             return []
         reply = await self.dispatcher.run(command, {}, self.actor_of(interaction, workspace))
-        votes = reply.data.get("votes", []) if reply.ok else []
         choices = []
-        for vote in votes if isinstance(votes, list) else []:
-            if not isinstance(vote, dict) or "id" not in vote:
+        for vote in reply.votes if reply.ok else ():
+            if open_only and not vote.is_open:
                 continue
-            if open_only and vote.get("status", "open") != "open":
-                continue
-            label = f"#{vote['id']} {vote.get('title', '')}".strip()
+            label = f"#{vote.id} {vote.title}".strip()
             if typed in label.lower():
-                choices.append(app_commands.Choice(name=_name(label), value=f"#{vote['id']}"))
+                choices.append(app_commands.Choice(name=_name(label), value=f"#{vote.id}"))
         return choices[:SUGGESTION_LIMIT]
 
 
@@ -240,6 +233,4 @@ class PromptModal(discord.ui.Modal):
         self.add_item(self.text)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        # The grammar takes the text as one quoted word, so quotes inside it become apostrophes.
-        text = self.text.value.replace('"', "'").replace("“", "'").replace("”", "'").strip()
-        await self.handler.run_action(interaction, f'{self.action} "{text}"')
+        await self.handler.run_action(interaction, with_answer(self.action, self.text.value))

@@ -1,5 +1,5 @@
 """Action buttons: persistent custom ids that work after a restart, in-place tally updates via the
-``data["refresh"]`` convention, and a modal when a button asks for text. The vote commands here are
+``Reply.refresh`` convention, and a modal when a button asks for text. The vote commands here are
 a stand-in registry made only for this test (the real votes arrive on another branch)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from bot.adapters.discord.client import QuorumClient
 from bot.commands.dispatcher import CommandContext, Dispatcher
 from bot.commands.options import Kind, Option
 from bot.commands.registry import Registry
-from bot.contracts.reply import Button, Reply, reply_to_json
+from bot.contracts.reply import Button, Reply, VoteChoice
 from bot.errors import InvalidInput
 from bot.services import Services
 from tests.adapters.discord.fake_discord import FakeDiscord
@@ -43,8 +43,8 @@ async def vote_show(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 
 @VOTES.command("vote list", "List votes.")
 async def vote_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    return Reply(text="votes", data={"votes": [{"id": 1, "title": "Adopt the RFC", "status": "open"},
-                                               {"id": 2, "title": "Old one", "status": "closed"}]})
+    return Reply(text="votes", votes=(VoteChoice(1, "Adopt the RFC", is_open=True),
+                                      VoteChoice(2, "Old one", is_open=False)))
 
 
 @VOTES.command("vote cast", "Cast a ballot.",
@@ -58,7 +58,7 @@ async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     ballots[:] = [b for b in ballots if b[0] != ctx.actor.member_id]
     ballots.append((ctx.actor.member_id, args["value"], args.get("comment")))
     return Reply(text=f"Your ballot {args['value']} on #1 is counted.",
-                 data={"refresh": reply_to_json(tally_reply())})
+                 refresh=tally_reply())
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from bot.adapters.discord.client import QuorumClient, gateway_from, invite_url
 from bot.cli import main
 from bot.clock import ManualClock
-from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundKind, OutboundMessage
 from bot.contracts.reply import Reply
+from bot.rules.event_sync import EventLink
 from bot.services import Services
-from bot.services.event_mirror import EventLink
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import CHANNEL_ID, GUILD_ID, settle, slash
 from tests.adapters.discord.test_commands import ALICE, SERIES
@@ -84,7 +84,7 @@ async def test_an_event_created_before_a_crash_is_adopted_not_duplicated(
     assert len({link.event_id for link in links}) == 4
 
 
-def outbound(kind: str, target: str, text: str = "Reminder: the meeting starts in 1 hour.",
+def outbound(kind: OutboundKind, target: str, text: str = "Reminder: the meeting starts in 1 hour.",
              fallback: str | None = None) -> OutboundMessage:
     return OutboundMessage(id=1, key="k1", workspace_id=f"discord:{GUILD_ID}", kind=kind, target=target,
                            reply=Reply(text=text, moments=(datetime(2022, 3, 2, 16, tzinfo=UTC),)),

@@ -12,13 +12,13 @@ from bot.adapters.slack.manifest import render_manifest
 from bot.app import build_app
 from bot.commands.registry import GROUPS
 from bot.config import Secrets, Settings
-from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundMessage
+from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, OutboundKind, OutboundMessage
 from bot.contracts.reply import Reply
 from tests.adapters.slack.conftest import APP_TOKEN, CHAIR, MEMBER, TEAM, SlackHarness
 from tests.adapters.slack.fake_slack import slash_command_body
 
 
-def outbound(kind: str, target: str, text: str = "Reminder: the agenda closes in 2 hours") -> OutboundMessage:
+def outbound(kind: OutboundKind, target: str, text: str = "Reminder: the agenda closes in 2 hours") -> OutboundMessage:
     return OutboundMessage(id=1, key=f"k-{kind}", workspace_id=f"slack:{TEAM}", kind=kind, target=target,
                            reply=Reply(text=text, ephemeral=False))
 

@@ -1,4 +1,4 @@
-"""Buttons, prompts (modals), live refreshes and the App Home, through signed interaction payloads."""
+"""Buttons, prompts (modals) and live refreshes, through signed interaction payloads."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from bot.clock import ManualClock
 from bot.commands.dispatcher import CommandContext, Dispatcher
 from bot.commands.registry import REGISTRY, Command, Registry
 from bot.config import Settings
-from bot.contracts.reply import Button, Reply, reply_to_json
+from bot.contracts.reply import Button, Reply
 from bot.services import Services
-from tests.adapters.slack.conftest import CHAIR, MEMBER, TEAM, SlackHarness, make_harness, texts
+from tests.adapters.slack.conftest import MEMBER, TEAM, SlackHarness, make_harness, texts
 from tests.adapters.slack.fake_slack import FakeSlack, block_actions_body, view_submission_body
-from tests.adapters.slack.test_commands import SERIES
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -74,7 +73,7 @@ def _tally_registry() -> Registry:
         count["n"] += 1
         fresh = Reply(text=f"Tally: {count['n']} in favour", ephemeral=False,
                       buttons=(Button("+1", "vote tally", "tally-plus", "primary"),))
-        return Reply(text="Your ballot is recorded.", data={"refresh": reply_to_json(fresh)})
+        return Reply(text="Your ballot is recorded.", refresh=fresh)
 
     registry.add(Command(("vote", "tally"), "Test tally", (), tally))
     return registry
@@ -118,21 +117,3 @@ async def test_a_retried_click_counts_once(live: SlackHarness) -> None:
     await click(live, Button("+1", "vote tally", "tally-plus"))
     await live.fake.wait_for(lambda: len(live.fake.of("chat.update")) == 2)
     assert "Tally: 2 in favour" in live.fake.of("chat.update")[-1].params["text"]
-
-
-async def test_app_home_shows_duties_next_meeting_and_open_votes(slack: SlackHarness) -> None:
-    await slack.command("/meeting", SERIES, user=CHAIR)
-    opened = await slack.command_posting("/vote", 'open "Adopt the roadmap RFC" rule=lazy-majority', user=CHAIR)
-    assert "Adopt the roadmap RFC" in texts(opened), texts(opened)
-    from tests.adapters.slack.fake_slack import app_home_opened_body
-
-    assert (await slack.post(app_home_opened_body(team=TEAM, user=MEMBER, event_id="Ev1"),
-                             "application/json")).status == 200
-    await slack.fake.wait_for(lambda: len(slack.fake.of("views.publish")) == 1)
-    published = slack.fake.of("views.publish")[0].params
-    assert published["user_id"] == MEMBER
-    view = published["view"] if isinstance(published["view"], dict) else json.loads(published["view"])
-    assert view["type"] == "home"
-    shown = "\n".join(texts({"blocks": [b]}) for b in view["blocks"])
-    assert "Next meeting" in shown and "TVM Community Meeting" in shown and "<!date^1646236800^" in shown
-    assert "Open votes" in shown and "Adopt the roadmap RFC" in shown
