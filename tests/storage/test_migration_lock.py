@@ -20,7 +20,11 @@ def test_a_migration_waits_for_a_lock_another_process_holds_briefly(tmp_path: Pa
     other.execute("BEGIN IMMEDIATE")  # another process writes...
     # ...for a moment longer than SQLite's short busy wait of ordinary writes. The timer releases a lock;
     # the test waits for that lock, never for time.
-    release = threading.Timer(0.3, lambda: (other.execute("COMMIT"), other.close()))
+    def let_go() -> None:
+        other.execute("COMMIT")
+        other.close()
+
+    release = threading.Timer(0.3, let_go)
     release.start()
     try:
         upgrade_sync(url)

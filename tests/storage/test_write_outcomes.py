@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlmodel import col
 
 from storage.db import CancelledAfterCommit, Database
 from storage.models import Workspace
@@ -34,7 +35,7 @@ async def _add_workspace(db: Database, name: str, *, fail: bool = False) -> None
 
 async def _stored_names(db: Database) -> set[str]:
     async with db.read() as session:
-        return set((await session.execute(select(Workspace.id))).scalars())
+        return set((await session.execute(select(col(Workspace.id)))).scalars())
 
 
 async def test_a_writer_cancelled_during_its_commit_is_told_the_write_is_saved(db: Database) -> None:
