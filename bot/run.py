@@ -27,6 +27,10 @@ Serve = Callable[[Settings, web.AppRunner, asyncio.Event], Awaitable[None]]
 def _import_bot(settings: Settings) -> Serve:
     """Everything start-up needs, imported (in a worker thread), including the SDK of each platform
     whose token is set; the others are never imported."""
+    # Also imported here, not on the event loop when first used: Alembic (start-up migrates, bot.app
+    # imports it lazily for the commands that do not) and the calendar pages.
+    import bot.web_calendar
+    import storage.migrate  # noqa: F401
     from bot.app import serve_until  # the whole bot
 
     if settings.secrets.slack_enabled:
