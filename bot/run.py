@@ -26,7 +26,10 @@ Serve = Callable[[Settings, web.AppRunner, asyncio.Event], Awaitable[None]]
 
 def _import_bot(settings: Settings) -> Serve:
     """Everything start-up needs, imported (in a worker thread), including the adapter and SDK of each
-    platform the app will build (bot/app.py decides which); the others are never imported."""
+    platform the app will build (bot/app.py decides which); the others are never imported. Also imported
+    here, not on the event loop when first used: Alembic (start-up migrates; bot.app imports it lazily for
+    the commands that do not) and the calendar pages."""
+    import storage.migrate  # noqa: F401
     from bot.app import import_adapters, serve_until  # the whole bot
 
     import_adapters(settings)

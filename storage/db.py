@@ -21,14 +21,22 @@ handling is switched off, and a ``begin`` event emits the ``BEGIN`` we want.
 PostgreSQL runs on asyncpg with a pool, one transaction per ``write()``.
 
 ``write()`` inside ``write()`` in the same task is refused on both databases (on SQLite it would wait for
-its own lock forever): pass the session down instead."""
+its own lock forever): pass the session down instead. The guard compares tasks, so it cannot see a
+``write()`` started in a child task the open write then waits for (``asyncio.wait_for``, ``gather``,
+``create_task`` + ``await``): on SQLite that one waits for the open write's lock forever, a deadlock, not a
+``NestedWrite``. Do not wait for a writing child task inside ``write()``.
+
+A write's commit runs to its end even if the writer is cancelled meanwhile (the connection is never
+closed under a running commit). A writer cancelled during its commit gets ``CancelledAfterCommit`` (a
+``CancelledError``) when the commit landed; any other ``CancelledError`` out of ``write()`` means nothing of
+the write was saved."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -45,6 +53,9 @@ SQLITE_LOCK_WAIT_SECONDS = 10.0
 SQLITE_BUSY_TIMEOUT_MS = 50
 # Reads wait for a lock only in rare cases (a WAL file being recovered), where waiting is right.
 SQLITE_READ_BUSY_TIMEOUT_MS = 10_000
+# Migrations run on their own engine and event loop (Alembic, in a worker thread) without write()'s retry
+# loop: SQLite's busy handler waits for another process's lock the whole time instead.
+SQLITE_MIGRATION_BUSY_TIMEOUT_MS = int(SQLITE_LOCK_WAIT_SECONDS * 1000)
 SQLITE_BUSY = 5
 
 
@@ -61,6 +72,11 @@ class TransactionLost(RuntimeError):
 __all__ = ["AsyncSession", "Database", "NestedWrite", "TransactionLost", "create_engine", "is_sqlite", "safe_url"]
 
 
+class CancelledAfterCommit(asyncio.CancelledError):
+    """The writer was cancelled while its commit ran, and the commit landed: the write is saved. A
+    ``CancelledError``, so the cancellation still ends the task as usual."""
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -70,7 +86,7 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _prepare_sqlite(engine: AsyncEngine, *, for_reads: bool) -> None:
+def _prepare_sqlite(engine: AsyncEngine, *, for_reads: bool, busy_timeout_ms: int | None) -> None:
     begin = "BEGIN" if for_reads else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -78,7 +94,7 @@ def _prepare_sqlite(engine: AsyncEngine, *, for_reads: bool) -> None:
         # Take transaction control away from the driver, so the BEGIN below is the one that runs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        timeout = SQLITE_READ_BUSY_TIMEOUT_MS if for_reads else SQLITE_BUSY_TIMEOUT_MS
+        timeout = busy_timeout_ms or (SQLITE_READ_BUSY_TIMEOUT_MS if for_reads else SQLITE_BUSY_TIMEOUT_MS)
         cursor.execute(f"PRAGMA busy_timeout={timeout}")
         # WAL is a property of the file, set once. Setting it again is not free: while another process
         # holds the write lock it fails at once ("database is locked"), without the busy timeout.
@@ -111,17 +127,22 @@ def _prepare_sqlite(engine: AsyncEngine, *, for_reads: bool) -> None:
             raise TransactionLost("SQLite rolled this write back by itself; nothing of it was saved")
 
 
-def create_engine(url: str, *, echo: bool = False, for_reads: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, for_reads: bool = False,
+                  busy_timeout_ms: int | None = None) -> AsyncEngine:
     """The engine for ``url``. On SQLite its transactions begin ``IMMEDIATE`` (it writes), or, with
-    ``for_reads``, ``DEFERRED`` (reads only: no lock, and a WAL reader never waits)."""
+    ``for_reads``, ``DEFERRED`` (reads only: no lock, and a WAL reader never waits). ``busy_timeout_ms``
+    replaces SQLite's default wait for another process's lock (migrations wait long, see above)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # Create the file's directory if we can. If we cannot, say nothing here: the first use of the
+            # database fails with SQLite's own error, and what does not need it (/health/live) still runs.
+            with suppress(OSError):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), echo=echo,
                                      pool_size=4 if for_reads else 2, max_overflow=4 if for_reads else 2)
-        _prepare_sqlite(engine, for_reads=for_reads)
+        _prepare_sqlite(engine, for_reads=for_reads, busy_timeout_ms=busy_timeout_ms)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -152,15 +173,24 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits when the block ends and rolls back if it raises. When the block
-        ends without error, its changes are on disk; when it raises, none of them are."""
+        ends without error, its changes are on disk; when it raises, none of them are (except
+        ``CancelledAfterCommit``: see the module's docstring)."""
         task = asyncio.current_task()
         if task is not None and _WRITING.get() is task:
             raise NestedWrite("Database.write() inside Database.write(): use the outer write's session")
         writing = _WRITING.set(task)
+        committed = False
         try:
             if not self.sqlite:
-                async with self._sessions() as session, session.begin():
-                    yield session
+                async with self._sessions() as session:
+                    try:
+                        yield session
+                        await session.flush()
+                    except BaseException as error:
+                        await _roll_back_keeping(error, session.rollback, session.invalidate)
+                        raise
+                    await _commit_shielded(session.commit())
+                    committed = True
                 return
             async with self._sqlite_writer, self.engine.connect() as connection:
                 await self._begin_immediate(connection)
@@ -169,13 +199,19 @@ class Database:
                     try:
                         yield session
                         await session.flush()
-                    except BaseException:
-                        await connection.rollback()
+                    except BaseException as error:
+                        await _roll_back_keeping(error, connection.rollback, connection.invalidate)
                         raise
                     if not connection.sync_connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
                         await connection.rollback()
                         raise TransactionLost("SQLite rolled this write back by itself; nothing of it was saved")
-                    await connection.commit()
+                    await _commit_shielded(connection.commit())
+                    committed = True
+        except asyncio.CancelledError as cancelled:
+            if committed and not isinstance(cancelled, CancelledAfterCommit):
+                # Cancelled while closing the session or connection, after the commit landed.
+                raise CancelledAfterCommit("cancelled after the write was committed: it is saved") from cancelled
+            raise
         finally:
             _WRITING.reset(writing)
 
@@ -206,3 +242,32 @@ class Database:
             await self._read_engine.dispose()
         await self.engine.dispose()
 
+
+
+async def _commit_shielded(commit: Awaitable[None]) -> None:
+    """Runs ``commit`` to its end even if the writer is cancelled meanwhile: a cancelled await would not
+    stop the COMMIT (it runs on aiosqlite's thread, or on the server), only hide its outcome, and the
+    connection would then be closed under it. A failed commit raises its error (nothing is saved); a
+    commit that landed for a cancelled writer raises ``CancelledAfterCommit``."""
+    running = asyncio.ensure_future(commit)
+    cancelled = False
+    while not running.done():
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            cancelled = True  # the writer's cancellation (or the commit's own, checked below)
+    running.result()
+    if cancelled:
+        raise CancelledAfterCommit("cancelled during its commit, which landed: the write is saved")
+
+
+async def _roll_back_keeping(error: BaseException, rollback: Callable[[], Awaitable[None]],
+                             discard: Callable[[], Awaitable[None]]) -> None:
+    """Rolls the write back after ``error``. If the rollback fails too, the writer still gets ``error``
+    (what went wrong in its block), with a note, and the connection is discarded rather than pooled in an
+    unknown state: closing it ends its transaction either way."""
+    try:
+        await rollback()
+    except Exception as rollback_error:
+        error.add_note(f"Rolling the write back failed too: {rollback_error!r}; its connection was discarded")
+        await discard()

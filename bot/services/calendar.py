@@ -94,7 +94,7 @@ class Listing:
 @dataclass
 class _ListingEntry:
     listing: Listing
-    stamp: tuple[int, datetime | None]
+    stamp: tuple[int, int]  # storage.queries.calendar.listing_stamp
     expires: datetime | None  # when its first listed meeting starts, the "next meetings" move on
     checked_at: datetime
 

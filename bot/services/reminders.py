@@ -145,7 +145,9 @@ class ReminderService:
         now = self.clock.now()
         async with self.db.read() as session:
             if workspace_id is not None or not self._planned_all:
-                series_ids = await plans_q.all_series(session, workspace_id)
+                rows = (await meetings_q.series_of_workspace(session, workspace_id) if workspace_id is not None
+                        else await meetings_q.all_series(session))
+                series_ids = sorted(row.id for row in rows if row.id is not None)  # stored rows have one
             else:
                 series_ids = await plans_q.due_series(session, now)
         if workspace_id is None:

@@ -54,16 +54,21 @@ async def live(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+# Each route finds its services before it imports the page code: during start-up that answers 503 at once,
+# instead of importing the whole bot on the event loop (stalling /health/live) while start-up's worker
+# thread imports the same modules. Once ready, start-up has imported bot.web.calendar (bot/run.py).
 async def index(request: web.Request) -> web.StreamResponse:
+    services = services_of(request)
     from bot.web.calendar import index as page
 
-    return await page(request, services_of(request))
+    return await page(request, services)
 
 
 async def calendar(request: web.Request) -> web.StreamResponse:
+    services = services_of(request)
     from bot.web.calendar import calendar_resource
 
-    return await calendar_resource(request, services_of(request))
+    return await calendar_resource(request, services)
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
@@ -94,8 +99,3 @@ def ready(app: web.Application, services: Services, slack: Handler | None = None
     state = app[STATE_KEY]
     state.slack = slack
     state.services = services
-
-
-def mount_slack(app: web.Application, handler: Handler) -> None:
-    """Slack's commands, interactions and events all arrive at one signed endpoint (HTTP mode)."""
-    app.router.add_post("/slack/events", handler)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.db import create_engine
+from storage.db import SQLITE_MIGRATION_BUSY_TIMEOUT_MS, create_engine
 
 target_metadata = SQLModel.metadata
 
@@ -22,8 +22,10 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     # The application's engine: a new SQLite file is in WAL mode from the start, and the migration
-    # takes the write lock up front (BEGIN IMMEDIATE) like every other writer.
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    # takes the write lock up front (BEGIN IMMEDIATE) like every other writer. Without write()'s retry
+    # loop, SQLite's busy handler waits for another process's lock (quorum run next to a running bot).
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "",
+                           busy_timeout_ms=SQLITE_MIGRATION_BUSY_TIMEOUT_MS)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import AgendaItem
-from storage.queries.common import core_execute, core_rows
+from storage.queries.common import core_rows
 from storage.records import AgendaItemRecord
 
 # Built once: building a statement costs more than SQLite takes to run it (bench/commands.py).
@@ -61,7 +61,7 @@ _INSERT_ITEM = {
 async def insert_item(session: AsyncSession, values: dict[str, Any]) -> AgendaItemRecord | None:
     """The new item, or None when the meeting already has this link (the unique constraint decides)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (await core_execute(session, _INSERT_ITEM[dialect], {name: values[name] for name in _ITEM_COLUMNS})).first()
+    return (await session.execute(_INSERT_ITEM[dialect], {name: values[name] for name in _ITEM_COLUMNS})).first()
 
 
 async def item_with_link(session: AsyncSession, meeting_id: int, link_key: str) -> AgendaItem | None:

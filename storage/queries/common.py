@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Result, Row
+from sqlalchemy import Executable, Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
@@ -30,9 +30,4 @@ async def core_rows(session: AsyncSession, statement: Executable, params: Mappin
     own queries would, so the rows include them."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    return (await core_execute(session, statement, params)).all()
-
-
-async def core_execute(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Result[Any]:
-    """Run a Core statement in the session's transaction (without flushing pending ORM changes)."""
-    return await session.execute(statement, params)
+    return (await session.execute(statement, params)).all()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Meeting, Series
-from storage.queries.common import core_execute, core_rows, insert_ignoring_conflict
+from storage.queries.common import core_rows, insert_ignoring_conflict
 from storage.records import MeetingRecord, SeriesRecord
 
 # The statements every command runs are built once (with bind parameters): building a statement costs
@@ -64,7 +64,7 @@ async def insert_series(session: AsyncSession, series: Series) -> bool:
 
 async def touch_series(session: AsyncSession, series_id: int, now: datetime) -> None:
     """Mark the series as changed, which invalidates its calendar feed and plans its reminders again."""
-    await core_execute(session, _TOUCH_SERIES, {"series": series_id, "now": now})
+    await session.execute(_TOUCH_SERIES, {"series": series_id, "now": now})
 
 
 async def meetings_between(

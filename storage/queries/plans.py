@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Series
-from storage.queries.common import core_execute, core_rows
+from storage.queries.common import core_rows
 
 _SERIES = Series.__table__  # type: ignore[attr-defined]
 _DUE = select(_SERIES.c.id).where(_SERIES.c.plan_at <= bindparam("now")).order_by(_SERIES.c.plan_at, _SERIES.c.id)
@@ -30,13 +30,6 @@ async def due_series(session: AsyncSession, now: datetime) -> list[int]:
     return [row[0] for row in await core_rows(session, _DUE, {"now": now})]
 
 
-async def all_series(session: AsyncSession, workspace_id: str | None = None) -> list[int]:
-    statement = select(_SERIES.c.id).order_by(_SERIES.c.id)
-    if workspace_id is not None:
-        statement = statement.where(_SERIES.c.workspace_id == workspace_id)
-    return [row[0] for row in (await session.execute(statement)).all()]
-
-
 async def next_plan_at(session: AsyncSession, now: datetime) -> datetime | None:
     """The earliest future instant any series' planning is due."""
     rows = await core_rows(session, _NEXT, {"now": now})
@@ -45,7 +38,7 @@ async def next_plan_at(session: AsyncSession, now: datetime) -> datetime | None:
 
 async def store_plan(session: AsyncSession, series_id: int, version: int, at: datetime) -> bool:
     """Store the next planning instant unless the series changed since ``version`` was read."""
-    result = await core_execute(session, _STORE, {"series": series_id, "version": version, "at": at})
+    result = await session.execute(_STORE, {"series": series_id, "version": version, "at": at})
     return bool(getattr(result, "rowcount", 0))
 
 

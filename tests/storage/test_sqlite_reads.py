@@ -19,8 +19,8 @@ async def _workspaces(db: Database) -> list[str]:
         return [r[0] for r in (await session.execute(text("SELECT id FROM workspace ORDER BY id"))).all()]
 
 
-async def test_a_kept_connection_sees_what_another_process_committed_since(sqlite_db: Database,
-                                                                          sqlite_url: str) -> None:
+async def test_a_read_sees_what_another_process_committed_after_the_previous_read(sqlite_db: Database,
+                                                                                  sqlite_url: str) -> None:
     assert await _workspaces(sqlite_db) == []
     path = make_url(sqlite_url).database
     assert path
@@ -30,7 +30,8 @@ async def test_a_kept_connection_sees_what_another_process_committed_since(sqlit
     assert await _workspaces(sqlite_db) == ["later"]
 
 
-async def test_a_kept_connection_holds_no_lock_between_reads(sqlite_db: Database, sqlite_url: str) -> None:
+async def test_a_pooled_read_connection_holds_no_snapshot_between_reads(sqlite_db: Database,
+                                                                        sqlite_url: str) -> None:
     await _workspaces(sqlite_db)
     path = make_url(sqlite_url).database
     assert path

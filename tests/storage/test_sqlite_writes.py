@@ -47,6 +47,11 @@ def _stored_names(url: str) -> set[str]:
         return {row[0] for row in raw.execute("SELECT id FROM workspace")}
 
 
+async def _read_workspaces(db: Database) -> list[str]:
+    async with db.read() as session:
+        return [row[0] for row in await session.execute(text("SELECT id FROM workspace"))]
+
+
 def _lock_is_free(url: str) -> bool:
     """Whether another process could take SQLite's write lock right now, without waiting."""
     try:
@@ -111,11 +116,13 @@ async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
     other.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
     try:
         write = asyncio.create_task(_add_workspace(sqlite_db, "waited"))
-        turns = 0
-        for _ in range(50):  # the loop keeps running other work while the write waits for the lock
+        for _ in range(50):  # let the write start and ask for the lock
             await asyncio.sleep(0)
-            turns += 1
-        assert turns == 50 and not write.done()
+        # Other work runs on the loop meanwhile: a read (it needs no write lock) completes, and the write is
+        # still waiting. A write that waited with the loop blocked would have given up (done, "locked") by
+        # the time the read could run.
+        assert await _read_workspaces(sqlite_db) == []
+        assert not write.done()
     finally:
         other.execute("COMMIT")
         other.close()

@@ -16,7 +16,7 @@ from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.config import RoleConfig, Secrets, Settings
 from bot.services import Services
-from bot.web.routes import build_web_app, mount_slack
+from bot.web.routes import build_web_app, ready
 from tests.adapters.slack.fake_slack import FakeSlack, sign, slash_command_body
 
 TEAM = "T0001"
@@ -110,8 +110,8 @@ def texts(answer: dict[str, Any]) -> str:
 async def make_harness(dispatcher: Dispatcher, services: Services, settings: Settings, clock: ManualClock,
                        fake: FakeSlack) -> tuple[SlackHarness, TestClient[Any, Any]]:
     adapter = SlackAdapter(dispatcher, settings)
-    app = build_web_app(services)
-    mount_slack(app, adapter.handle_http)
+    app = build_web_app(slack_http=True)  # as quorum run builds it in Slack's HTTP mode
+    ready(app, services, adapter.handle_http)
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return SlackHarness(adapter, client, fake, clock, services), client
