@@ -29,6 +29,7 @@ def _import_bot(settings: Settings) -> Serve:
     platform the app will build (bot/app.py decides which); the others are never imported. Also imported
     here, not on the event loop when first used: Alembic (start-up migrates; bot.app imports it lazily for
     the commands that do not) and the calendar pages."""
+    import bot.web.calendar  # noqa: F401
     import storage.migrate  # noqa: F401
     from bot.app import import_adapters, serve_until  # the whole bot
 
