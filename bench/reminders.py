@@ -69,7 +69,7 @@ async def seed(url: str, count: int, due: datetime) -> None:
         await db.dispose()
 
 
-async def dispatch(url: str, worker: str, ready: multiprocessing.Queue, go: multiprocessing.Queue  # type: ignore[type-arg]
+async def dispatch(url: str, worker: str, ready: multiprocessing.Queue, go: multiprocessing.Queue
                    ) -> list[tuple[str, float]]:
     """Like a running process: connected and idle, then woken at the due instant (as the ticker's
     precise wake-up does), sending until nothing is due."""
@@ -92,8 +92,8 @@ async def dispatch(url: str, worker: str, ready: multiprocessing.Queue, go: mult
     return notifier.sent
 
 
-def _worker(url: str, worker: str, ready: multiprocessing.Queue, go: multiprocessing.Queue,  # type: ignore[type-arg]
-            results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _worker(url: str, worker: str, ready: multiprocessing.Queue, go: multiprocessing.Queue,
+            results: multiprocessing.Queue) -> None:
     results.put(asyncio.run(dispatch(url, worker, ready, go)))
 
 

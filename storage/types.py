@@ -29,4 +29,5 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):  # pragma: no cover - SQLite returns datetime objects via SQLAlchemy
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        stored: datetime = value
+        return stored.replace(tzinfo=UTC)

@@ -59,7 +59,8 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     if retry_after is not None and retry_after > 0:
         return timedelta(seconds=min(retry_after, BACKOFF_CAP.total_seconds() * 4))
     doublings = min(max(0, attempts - 1), 16)  # past the cap anyway; keeps timedelta from overflowing
-    return min(BACKOFF_BASE * (2**doublings), BACKOFF_CAP)
+    backoff: timedelta = BACKOFF_BASE * (2**doublings)
+    return min(backoff, BACKOFF_CAP)
 
 
 T = TypeVar("T")

@@ -36,7 +36,7 @@ def unfolded(body: bytes) -> str:
     return body.decode().replace("\r\n ", "")
 
 
-def in_2022(events: list) -> list:  # type: ignore[type-arg]
+def in_2022(events: list) -> list:
     return [e for e in events if YEAR_START <= e.start < YEAR_END]
 
 

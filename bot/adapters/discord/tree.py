@@ -32,7 +32,7 @@ def annotation(option: Option) -> Any:
     match option.kind:
         case Kind.INT:
             if option.minimum is not None or option.maximum is not None:
-                return app_commands.Range[int, option.minimum, option.maximum]  # type: ignore[misc]
+                return app_commands.Range[int, option.minimum, option.maximum]
             return int
         case Kind.BOOL:
             return bool

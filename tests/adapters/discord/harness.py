@@ -82,7 +82,7 @@ def guild_payload(roles: tuple[tuple[int, str], ...] = ROLES,
 
 async def guild_create(client: QuorumClient, roles: tuple[tuple[int, str], ...] = ROLES,
                        members: tuple[tuple[int, str, tuple[int, ...]], ...] = ()) -> discord.Guild:
-    client._connection.parse_guild_create(guild_payload(roles, members))  # type: ignore[arg-type]
+    client._connection.parse_guild_create(guild_payload(roles, members))
     await settle(client)
     guild = client.get_guild(GUILD_ID)
     assert guild is not None

@@ -46,7 +46,8 @@ def test_schema_respects_discord_limits() -> None:
 def choices(fake: FakeDiscord) -> list[dict]:
     answer = fake.calls_to("POST", CALLBACK)[-1].body
     assert answer["type"] == 8
-    return answer["data"]["choices"]
+    choices: list[dict] = answer["data"]["choices"]
+    return choices
 
 
 async def test_series_and_agenda_items_autocomplete(client: QuorumClient, fake: FakeDiscord) -> None:

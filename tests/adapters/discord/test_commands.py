@@ -30,7 +30,8 @@ async def test_chair_creates_a_series_and_everyone_sees_it(client: QuorumClient,
 
 
 def last_answer(fake: FakeDiscord) -> dict:
-    return fake.calls_to("POST", CALLBACK)[-1].body
+    body: dict = fake.calls_to("POST", CALLBACK)[-1].body
+    return body
 
 
 async def test_a_member_without_the_role_is_refused_privately(client: QuorumClient, fake: FakeDiscord) -> None:

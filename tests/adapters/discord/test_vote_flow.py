@@ -103,7 +103,8 @@ async def bot(settings: Settings, database_url: str, clock: ManualClock,
 
 # -- reading what Discord was sent ------------------------------------------------------------
 def answer(fake: FakeDiscord) -> dict[str, Any]:
-    return fake.calls_to("POST", CALLBACK)[-1].body
+    body: dict[str, Any] = fake.calls_to("POST", CALLBACK)[-1].body
+    return body
 
 
 def text_of(body: dict[str, Any]) -> str:
@@ -124,7 +125,8 @@ def as_message(body: dict[str, Any], fake: FakeDiscord, channel_id: int = CHANNE
 
 
 def last_followup(fake: FakeDiscord) -> dict[str, Any]:
-    return fake.calls_to("POST", FOLLOWUP)[-1].body
+    body: dict[str, Any] = fake.calls_to("POST", FOLLOWUP)[-1].body
+    return body
 
 
 async def open_vote(bot: Process, fake: FakeDiscord, **options: Any) -> tuple[int, dict[str, Any]]:
