@@ -35,6 +35,7 @@ from bot.services.outbox import Outbox, OutboxDispatcher
 from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService, due_tick
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
+from bot.services.rotation_requests import RotationRequests
 from bot.services.vote_notices import VoteNotices
 from bot.services.votes import VoteService
 from bot.web.routes import build_web_app, ready, slack_http_mode
@@ -90,6 +91,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         event_mirror=EventMirrorService(db, clock, settings, meetings),
         outbox=outbox,
         rotation=rotation,
+        rotation_requests=RotationRequests(db, clock, settings, meetings, rotation, outbox),
         notes=NotesService(db, clock, settings, meetings, rotation, outbox),
         votes=votes,
         vote_notices=vote_notices,

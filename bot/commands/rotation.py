@@ -89,20 +89,20 @@ async def rotation_show(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 
 @REGISTRY.command("rotation join", "Join the host or notes roster of a series.", DUTY, SERIES)
 async def rotation_join(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    series = await ctx.services.rotation.requests.join(ctx.actor, args["duty"], args.get("series"))
+    series = await ctx.services.rotation_requests.join(ctx.actor, args["duty"], args.get("series"))
     return await _show(ctx, series.slug, f"You joined the {DUTY_WORDS[args['duty']]} roster of {series.name}.")
 
 
 @REGISTRY.command("rotation leave", "Leave the host or notes roster of a series.", DUTY, SERIES)
 async def rotation_leave(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    series = await ctx.services.rotation.requests.leave(ctx.actor, args["duty"], args.get("series"))
+    series = await ctx.services.rotation_requests.leave(ctx.actor, args["duty"], args.get("series"))
     return await _show(ctx, series.slug, f"You left the {DUTY_WORDS[args['duty']]} roster of {series.name}.")
 
 
 @REGISTRY.command("rotation skip", "Say you can't make a meeting: the next fair member takes your turn.",
                   WHEN, SERIES)
 async def rotation_skip(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    series, occurrence = await ctx.services.rotation.requests.skip(ctx.actor, args["date"], args.get("series"))
+    series, occurrence = await ctx.services.rotation_requests.skip(ctx.actor, args["date"], args.get("series"))
     return await _show(ctx, series.slug,
                        f"Noted: you skip {format_home(occurrence.starts_at, series.timezone)}.")
 
@@ -111,7 +111,7 @@ async def rotation_skip(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
                   WHEN, MEMBER, SERIES)
 async def rotation_swap(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     target = ctx.resolve_member(args["member"])
-    swap = await ctx.services.rotation.requests.swap(ctx.actor, args["date"], target, args.get("series"))
+    swap = await ctx.services.rotation_requests.swap(ctx.actor, args["date"], target, args.get("series"))
     text = (f"Swap #{swap.id} proposed: {swap.to_name} to be {DUTY_WORDS[swap.duty]} on "
             f"{swap.local_date:%a %Y-%m-%d} instead of {swap.from_name}. {swap.to_name} accepts with "
             f"/rotation accept #{swap.id}.")
@@ -125,7 +125,7 @@ async def rotation_swap(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
            autocomplete="swap", placeholder="#<swap>"),
 )
 async def rotation_accept(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    swap, series = await ctx.services.rotation.requests.accept(ctx.actor, args["swap"])
+    swap, series = await ctx.services.rotation_requests.accept(ctx.actor, args["swap"])
     return await _show(ctx, series.slug, f"Swap #{swap.id} accepted: {swap.to_name} is {DUTY_WORDS[swap.duty]} on "
                                          f"{swap.local_date:%a %Y-%m-%d} instead of {swap.from_name}.",
                        ephemeral=False)
@@ -135,7 +135,7 @@ async def rotation_accept(ctx: CommandContext, args: Mapping[str, Any]) -> Reply
                   WHEN, DUTY, MEMBER, SERIES, chair_only=True)
 async def rotation_assign(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     member = ctx.resolve_member(args["member"])
-    occurrence = await ctx.services.rotation.requests.assign(ctx.actor, args["date"], args["duty"], member,
+    occurrence = await ctx.services.rotation_requests.assign(ctx.actor, args["date"], args["duty"], member,
                                                              args.get("series"))
     series = await ctx.services.meetings.resolve_series(ctx.actor.workspace_id, args.get("series"))
     return await _show(ctx, series.slug,
@@ -146,7 +146,7 @@ async def rotation_assign(ctx: CommandContext, args: Mapping[str, Any]) -> Reply
 @REGISTRY.command("rotation volunteer", "Take the host or note-taker turn of a meeting yourself, before it is fixed.",
                   WHEN, DUTY, SERIES)
 async def rotation_volunteer(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    occurrence = await ctx.services.rotation.requests.volunteer(ctx.actor, args["date"], args["duty"],
+    occurrence = await ctx.services.rotation_requests.volunteer(ctx.actor, args["date"], args["duty"],
                                                                 args.get("series"))
     series = await ctx.services.meetings.resolve_series(ctx.actor.workspace_id, args.get("series"))
     return await _show(ctx, series.slug,

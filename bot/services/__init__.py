@@ -18,6 +18,7 @@ from bot.services.outbox import Outbox, OutboxDispatcher
 from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
+from bot.services.rotation_requests import RotationRequests
 from bot.services.vote_notices import VoteNotices
 from bot.services.votes import VoteService
 from storage.db import Database
@@ -40,6 +41,7 @@ class Services:
     event_mirror: EventMirrorService
     outbox: Outbox
     rotation: RotationService
+    rotation_requests: RotationRequests
     notes: NotesService
     votes: VoteService
     vote_notices: VoteNotices

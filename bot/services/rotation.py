@@ -29,7 +29,7 @@ from bot.rules.rotation import (
 from bot.rules.time import agenda_deadline
 from bot.services.meetings import MeetingService
 from bot.services.outbox import Outbox
-from bot.services.rotation_requests import RotationRequests, SwapInfo, swap_info
+from bot.services.rotation_requests import SwapInfo, swap_info
 from bot.services.views import SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, RotationSwap
@@ -102,8 +102,6 @@ class RotationService:
         # Where swap and assignment DMs are written (docs/rotation.md); standalone uses may leave it out.
         self.outbox = outbox or Outbox(clock)
         meetings.set_assignment_provider(self.provisional)
-        # Built here until one composition root builds the services: the requests read the plan from this.
-        self.requests = RotationRequests(db, clock, settings, meetings, self, self.outbox)
 
     # -- the replay ---------------------------------------------------------------------------
     async def plan(self, session: AsyncSession, series: SeriesInfo, until: datetime, since: datetime | None = None,

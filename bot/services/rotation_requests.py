@@ -1,7 +1,7 @@
 """Rotation requests: joining and leaving a roster, skipping a meeting, offering a turn to someone and
 accepting it, a chair's direct assignment and a member volunteering. Each checks the request against
-the current plan (``RotationService``, which builds this object) and records it; the DMs it causes are
-written to the outbox in the same transaction (docs/rotation.md)."""
+the current plan (``RotationService``, handed in by the composition root, bot/app.py) and records it;
+the DMs it causes are written to the outbox in the same transaction (docs/rotation.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from storage.queries import meetings as meetings_q
 from storage.queries import members as members_q
 from storage.queries import rotation as q
 
-if TYPE_CHECKING:  # the planner builds this object and hands itself in; only its type is needed here
+if TYPE_CHECKING:  # bot.services.rotation imports this module (SwapInfo): only the type is needed here
     from bot.services.rotation import RotationService
 
 
