@@ -75,6 +75,9 @@ class Reply:
     votes: tuple[VoteChoice, ...] = ()
     # The host and note-taker of the meeting shown.
     meeting: MeetingDuties | None = None
+    # The member a channel post is for (the outbox's post that replaces a DM they could not receive):
+    # notifiers turn the member id at the start of the text into a platform mention.
+    mention: str | None = None
 
     @classmethod
     def error(cls, message: str, *, refresh: Reply | None = None, **data: Any) -> Reply:
@@ -117,6 +120,8 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         raw["votes"] = [[v.id, v.title, v.is_open] for v in reply.votes]
     if reply.meeting is not None:
         raw["meeting"] = [reply.meeting.host, reply.meeting.note_taker]
+    if reply.mention is not None:
+        raw["mention"] = reply.mention
     return raw
 
 
@@ -136,6 +141,8 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
         live_vote=raw.get("live_vote"),
         votes=tuple(VoteChoice(int(i), str(t), bool(o)) for i, t, o in raw.get("votes", [])),
         meeting=MeetingDuties(meeting[0], meeting[1]) if isinstance(meeting, list) else None,
+        # Posts stored before the typed field named the member in data only.
+        mention=raw.get("mention") or raw.get("data", {}).get("mention"),
     )
 
 

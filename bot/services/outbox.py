@@ -283,12 +283,13 @@ class OutboxDispatcher:
 
 
 def mention_reply(member_id: str, reply: Reply) -> Reply:
-    """The channel post that replaces a DM a member could not receive. ``data["mention"]`` names the
-    member for notifiers to render as a platform mention at the start of the post."""
+    """The channel post that replaces a DM a member could not receive. ``mention`` names the member for
+    notifiers to render as a platform mention at the start of the post (``data`` names them too, for
+    ``--json`` readers and posts stored before the typed field)."""
     return Reply(
         text=f"{member_id}: (your direct messages are closed, so here instead) {reply.text}",
         ephemeral=False, title=reply.title, fields=reply.fields, moments=reply.moments,
-        data={**reply.data, "mention": member_id}, kind=reply.kind,
+        data={**reply.data, "mention": member_id}, kind=reply.kind, mention=member_id,
     )
 
 

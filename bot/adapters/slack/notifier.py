@@ -63,12 +63,12 @@ def delivery_error(exc: SlackApiError, *, dm: bool) -> DeliveryError:
 
 
 def with_mention(reply: Reply) -> dict[str, Any]:
-    """The message, with the member a post is for (``data["mention"]``: the outbox's channel post that
+    """The message, with the member a post is for (``reply.mention``: the outbox's channel post that
     replaces a DM the member could not receive) turned into a Slack mention. The outbox writes the member
     id as plain text; only ``<@U...>`` notifies them, and the renderer escapes user text so it cannot
     write one."""
     body = message(reply)
-    member = reply.data.get("mention")
+    member = reply.mention
     parts = split_member_id(member) if isinstance(member, str) else None
     if member is None or parts is None:
         return body
