@@ -146,10 +146,8 @@ class VoteNotices:
     # -- hooks of the vote service ----------------------------------------------------------
     async def on_cast(self, session: AsyncSession, vote_id: int, voter: str) -> None:
         """The voter's reminder, if written and not yet taken by a dispatcher, is not sent."""
-        row = (await outbox_q.by_keys(session, [reminder_key(vote_id, voter)])).get(reminder_key(vote_id, voter))
-        if row is not None and row.status == "pending":
-            await outbox_q.update_unclaimed(session, row.id or 0, {
-                "status": "cancelled", "last_error": "the member voted before it was sent"})
+        await outbox_q.update_unclaimed_key(session, reminder_key(vote_id, voter), {
+            "status": "cancelled", "last_error": "the member voted before it was sent"})
 
     async def on_close(self, session: AsyncSession, view: VoteView, answered_in: str | None) -> None:
         vote_id = view.id
