@@ -85,7 +85,8 @@ async def all_votes(session: AsyncSession, workspace_ids: Iterable[str] | None =
     return list(rows.scalars())
 
 
-async def due_vote_ids(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
+async def due_vote_ids(session: AsyncSession, now: datetime, limit: int | None = 100) -> list[int]:
+    """The open votes past their deadline, nearest deadline first (``ix_vote_status_closes_at``)."""
     rows = await session.execute(
         select(col(Vote.id))
         .where(col(Vote.status) == "open", col(Vote.closes_at) <= now)

@@ -223,6 +223,31 @@ async def test_short_votes_get_no_reminder(dispatcher: Dispatcher, services: Ser
     assert [m.key for _, m in notifier.sent] == [f"vote:{vote_id}:result"]
 
 
+async def test_a_vote_committed_after_a_later_tick_still_gets_its_reminders(
+        dispatcher: Dispatcher, services: Services, members: Members, clock: ManualClock,
+        settings: Settings) -> None:
+    """/vote open takes its instant before it waits for the write lock; a tick may run meanwhile with a
+    later clock (or on a replica whose clock is ahead) and not see the vote, whose deadline then falls
+    before what that tick planned up to. Its reminders must still be written at the next tick."""
+    notifier = RecordingNotifier(clock)
+    services.notifiers["console"] = notifier
+    await electorate(dispatcher, members, "bob")
+    opened_at = clock.now()
+    clock.set(opened_at + timedelta(minutes=1))
+    await tick(services)  # the tick that ran while the open waited: it plans up to opened_at + 1 min + 24 h
+    clock.set(opened_at)  # the open's instant, taken before that tick; it commits now
+    vote_id = await open_in_general(services, settings, duration=timedelta(hours=24), force=True)
+    clock.set(opened_at + timedelta(minutes=2))
+    await tick(services)
+    # A 24 h vote is reminded as it opens (its deadline minus the 24 h lead).
+    assert sorted(m.key for _, m in notifier.sent if m.kind == "dm") == [
+        f"vote:{vote_id}:remind:console:{name}" for name in ("bob", "carol")]
+    clock.advance(timedelta(hours=1))
+    await tick(services)  # and looking back again writes nothing twice
+    notifier.assert_each_once()
+    assert len([m for _, m in notifier.sent if m.kind == "dm"]) == 2
+
+
 async def test_a_platform_vote_without_a_channel_fails_visibly(
         dispatcher: Dispatcher, services: Services, clock: ManualClock, settings: Settings) -> None:
     notifier = RecordingNotifier(clock, platform="discord")
