@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.services.outbox import Outbox, platform_of
@@ -33,6 +33,11 @@ from storage.queries import vote_schedule as schedule_q
 from storage.queries import votes as votes_q
 
 log = logging.getLogger("quorum.votes")
+
+# How far back each tick looks again for votes entering the reminder lead (see ``plan``): far more than
+# the time between a command taking its instant and committing (at most the write lock's 10 s wait),
+# plus any clock difference between replicas.
+ENTERING_OVERLAP = timedelta(minutes=15)
 
 
 def result_key(vote_id: int) -> str:
@@ -57,9 +62,12 @@ class VoteNotices:
         self.votes = votes
         self.outbox = outbox
         # The due planner's memory (``plan``): votes closing up to this instant were seen by this process,
-        # and the open ones among them (id -> deadline) whose reminders are not known to be all written.
+        # the open ones among them (id -> deadline) whose reminders are not known to be all written, and
+        # those known to be done with (id -> deadline), so that looking back over ENTERING_OVERLAP does
+        # not check them again.
         self._seen_until: datetime | None = None
         self._unfinished: dict[int, datetime] = {}
+        self._finished: dict[int, datetime] = {}
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -76,20 +84,25 @@ class VoteNotices:
         reminders are not known to be all written yet (``_unfinished``), and those due to close."""
         before = self.settings.reminders.vote_before_close
         until = now + before
-        if self._seen_until is None:
-            entering = await schedule_q.open_closing_between(session, None, until)
-        else:
-            entering = await schedule_q.open_closing_between(session, self._seen_until, until)
+        # A vote is opened with the instant its command took before waiting for the write lock, and it
+        # may commit after a tick that ran with a later clock (or on a replica whose clock is ahead):
+        # its deadline can then fall before ``_seen_until``. Looking back over a generous overlap finds
+        # it; the votes already done with are skipped, and reminder keys would dedupe anyway.
+        start = None if self._seen_until is None else self._seen_until - ENTERING_OVERLAP
+        entering = await schedule_q.open_closing_between(session, start, until)
         self._seen_until = until
+        if start is not None:
+            self._finished = {i: at for i, at in self._finished.items() if at >= start}
         for vote in entering:
-            if vote.closes_at - before >= vote.opened_at:  # else shorter than the lead: its message is the notice
+            # Shorter than the lead: its message is the notice.
+            if vote.id not in self._finished and vote.closes_at - before >= vote.opened_at:
                 self._unfinished[vote.id] = vote.closes_at
         # Before the closes: a reminder written now and never sent is then marked missed by the close, so
         # `quorum outbox` shows it was not sent.
         for vote_id in sorted(self._unfinished, key=lambda i: (self._unfinished[i], i)):
             await self._isolated(session, vote_id, "reminders", self._remind(session, vote_id, now, outbox))
-        for vote in await schedule_q.open_closing_between(session, None, now):
-            await self._isolated(session, vote.id, "close", self._close(session, vote.id, now))
+        for vote_id in await votes_q.due_vote_ids(session, now, limit=None):
+            await self._isolated(session, vote_id, "close", self._close(session, vote_id, now))
         later = [await schedule_q.first_close_after(session, now)]
         # The votes closing after the lead: the first of them is reminded (or closed, if shorter than the
         # lead) no sooner than ``before`` ahead of its deadline.
@@ -118,18 +131,19 @@ class VoteNotices:
         # reminders, ballots, a close. Reminders written here are checked again on the next call, in case
         # this transaction does not commit. The electorate is fixed when the vote opens.
         if all(reminder_key(vote_id, m) in existing for m, _ in electorate):
-            self._unfinished.pop(vote_id, None)  # everyone was reminded, or voted and was never written to
+            self._finish(vote_id)  # everyone was reminded, or voted and was never written to
             return
         # Locked, so a ballot being cast now either committed before (and is seen) or waits, then finds
         # the reminder written here and cancels it.
         vote = await votes_q.lock_vote(session, vote_id)
         if vote is None or vote.status != "open":
-            self._unfinished.pop(vote_id, None)
+            self._finish(vote_id)
             return
-        voted = {row[1] for row in (await votes_q.ballots_of_many(session, [vote_id]))[vote_id]}
+        # The electorate's ballots are the binding ones (at most the electorate; the others may be many).
+        voted = {row[1] for row in (await votes_q.ballots_of_many(session, [vote_id], binding_only=True))[vote_id]}
         wanted = [m for m, _ in electorate if m not in voted and reminder_key(vote_id, m) not in existing]
         if not wanted:
-            self._unfinished.pop(vote_id, None)
+            self._finish(vote_id)
             return
         view = await self.votes.view_in(session, vote_id)
         zones = {m.id: m.timezone for m in await members_q.members_of(session, vote.workspace_id, wanted)}
@@ -142,13 +156,16 @@ class VoteNotices:
             )
         log.info("vote #%s: reminded %d member(s) of the electorate who have not voted", vote_id, len(wanted))
 
+    def _finish(self, vote_id: int) -> None:
+        closes_at = self._unfinished.pop(vote_id, None)
+        if closes_at is not None:
+            self._finished[vote_id] = closes_at
+
     # -- hooks of the vote service ----------------------------------------------------------
     async def on_cast(self, session: AsyncSession, vote_id: int, voter: str) -> None:
         """The voter's reminder, if written and not yet taken by a dispatcher, is not sent."""
-        row = (await outbox_q.by_keys(session, [reminder_key(vote_id, voter)])).get(reminder_key(vote_id, voter))
-        if row is not None and row.status == "pending":
-            await outbox_q.update_unclaimed(session, row.id or 0, {
-                "status": "cancelled", "last_error": "the member voted before it was sent"})
+        await outbox_q.update_unclaimed_key(session, reminder_key(vote_id, voter), {
+            "status": "cancelled", "last_error": "the member voted before it was sent"})
 
     async def on_close(self, session: AsyncSession, view: VoteView, answered_in: str | None) -> None:
         vote_id = view.id

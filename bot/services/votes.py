@@ -26,6 +26,7 @@ from bot.rules.time import format_home
 from bot.rules.vote_log import LogCheck, StatedVote
 from bot.rules.votes import (
     DEFAULT_RULE,
+    Ballot,
     Decision,
     Tally,
     counted_as,
@@ -36,7 +37,7 @@ from bot.rules.votes import (
 )
 from bot.services.members import MemberService
 from storage.db import AsyncSession, Database
-from storage.models import Vote, VoteBallot
+from storage.models import Vote
 from storage.queries import members as members_q
 from storage.queries import votes as q
 
@@ -271,10 +272,28 @@ class VoteService:
         if comment and len(comment) > MAX_COMMENT_LENGTH:
             raise InvalidInput(f"The comment is {len(comment)} characters long: keep it to {MAX_COMMENT_LENGTH} "
                                "and link to the details.")
-        await self.close_due()
-        now = self.clock.now()
+        # Like every command, a cast first closes the votes past their deadline; the cast's own first
+        # statement says whether there are any, so the usual case costs no transaction of its own.
+        result = await self._cast(actor, vote_id, value, comment, self.clock.now(), first=True)
+        if result is None:
+            await self.close_due()
+            result = await self._cast(actor, vote_id, value, comment, self.clock.now(), first=False)
+            assert result is not None
+        return result
+
+    async def _cast(self, actor: Actor, vote_id: int, value: str, comment: str | None, now: datetime, *,
+                    first: bool) -> CastResult | None:
+        """One cast in one write transaction, answered from what it read and wrote (the reply is built
+        from the rows in hand, nothing is read back). None, having written nothing, when it is ``first``
+        and some vote is due to close."""
         async with self.db.write() as session:
-            vote = await self._locked(session, actor.workspace_id, vote_id)
+            target = await q.lock_vote_for_cast(session, vote_id, now)
+            if target is not None and target.any_due and first:
+                return None
+            if target is None or target.vote.workspace_id != actor.workspace_id:
+                raise _not_found(vote_id)
+            vote = target.vote
+            tally_before = _tally_of(vote)  # the ORM update below may refresh the object's own counts
             self._require_open(vote, now)
             assert vote.id is not None
             if vote.rule == "consensus" and value == "-1" and not comment:
@@ -282,14 +301,18 @@ class VoteService:
                     f"Under consensus a -1 is a veto and needs a reason: add it in quotes, for example "
                     f"/vote cast #{vote_id} -1 \"it breaks the public API\"."
                 )
+            electorate = await q.electorate_of(session, vote.id)
             # The snapshot decides; roles held now do not.
-            binding = await q.in_electorate(session, vote.id, actor.member_id)
-            existing = await q.ballot_of(session, vote.id, actor.member_id)
+            binding = any(m == actor.member_id for m, _ in electorate)
+            rows = [_ballot_of_row(r) for r in await q.binding_ballots_and(session, vote.id, actor.member_id)]
+            existing = next((b for b in rows if b.voter == actor.member_id), None)
+            shown = [b for b in rows if b.binding]  # what the view holds: the binding ballots
+            opener = target.opener_name or _name(vote.opened_by)
             previous = existing.value if existing else None
             if existing is not None and existing.value == value and existing.comment == comment:
                 # A repeated click or a retried request: nothing new to record.
-                view = await self._view(session, vote.id)
-                return CastResult(view, _ballot_view(existing), "unchanged", previous)
+                view = _view_of(vote, electorate, tuple(shown), opener, None, tally_before)
+                return CastResult(view, existing, "unchanged", previous)
             kind = "change" if existing is not None else "ballot"
             event = await self._append(session, vote.id, kind, now, {
                 "voter": actor.member_id, "voter_name": actor.display_name, "value": value, "comment": comment,
@@ -303,14 +326,19 @@ class VoteService:
             if existing is not None:
                 old = (existing.binding, counted_as(existing.value))
                 counts[old] = counts.get(old, 0) - 1
-            await q.count_in_tally(session, vote.id, counts)
-            await q.update_vote(session, vote.id, head_digest=event.hash)
+            await q.count_in_tally(session, vote.id, counts, head_digest=event.hash)
             for cast_hook in self.cast_hooks:
                 await cast_hook(session, vote.id, actor.member_id)
-            view = await self._view(session, vote.id)
-            ballot = await q.ballot_of(session, vote.id, actor.member_id)
-            assert ballot is not None
-        return CastResult(view, _ballot_view(ballot), "changed" if existing else "new", previous)
+        # What the upsert stored: the same row, one more change, when the member had voted.
+        ballot = BallotView(actor.member_id, actor.display_name, value, comment, binding, now,
+                            existing.changes + 1 if existing is not None else 0)
+        if binding:
+            shown = [ballot if b.voter == actor.member_id else b for b in shown]
+            if existing is None:  # a new ballot comes last: the vote's lock orders its ballots' ids
+                shown.append(ballot)
+        view = _view_of(vote, electorate, tuple(shown), opener, None, _added(tally_before, counts),
+                        head_digest=event.hash)
+        return CastResult(view, ballot, "changed" if existing else "new", previous)
 
     # -- read -------------------------------------------------------------------------------
     async def status(self, workspace_id: str, vote_id: int) -> VoteView:
@@ -491,11 +519,8 @@ class VoteService:
     async def _append(self, session: AsyncSession, vote_id: int, kind: str, now: datetime,
                       payload: dict[str, Any]) -> Event:
         """Append one event after the vote's current head. The caller holds the vote's lock."""
-        last = await q.last_event(session, vote_id)
-        prev = None
-        if last is not None:
-            prev = Event(vote_id, last.seq, last.kind, event_time(last.created_at), json.loads(last.payload),
-                         last.prev_hash, last.hash)
+        last = await q.last_event_row(session, vote_id)
+        prev = _event_of(last) if last is not None else None
         # The payload goes through JSON once so what is hashed is exactly what is stored and read back.
         clean = json.loads(canonical(payload))
         event = next_event(prev, vote_id, kind, event_time(now), clean)
@@ -527,20 +552,30 @@ async def load_views(session: AsyncSession, votes: Sequence[Vote], *, every_ball
     views = []
     for vote in votes:
         assert vote.id is not None
-        views.append(VoteView(
-            id=vote.id, workspace_id=vote.workspace_id, title=vote.title, link=vote.link, rule=vote.rule,
-            binding_role=vote.binding_role, opened_by=vote.opened_by,
-            opened_by_name=names.get(vote.opened_by, _name(vote.opened_by)), opened_at=vote.opened_at,
-            closes_at=vote.closes_at, short_forced=vote.short_forced, channel_id=vote.channel_id,
-            status=vote.status, closed_at=vote.closed_at, closed_by=vote.closed_by,
-            closed_by_name=names.get(vote.closed_by, _name(vote.closed_by)) if vote.closed_by else None,
-            close_forced=vote.close_forced, outcome=vote.outcome, explanation=vote.explanation,
-            head_digest=vote.head_digest, electorate_digest=vote.electorate_digest,
-            electorate=tuple(electorates[vote.id]),
-            ballots=tuple(BallotView(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in ballots[vote.id]),
-            tally=_tally_of(vote),
+        views.append(_view_of(
+            vote, electorates[vote.id], tuple(_ballot_of_row(r) for r in ballots[vote.id]),
+            names.get(vote.opened_by, _name(vote.opened_by)),
+            names.get(vote.closed_by, _name(vote.closed_by)) if vote.closed_by else None, _tally_of(vote),
         ))
     return views
+
+
+def _view_of(vote: Vote, electorate: Sequence[tuple[str, str]], ballots: tuple[BallotView, ...], opened_by_name: str,
+             closed_by_name: str | None, tally: tuple[Tally, Tally], *, head_digest: str | None = None) -> VoteView:
+    assert vote.id is not None
+    return VoteView(
+        id=vote.id, workspace_id=vote.workspace_id, title=vote.title, link=vote.link, rule=vote.rule,
+        binding_role=vote.binding_role, opened_by=vote.opened_by, opened_by_name=opened_by_name,
+        opened_at=vote.opened_at, closes_at=vote.closes_at, short_forced=vote.short_forced,
+        channel_id=vote.channel_id, status=vote.status, closed_at=vote.closed_at, closed_by=vote.closed_by,
+        closed_by_name=closed_by_name, close_forced=vote.close_forced, outcome=vote.outcome,
+        explanation=vote.explanation, head_digest=head_digest or vote.head_digest,
+        electorate_digest=vote.electorate_digest, electorate=tuple(electorate), ballots=ballots, tally=tally,
+    )
+
+
+def _ballot_of_row(r: q.BallotRow) -> BallotView:
+    return BallotView(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7])
 
 
 async def export_votes(session: AsyncSession, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -579,18 +614,20 @@ async def _stepped(steps: Steps[Any]) -> Any:
         await asyncio.sleep(0)
 
 
-class _Counted(NamedTuple):
-    voter: str
-    value: str
-    binding: bool
-
-
-def _as_ballots(rows: Sequence[q.BallotRow]) -> list[_Counted]:
-    return [_Counted(r[1], r[3], bool(r[5])) for r in rows]
+def _as_ballots(rows: Sequence[q.BallotRow]) -> list[Ballot]:
+    return [Ballot(r[1], r[3], bool(r[5])) for r in rows]
 
 
 def _add(a: tuple[Tally, Tally], b: tuple[Tally, Tally]) -> tuple[Tally, Tally]:
     return a[0] + b[0], a[1] + b[1]
+
+
+def _added(tally: tuple[Tally, Tally], changes: Mapping[tuple[bool, str], int]) -> tuple[Tally, Tally]:
+    """``tally`` after ``changes`` as ``q.count_in_tally`` takes them: (binding, count) to +1 or -1."""
+    counts = {(binding, kind): getattr(tally[0 if binding else 1], kind) + changes.get((binding, kind), 0)
+              for binding in (True, False) for kind in ("plus", "zero", "minus")}
+    return (Tally(counts[True, "plus"], counts[True, "zero"], counts[True, "minus"]),
+            Tally(counts[False, "plus"], counts[False, "zero"], counts[False, "minus"]))
 
 
 def _tally_of(vote: Vote) -> tuple[Tally, Tally]:
@@ -610,11 +647,6 @@ def _not_found(vote_id: int) -> NotFound:
 def _closed_words(vote: Vote, zone: str) -> str:
     when = format_home(vote.closed_at, zone) if vote.closed_at else "at an unrecorded time"
     return f"closed {when}, {vote.outcome}"
-
-
-def _ballot_view(ballot: VoteBallot) -> BallotView:
-    return BallotView(ballot.voter, ballot.voter_name, ballot.value, ballot.comment, ballot.binding, ballot.cast_at,
-                      ballot.changes)
 
 
 def _tally_dict(binding: Tally, non_binding: Tally) -> dict[str, dict[str, int]]:

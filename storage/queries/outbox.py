@@ -220,6 +220,16 @@ async def update_unclaimed(session: AsyncSession, row_id: int, values: dict[str,
     return bool(getattr(result, "rowcount", 0))
 
 
+async def update_unclaimed_key(session: AsyncSession, key: str, values: dict[str, Any]) -> bool:
+    """``update_unclaimed`` of the row with ``key``, if there is one, in one statement."""
+    table = _table()
+    result = await session.execute(
+        update(table).where(table.c.key == key, table.c.status == "pending", table.c.claimed_by.is_(None))
+        .values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def next_pending_at(session: AsyncSession) -> datetime | None:
     """The earliest instant at which a pending row becomes claimable (due, or its lease runs out)."""
     table = _table()

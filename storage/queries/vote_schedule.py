@@ -23,7 +23,7 @@ class OpenVote:
 
 async def open_closing_between(session: AsyncSession, start: datetime | None, until: datetime) -> list[OpenVote]:
     """The open votes that close from ``start`` (None: any time) to ``until``, both included, nearest
-    deadline first."""
+    deadline first. (Those past their deadline: ``votes.due_vote_ids``.)"""
     statement = (
         select(col(Vote.id), col(Vote.opened_at), col(Vote.closes_at))
         .where(col(Vote.status) == "open", col(Vote.closes_at) <= until)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, true, update
+from sqlalchemy import exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col
 
-from storage.models import Vote, VoteBallot, VoteElectorate, VoteEvent, VoteMessage
+from storage.models import Member, Vote, VoteBallot, VoteElectorate, VoteEvent, VoteMessage
 from storage.queries.common import insert_ignoring_conflict
 
 
@@ -36,6 +37,34 @@ async def lock_vote(session: AsyncSession, vote_id: int) -> Vote | None:
     return rows.scalars().first()
 
 
+class CastTarget(NamedTuple):
+    vote: Vote
+    opener_name: str | None  # the opener's display name, if the workspace knows it
+    any_due: bool  # some open vote (this one or another) is past its deadline
+
+
+async def lock_vote_for_cast(session: AsyncSession, vote_id: int, now: datetime) -> CastTarget | None:
+    """``lock_vote`` in the one statement a cast begins with, which also answers what the cast would
+    otherwise ask in statements of their own: whether some vote is due to close (commands close those
+    first) and the opener's display name (the reply shows it). On PostgreSQL the lock is ``FOR UPDATE OF
+    vote``: the member row is only read. Both answers come from the statement's snapshot, which may be
+    older than the lock it waited for: neither is used to write (``any_due`` leads to ``close_due``,
+    which checks each vote again under its own lock)."""
+    other = aliased(Vote)
+    due = exists().where(col(other.status) == "open", col(other.closes_at) <= now).correlate(None)
+    opener = (
+        select(col(Member.display_name))
+        .where(col(Member.workspace_id) == col(Vote.workspace_id), col(Member.id) == col(Vote.opened_by))
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Vote, opener, due).where(col(Vote.id) == vote_id).with_for_update(of=Vote)
+        .execution_options(populate_existing=True)
+    )
+    row = rows.first()
+    return None if row is None else CastTarget(row[0], row[1], bool(row[2]))
+
+
 async def update_vote(session: AsyncSession, vote_id: int, **fields: Any) -> None:
     await session.execute(update(Vote).where(col(Vote.id) == vote_id).values(**fields))
 
@@ -56,16 +85,8 @@ async def all_votes(session: AsyncSession, workspace_ids: Iterable[str] | None =
     return list(rows.scalars())
 
 
-async def open_votes(session: AsyncSession) -> list[Vote]:
-    """Every open vote of every workspace, nearest deadline first (the scheduler's vote planner)."""
-    rows = await session.execute(
-        select(Vote).where(col(Vote.status) == "open").order_by(col(Vote.closes_at), col(Vote.id))
-        .execution_options(populate_existing=True)
-    )
-    return list(rows.scalars())
-
-
-async def due_vote_ids(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
+async def due_vote_ids(session: AsyncSession, now: datetime, limit: int | None = 100) -> list[int]:
+    """The open votes past their deadline, nearest deadline first (``ix_vote_status_closes_at``)."""
     rows = await session.execute(
         select(col(Vote.id))
         .where(col(Vote.status) == "open", col(Vote.closes_at) <= now)
@@ -162,11 +183,14 @@ _TALLY_COLUMNS = {
 _ZERO_VALUES = ("0", "+0", "-0")
 
 
-async def count_in_tally(session: AsyncSession, vote_id: int, changes: dict[tuple[bool, str], int]) -> None:
-    """Add to the vote's running tally: ``changes`` maps (binding, "plus"|"zero"|"minus") to +1 or -1.
-    The caller holds the vote's lock, in the transaction that writes the ballot."""
-    values = {_TALLY_COLUMNS[key]: getattr(Vote, _TALLY_COLUMNS[key]) + delta
-              for key, delta in changes.items() if delta}
+async def count_in_tally(session: AsyncSession, vote_id: int, changes: dict[tuple[bool, str], int],
+                        **fields: Any) -> None:
+    """Add to the vote's running tally: ``changes`` maps (binding, "plus"|"zero"|"minus") to +1 or -1;
+    and set ``fields`` (the new head digest) in the same statement. The caller holds the vote's lock, in
+    the transaction that writes the ballot."""
+    values: dict[str, Any] = {_TALLY_COLUMNS[key]: getattr(Vote, _TALLY_COLUMNS[key]) + delta
+                              for key, delta in changes.items() if delta}
+    values.update(fields)
     if values:
         await session.execute(update(Vote).where(col(Vote.id) == vote_id).values(**values))
 
@@ -186,12 +210,16 @@ async def recount_tally(session: AsyncSession, vote_id: int) -> None:
     await session.execute(update(Vote).where(col(Vote.id) == vote_id).values(**counts))
 
 
-async def ballot_of(session: AsyncSession, vote_id: int, voter: str) -> VoteBallot | None:
+async def binding_ballots_and(session: AsyncSession, vote_id: int, voter: str) -> list[BallotRow]:
+    """The vote's binding ballots (at most the electorate) and ``voter``'s ballot, binding or not, in
+    the order voters first voted: all that a cast reads of the ballots, in one statement."""
     rows = await session.execute(
-        select(VoteBallot).where(col(VoteBallot.vote_id) == vote_id, col(VoteBallot.voter) == voter)
-        .execution_options(populate_existing=True)
+        select(*_BALLOT_COLUMNS)
+        .where(col(VoteBallot.vote_id) == vote_id,
+               or_(col(VoteBallot.binding) == true(), col(VoteBallot.voter) == voter))
+        .order_by(col(VoteBallot.id))
     )
-    return rows.scalars().first()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 async def upsert_ballot(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -221,34 +249,27 @@ async def last_event(session: AsyncSession, vote_id: int) -> VoteEvent | None:
 
 
 async def insert_event(session: AsyncSession, values: dict[str, Any]) -> None:
-    session.add(VoteEvent(**values))
-    await session.flush()
+    await session.execute(insert(VoteEvent).values(**values))
 
 
 EventRow = tuple[int, int, str, str, datetime, str, str]
+_EVENT_COLUMNS = (col(VoteEvent.vote_id), col(VoteEvent.seq), col(VoteEvent.kind), col(VoteEvent.payload),
+                  col(VoteEvent.created_at), col(VoteEvent.prev_hash), col(VoteEvent.hash))
 
 
-async def events_of_many(session: AsyncSession, vote_ids: Iterable[int]) -> dict[int, list[EventRow]]:
-    """(vote_id, seq, kind, payload, created_at, prev_hash, hash) per vote, in sequence order."""
-    ids = sorted(set(vote_ids))
-    found: dict[int, list[EventRow]] = {i: [] for i in ids}
-    if ids:
-        rows = await session.execute(
-            select(col(VoteEvent.vote_id), col(VoteEvent.seq), col(VoteEvent.kind), col(VoteEvent.payload),
-                   col(VoteEvent.created_at), col(VoteEvent.prev_hash), col(VoteEvent.hash))
-            .where(col(VoteEvent.vote_id).in_(ids))
-            .order_by(col(VoteEvent.vote_id), col(VoteEvent.seq))
-        )
-        for row in rows:
-            found[row[0]].append(tuple(row))  # type: ignore[arg-type]
-    return found
+async def last_event_row(session: AsyncSession, vote_id: int) -> EventRow | None:
+    """``last_event`` as a plain row: the head the next event is chained to."""
+    rows = await session.execute(
+        select(*_EVENT_COLUMNS).where(col(VoteEvent.vote_id) == vote_id).order_by(col(VoteEvent.seq).desc()).limit(1)
+    )
+    row = rows.first()
+    return None if row is None else tuple(row)  # type: ignore[return-value]
 
 
 async def event_page(session: AsyncSession, vote_id: int, after: int, limit: int) -> list[EventRow]:
     """Up to ``limit`` of the vote's events after sequence number ``after`` (0: from the first)."""
     rows = await session.execute(
-        select(col(VoteEvent.vote_id), col(VoteEvent.seq), col(VoteEvent.kind), col(VoteEvent.payload),
-               col(VoteEvent.created_at), col(VoteEvent.prev_hash), col(VoteEvent.hash))
+        select(*_EVENT_COLUMNS)
         .where(col(VoteEvent.vote_id) == vote_id, col(VoteEvent.seq) > after)
         .order_by(col(VoteEvent.seq)).limit(limit)
     )

@@ -33,6 +33,12 @@ async def dump(db: Database) -> dict[str, list[Any]]:
     return found
 
 
+async def log_of(services: Services, vote_id: int) -> list[dict[str, Any]]:
+    """The vote's hash-chained log, as ``quorum export`` gives it."""
+    events: list[dict[str, Any]] = next(v["events"] for v in await services.votes.export() if v["id"] == vote_id)
+    return events
+
+
 async def with_electorate(dispatcher: Dispatcher, members: Members, *names: str) -> None:
     """Members act once holding PMC, so the platform-reported role is known when a vote opens."""
     for name in names:
@@ -76,7 +82,14 @@ async def test_cast_change_and_close_with_an_apache_result(dispatcher: Dispatche
     assert refreshed.kind == "vote" and "Binding so far: 0 +1, 0 0, 1 -1" in refreshed.text
     clock.advance(timedelta(hours=1))
     changed = await ok(dispatcher, members.chair("bob"), f'/vote cast #{vote_id} +1 "convinced"')
-    assert "from -1 to +1" in changed.text
+    # The reply is built from the ballot just written, never from the one it replaced.
+    assert changed.text.startswith(f'Changed your vote on #{vote_id} "Adopt the RFC process" from -1 to +1.')
+    assert changed.data["ballot"] == {"voter": "console:bob", "value": "+1", "binding": True, "change": "changed"}
+    assert [(b["voter"], b["value"], b["comment"]) for b in changed.data["vote"]["ballots"]] == [
+        ("console:bob", "+1", "convinced")]
+    refreshed = changed.refresh
+    assert refreshed is not None
+    assert "Binding so far: 1 +1, 0 0, 0 -1" in refreshed.text and '  +1 bob ("convinced")' in refreshed.text
     again = await ok(dispatcher, members.chair("bob"), f'/vote cast #{vote_id} +1 "convinced"')
     assert again.data["ballot"]["change"] == "unchanged"
     await ok(dispatcher, members.chair("alice"), f"/vote cast #{vote_id} +1")
@@ -96,9 +109,9 @@ async def test_cast_change_and_close_with_an_apache_result(dispatcher: Dispatche
     assert "Every member of the electorate voted." in closed.text
     assert f"Log head digest: {vote['head_digest']}" in closed.text
     async with services.db.read() as session:
-        events = (await q.events_of_many(session, [vote_id]))[vote_id]
         ballots = (await q.ballots_of_many(session, [vote_id]))[vote_id]
-    assert [e[2] for e in events] == ["open", "ballot", "change", "ballot", "ballot", "ballot", "ballot", "close"]
+    assert [e["kind"] for e in await log_of(services, vote_id)] == ["open", "ballot", "change", "ballot", "ballot",
+                                                                    "ballot", "ballot", "close"]
     assert len(ballots) == 5 and next(b for b in ballots if b[1] == "console:bob")[7] == 1  # one change
     assert (await services.votes.verify()).problem is None
 
@@ -292,13 +305,13 @@ async def test_simultaneous_casts_leave_one_current_ballot(dispatcher: Dispatche
                                  services.votes.cast(bob, vote_id, values[1], "same moment"))
         async with services.db.read() as session:
             ballots = (await q.ballots_of_many(session, [vote_id]))[vote_id]
-            events = (await q.events_of_many(session, [vote_id]))[vote_id]
+        events = await log_of(services, vote_id)
         assert [b[1] for b in ballots] == ["console:bob"]
-        assert [e[1] for e in events] == list(range(1, len(events) + 1))
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert (await services.votes.verify()).problem is None
         # The current ballot is the last one the log recorded.
-        last = [e for e in events if e[2] in ("ballot", "change")][-1]
-        assert f'"value":"{ballots[0][3]}"' in last[3]
+        last = [e for e in events if e["kind"] in ("ballot", "change")][-1]
+        assert last["payload"]["value"] == ballots[0][3]
     finally:
         await other_db.dispose()
 
