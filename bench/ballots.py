@@ -193,7 +193,7 @@ async def commands(bench: Bench, vote_id: int) -> dict[str, float]:
 
 async def loop_stalls(bench: Bench, vote_id: int) -> dict[str, float]:
     async def verify() -> None:
-        report = await bench.services.votes.verify()
+        report = await bench.services.vote_audit.verify()
         assert report.problem is None, report.problem
 
     async def export() -> None:

@@ -237,7 +237,7 @@ class Bench:
             errors, (figures.export_ms, exported), (figures.verify_ms, report) = await asyncio.gather(
                 self.burst("Burst under load", figures.loaded_burst),
                 timed(lambda: self.services.export.as_json(None)),
-                timed(self.services.votes.verify),
+                timed(self.services.vote_audit.verify),
             )
         figures.loaded_errors = errors
         figures.export_bytes = len(exported)

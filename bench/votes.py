@@ -76,7 +76,7 @@ async def one_run(url: str) -> tuple[float, float, int]:
     assert reply.data["vote"]["outcome"] is not None
     # The close's view holds the binding ballots (every member of the electorate voted); its tally counts all.
     assert len(closed.ballots) == ELECTORATE and sum(t.total for t in closed.tally) == BALLOTS
-    report = await services.votes.verify()
+    report = await services.vote_audit.verify()
     assert report.problem is None, report.problem  # the 12,002-event chain verifies
     await db.dispose()
     return (closed_at - started) * 1000, (rendered - closed_at) * 1000, len(reply.text)

@@ -36,6 +36,7 @@ from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService, du
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
 from bot.services.rotation_requests import RotationRequests
+from bot.services.vote_audit import VoteAudit
 from bot.services.vote_notices import VoteNotices
 from bot.services.votes import VoteService
 from bot.web.routes import build_web_app, ready, slack_http_mode
@@ -94,6 +95,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         rotation_requests=RotationRequests(db, clock, settings, meetings, rotation, outbox),
         notes=NotesService(db, clock, settings, meetings, rotation, outbox),
         votes=votes,
+        vote_audit=VoteAudit(db),
         vote_notices=vote_notices,
         reminders=ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners),
         outbox_dispatcher=OutboxDispatcher(db, clock, settings, notifiers, workspace_id=outbox_workspace),

@@ -184,7 +184,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 0
 
     async def body(app: App) -> int:
-        report = await app.services.votes.verify()
+        report = await app.services.vote_audit.verify()
         if report.problem is not None:
             print(f"FAILED: {report.problem}", file=sys.stderr)
             return 1

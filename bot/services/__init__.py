@@ -19,6 +19,7 @@ from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
 from bot.services.rotation_requests import RotationRequests
+from bot.services.vote_audit import VoteAudit
 from bot.services.vote_notices import VoteNotices
 from bot.services.votes import VoteService
 from storage.db import Database
@@ -44,6 +45,7 @@ class Services:
     rotation_requests: RotationRequests
     notes: NotesService
     votes: VoteService
+    vote_audit: VoteAudit
     vote_notices: VoteNotices
     reminders: ReminderService
     outbox_dispatcher: OutboxDispatcher

@@ -14,7 +14,7 @@ from bot.rules.parsing import WEEKDAY_NAMES, WEEKDAYS
 from bot.rules.time import format_zone_line
 from bot.services.notes import load_meeting_notes
 from bot.services.views import AgendaEntry, SeriesInfo
-from bot.services.votes import PAGE, export_votes
+from bot.services.vote_audit import PAGE, export_votes
 from storage.db import Database
 from storage.models import Meeting
 from storage.queries import agenda as agenda_q

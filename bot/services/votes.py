@@ -6,9 +6,8 @@ transaction as the change itself, so the log and the tables can never disagree b
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -19,21 +18,18 @@ from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.contracts.outbound import RoleDirectory
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.rules.audit import GENESIS, ChainProblem, Event, Steps, canonical, electorate_digest, next_event
+from bot.rules.audit import GENESIS, Event, canonical, electorate_digest, next_event
 from bot.rules.links import validate_link, validate_title
 from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
-from bot.rules.vote_log import LogCheck, StatedVote
 from bot.rules.votes import (
     DEFAULT_RULE,
-    Ballot,
     Decision,
     Tally,
     counted_as,
     decide_tally,
     parse_rule,
     parse_value,
-    tally,
 )
 from bot.services.members import MemberService
 from storage.db import AsyncSession, Database
@@ -45,9 +41,6 @@ DEFAULT_DURATION = timedelta(hours=72)  # the Apache minimum
 MIN_DURATION = timedelta(minutes=10)
 MAX_DURATION = timedelta(days=30)
 MAX_COMMENT_LENGTH = 1000
-# Rows (ballots, events) read and processed at a time when a whole vote is read (verify, export): between
-# two pages the event loop serves others, so a vote of 100,000 ballots never holds it for long.
-PAGE = 100
 
 
 # Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
@@ -137,13 +130,6 @@ class CastResult:
     ballot: BallotView
     change: str  # "new" | "changed" | "unchanged"
     previous: str | None
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    votes: int
-    events: int
-    problem: ChainProblem | None
 
 
 def _platform_of(workspace_id: str) -> str:
@@ -293,7 +279,7 @@ class VoteService:
             if target is None or target.vote.workspace_id != actor.workspace_id:
                 raise _not_found(vote_id)
             vote = target.vote
-            tally_before = _tally_of(vote)  # the ORM update below may refresh the object's own counts
+            tally_before = tally_of(vote)  # the ORM update below may refresh the object's own counts
             self._require_open(vote, now)
             assert vote.id is not None
             if vote.rule == "consensus" and value == "-1" and not comment:
@@ -438,11 +424,11 @@ class VoteService:
         """Close the locked vote as of ``at``, decided by its running tally; the close hooks (the result
         post) get the closed vote."""
         assert vote.id is not None
-        decision = decide_tally(vote.rule, *_tally_of(vote), vote.electorate_size)
+        decision = decide_tally(vote.rule, *tally_of(vote), vote.electorate_size)
         event = await self._append(session, vote.id, "close", now, {
             "closed_at": iso(at), "closed_by": by, "forced": forced, "early": at < vote.closes_at,
             "outcome": decision.outcome, "explanation": decision.explanation,
-            "tally": _tally_dict(decision.binding, decision.non_binding),
+            "tally": tally_dict(decision.binding, decision.non_binding),
         })
         await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, close_forced=forced,
                             outcome=decision.outcome, explanation=decision.explanation, head_digest=event.hash)
@@ -452,50 +438,6 @@ class VoteService:
         return view
 
     # -- export and verification -------------------------------------------------------------
-    async def export(self, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        async with self.db.read() as session:
-            return await export_votes(session, workspace_ids)
-
-    async def verify(self) -> VerifyReport:
-        """Recompute every vote's chain and compare the tables with it; the first problem found. Each
-        vote is read and checked a page at a time, the event loop running others in between, in one
-        snapshot of the database (a cast meanwhile is not mistaken for tampering)."""
-        async with self.db.read() as session:
-            await q.one_snapshot(session)
-            votes = await q.all_votes(session)
-            count = 0
-            for vote in votes:
-                assert vote.id is not None
-                electorate = await q.electorate_of(session, vote.id)
-                ballots: list[tuple[str, str, bool]] = []
-                counted = (Tally(), Tally())
-                async for page in _ballot_pages(session, vote.id):
-                    ballots.extend((row[1], row[3], bool(row[5])) for row in page)
-                    counted = _add(counted, tally(_as_ballots(page)))
-                # The log is checked as it is read, and not kept: a vote's 100,000 events held at once
-                # would cost the loop long garbage-collector pauses.
-                check = LogCheck(vote.id)
-                async for rows in _event_pages(session, vote.id):
-                    for row in rows:
-                        check.add(_event_of(row))
-                    count += len(rows)
-                stated = StatedVote(
-                    id=vote.id, title=vote.title, rule=vote.rule, status=vote.status, outcome=vote.outcome,
-                    electorate=tuple(m for m, _ in electorate), ballots=tuple(ballots),
-                    head_digest=vote.head_digest,
-                )
-                problem = await _stepped(check.end_steps(stated, PAGE))
-                if problem is None and vote.electorate_digest != electorate_digest(stated.electorate):
-                    problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s electorate digest does not match its "
-                                           "electorate.")
-                if problem is None and _tally_of(vote) != counted:
-                    problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s running tally (binding "
-                                           f"{_tally_of(vote)[0].words()}) does not match its ballots (binding "
-                                           f"{counted[0].words()}, non-binding {counted[1].words()}).")
-                if problem is not None:
-                    return VerifyReport(len(votes), count, problem)
-        return VerifyReport(len(votes), count, None)
-
     # -- helpers ----------------------------------------------------------------------------
     @property
     def _zone(self) -> str:
@@ -520,7 +462,7 @@ class VoteService:
                       payload: dict[str, Any]) -> Event:
         """Append one event after the vote's current head. The caller holds the vote's lock."""
         last = await q.last_event_row(session, vote_id)
-        prev = _event_of(last) if last is not None else None
+        prev = event_of(last) if last is not None else None
         # The payload goes through JSON once so what is hashed is exactly what is stored and read back.
         clean = json.loads(canonical(payload))
         event = next_event(prev, vote_id, kind, event_time(now), clean)
@@ -555,7 +497,7 @@ async def load_views(session: AsyncSession, votes: Sequence[Vote], *, every_ball
         views.append(_view_of(
             vote, electorates[vote.id], tuple(_ballot_of_row(r) for r in ballots[vote.id]),
             names.get(vote.opened_by, _name(vote.opened_by)),
-            names.get(vote.closed_by, _name(vote.closed_by)) if vote.closed_by else None, _tally_of(vote),
+            names.get(vote.closed_by, _name(vote.closed_by)) if vote.closed_by else None, tally_of(vote),
         ))
     return views
 
@@ -578,50 +520,6 @@ def _ballot_of_row(r: q.BallotRow) -> BallotView:
     return BallotView(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7])
 
 
-async def export_votes(session: AsyncSession, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The votes with SPEC §4's keys, plus their logs and head digests so an export can be verified.
-    Read a page at a time in one snapshot, the event loop running others between pages."""
-    await q.one_snapshot(session)
-    votes = await q.all_votes(session, workspace_ids)
-    views = await load_views(session, votes)
-    return [await _export_entry(session, view) for view in views]
-
-
-async def _ballot_pages(session: AsyncSession, vote_id: int) -> AsyncIterator[list[q.BallotRow]]:
-    """The vote's current ballots, a page at a time; the loop runs others before each next page."""
-    after = 0
-    while page := await q.ballot_page(session, vote_id, after, PAGE):
-        yield [row for _id, row in page]
-        after = page[-1][0]
-        await asyncio.sleep(0)
-
-
-async def _event_pages(session: AsyncSession, vote_id: int) -> AsyncIterator[list[q.EventRow]]:
-    after = 0
-    while page := await q.event_page(session, vote_id, after, PAGE):
-        yield page
-        after = page[-1][1]
-        await asyncio.sleep(0)
-
-
-async def _stepped(steps: Steps[Any]) -> Any:
-    """Run a ``*_steps`` generator of the rules, letting the event loop run between its steps."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-        await asyncio.sleep(0)
-
-
-def _as_ballots(rows: Sequence[q.BallotRow]) -> list[Ballot]:
-    return [Ballot(r[1], r[3], bool(r[5])) for r in rows]
-
-
-def _add(a: tuple[Tally, Tally], b: tuple[Tally, Tally]) -> tuple[Tally, Tally]:
-    return a[0] + b[0], a[1] + b[1]
-
-
 def _added(tally: tuple[Tally, Tally], changes: Mapping[tuple[bool, str], int]) -> tuple[Tally, Tally]:
     """``tally`` after ``changes`` as ``q.count_in_tally`` takes them: (binding, count) to +1 or -1."""
     counts = {(binding, kind): getattr(tally[0 if binding else 1], kind) + changes.get((binding, kind), 0)
@@ -630,7 +528,7 @@ def _added(tally: tuple[Tally, Tally], changes: Mapping[tuple[bool, str], int]) 
             Tally(counts[False, "plus"], counts[False, "zero"], counts[False, "minus"]))
 
 
-def _tally_of(vote: Vote) -> tuple[Tally, Tally]:
+def tally_of(vote: Vote) -> tuple[Tally, Tally]:
     return (Tally(vote.tally_binding_plus, vote.tally_binding_zero, vote.tally_binding_minus),
             Tally(vote.tally_other_plus, vote.tally_other_zero, vote.tally_other_minus))
 
@@ -649,11 +547,11 @@ def _closed_words(vote: Vote, zone: str) -> str:
     return f"closed {when}, {vote.outcome}"
 
 
-def _tally_dict(binding: Tally, non_binding: Tally) -> dict[str, dict[str, int]]:
+def tally_dict(binding: Tally, non_binding: Tally) -> dict[str, dict[str, int]]:
     return {"binding": binding.as_dict(), "non_binding": non_binding.as_dict()}
 
 
-def _event_of(row: q.EventRow) -> Event:
+def event_of(row: q.EventRow) -> Event:
     vote_id, seq, kind, payload, created_at, prev_hash, hash_ = row
     try:
         parsed = json.loads(payload)
@@ -662,29 +560,3 @@ def _event_of(row: q.EventRow) -> Event:
     return Event(vote_id, seq, kind, event_time(created_at), parsed, prev_hash, hash_)
 
 
-async def _export_entry(session: AsyncSession, view: VoteView) -> dict[str, Any]:
-    ballots: list[dict[str, Any]] = []
-    counted = (Tally(), Tally())
-    async for page in _ballot_pages(session, view.id):
-        ballots.extend({"voter": r[1], "voter_name": r[2], "value": r[3], "binding": bool(r[5]),
-                        "cast_at": iso(r[6]), "comment": r[4], "changes": r[7]} for r in page)
-        counted = _add(counted, tally(_as_ballots(page)))
-    events: list[dict[str, Any]] = []
-    async for rows in _event_pages(session, view.id):
-        events.extend({"seq": e.seq, "kind": e.kind, "at": e.at, "payload": dict(e.payload),
-                       "prev_hash": e.prev_hash, "hash": e.hash} for e in (_event_of(row) for row in rows))
-    return {
-        "id": view.id, "title": view.title, "rule": view.rule, "status": view.status,
-        "opened_at": iso(view.opened_at), "closes_at": iso(view.closes_at),
-        "electorate": [m for m, _ in view.electorate],
-        "tally": _tally_dict(*counted),
-        "outcome": view.outcome,
-        "ballots": ballots,
-        "workspace": view.workspace_id, "link": view.link, "binding_role": view.binding_role,
-        "opened_by": view.opened_by, "closed_at": iso(view.closed_at) if view.closed_at else None,
-        "closed_by": view.closed_by, "close_forced": view.close_forced, "short_forced": view.short_forced,
-        "explanation": view.explanation,
-        "electorate_names": {m: n for m, n in view.electorate},
-        "electorate_digest": view.electorate_digest, "head_digest": view.head_digest,
-        "events": events,
-    }

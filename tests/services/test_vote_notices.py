@@ -315,9 +315,9 @@ async def test_two_processes_closing_at_once_post_one_result(
     assert results == sorted(f"vote:{i}:result" for i in ids)
     reminded = [m.key for _, m in notifier.sent if m.kind == "dm"]
     assert len(reminded) == 3 * 4 - 1  # alice, bob, carol, dan on each vote, but bob voted on the first
-    logs = {v["id"]: v["events"] for v in await services.votes.export()}
+    logs = {v["id"]: v["events"] for v in await services.vote_audit.export()}
     assert all([e["kind"] for e in logs[i]].count("close") == 1 for i in ids)
-    assert (await services.votes.verify()).problem is None
+    assert (await services.vote_audit.verify()).problem is None
 
 
 async def test_a_vote_that_cannot_be_closed_does_not_hold_back_the_others(
@@ -339,10 +339,10 @@ async def test_a_vote_that_cannot_be_closed_does_not_hold_back_the_others(
     assert [m.key for m in notifier.take() if m.kind == "channel"] == [f"vote:{second}:result"]
     async with services.db.read() as session:
         assert (await votes_q.get_vote(session, first)).status == "open"  # type: ignore[union-attr]
-    assert [e["kind"] for v in await services.votes.export() if v["id"] == first for e in v["events"]] == ["open"]
+    assert [e["kind"] for v in await services.vote_audit.export() if v["id"] == first for e in v["events"]] == ["open"]
     broken[0] = False
     clock.advance(timedelta(seconds=30))
     await tick(services)
     assert [m.key for m in notifier.take() if m.kind == "channel"] == [f"vote:{first}:result"]
     assert (await services.votes.status("tvm", first)).closed_at == utc(2022, 3, 4, 12, 0)
-    assert (await services.votes.verify()).problem is None
+    assert (await services.vote_audit.verify()).problem is None

@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 import bot.services.export as export_service
-import bot.services.votes as vote_service
+import bot.services.vote_audit as vote_audit
 from bot.commands.dispatcher import Dispatcher
 from bot.rules.votes import Tally
 from bot.services import Services
@@ -89,7 +89,7 @@ async def test_cast_keeps_the_running_tally_and_commands_read_only_binding_ballo
     assert summary.decision() == full.decision() and summary.not_voted() == full.not_voted()
     status = await ok(dispatcher, members.member("carol"), f"/vote status #{vote_id}")
     assert "Binding so far: 1 +1, 0 0, 0 -1 · non-binding: 7 +1, 16 0, 1 -1." in status.text
-    assert (await services.votes.verify()).problem is None
+    assert (await services.vote_audit.verify()).problem is None
 
 
 async def test_verify_catches_a_running_tally_that_disagrees_with_the_ballots(
@@ -97,7 +97,7 @@ async def test_verify_catches_a_running_tally_that_disagrees_with_the_ballots(
     vote_id = await open_with_ballots(dispatcher, members, services)
     async with services.db.write() as session:
         await session.execute(text(f"UPDATE vote SET tally_other_plus = 99 WHERE id = {vote_id}"))
-    problem = (await services.votes.verify()).problem
+    problem = (await services.vote_audit.verify()).problem
     assert problem is not None and f"vote #{vote_id}'s running tally" in problem.message
 
 
@@ -106,14 +106,14 @@ async def test_verify_and_export_read_a_vote_a_page_at_a_time_and_let_the_loop_r
     vote_id = await open_with_ballots(dispatcher, members, services)
     await ok(dispatcher, members.chair("alice"), f"/vote close #{vote_id} force=yes")
     await ok(dispatcher, members.chair("alice"), '/vote open "A second vote"')  # read after the first
-    monkeypatch.setattr(vote_service, "PAGE", PAGE)
+    monkeypatch.setattr(vote_audit, "PAGE", PAGE)
     monkeypatch.setattr(export_service, "JSON_PIECES", 50)
     ballots, events = GUESTS + 1, GUESTS + 3  # and the events: open, the ballots, close
     # Each page is its own query, the last one finding nothing.
     pages = {"ballot": -(-ballots // PAGE) + 1, "vote_event": -(-events // PAGE) + 1}
 
     trace = Trace()
-    report = await trace.during(services.votes.verify)
+    report = await trace.during(services.vote_audit.verify)
     assert report.problem is None and report.events == events + 1
     for table, count in pages.items():
         asked = trace.pages(table)[:count]  # the first vote's (the second's follow)

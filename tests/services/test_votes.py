@@ -35,7 +35,7 @@ async def dump(db: Database) -> dict[str, list[Any]]:
 
 async def log_of(services: Services, vote_id: int) -> list[dict[str, Any]]:
     """The vote's hash-chained log, as ``quorum export`` gives it."""
-    events: list[dict[str, Any]] = next(v["events"] for v in await services.votes.export() if v["id"] == vote_id)
+    events: list[dict[str, Any]] = next(v["events"] for v in await services.vote_audit.export() if v["id"] == vote_id)
     return events
 
 
@@ -113,7 +113,7 @@ async def test_cast_change_and_close_with_an_apache_result(dispatcher: Dispatche
     assert [e["kind"] for e in await log_of(services, vote_id)] == ["open", "ballot", "change", "ballot", "ballot",
                                                                     "ballot", "ballot", "close"]
     assert len(ballots) == 5 and next(b for b in ballots if b[1] == "console:bob")[7] == 1  # one change
-    assert (await services.votes.verify()).problem is None
+    assert (await services.vote_audit.verify()).problem is None
 
 
 async def test_snapshot_late_and_lost_roles(dispatcher: Dispatcher, members: Members) -> None:
@@ -308,7 +308,7 @@ async def test_simultaneous_casts_leave_one_current_ballot(dispatcher: Dispatche
         events = await log_of(services, vote_id)
         assert [b[1] for b in ballots] == ["console:bob"]
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-        assert (await services.votes.verify()).problem is None
+        assert (await services.vote_audit.verify()).problem is None
         # The current ballot is the last one the log recorded.
         last = [e for e in events if e["kind"] in ("ballot", "change")][-1]
         assert last["payload"]["value"] == ballots[0][3]
@@ -344,15 +344,15 @@ async def test_verify_names_an_edited_ballot_and_event(dispatcher: Dispatcher, m
     await with_electorate(dispatcher, members, "bob")
     vote_id = await open_vote(dispatcher, members)
     await ok(dispatcher, members.chair("bob"), f"/vote cast #{vote_id} -1")
-    assert (await services.votes.verify()).problem is None
+    assert (await services.vote_audit.verify()).problem is None
     async with services.db.write() as session:
         await session.execute(text("UPDATE ballot SET value = '+1' WHERE voter = 'console:bob'"))
-    problem = (await services.votes.verify()).problem
+    problem = (await services.vote_audit.verify()).problem
     assert problem is not None and "ballot of console:bob says +1 (binding) but the log says -1" in problem.message
     async with services.db.write() as session:
         await session.execute(text("UPDATE ballot SET value = '-1' WHERE voter = 'console:bob'"))
         await session.execute(text("UPDATE vote_event SET payload = replace(payload, '-1', '+1') WHERE seq = 2"))
-    problem = (await services.votes.verify()).problem
+    problem = (await services.vote_audit.verify()).problem
     assert problem is not None and problem.seq == 2
     assert "event 2 (ballot by console:bob) does not match its hash" in problem.message
 

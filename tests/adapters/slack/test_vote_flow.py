@@ -205,7 +205,7 @@ async def test_a_retried_click_records_nothing_twice(app_slack: tuple[App, Slack
     assert "Binding so far: 1 +1, 1 0, 0 -1" in slack.fake.of("chat.update")[-1].params["text"]
     status = await slack.services.votes.status(WORKSPACE, view.id)
     assert [(b.voter, b.value) for b in status.ballots] == [(mid(MEMBER), "+1"), (mid(CAROL), "0")]
-    exported = (await slack.services.votes.export([WORKSPACE]))[0]
+    exported = (await slack.services.vote_audit.export([WORKSPACE]))[0]
     assert [e["kind"] for e in exported["events"]] == ["open", "ballot", "ballot"]
 
 
