@@ -35,6 +35,7 @@ class RuleInfo:
     id: RuleId
     summary: str  # the rule in plain words, as shown in vote messages and results
     needs_quorum: bool  # fewer than 3 binding +1 is "no-quorum"
+    vetoes: bool = False  # a binding -1 is a veto, which must give its reason
 
 
 RULES: dict[str, RuleInfo] = {  # keyed by RuleId; looked up with the strings read from storage
@@ -42,7 +43,8 @@ RULES: dict[str, RuleInfo] = {  # keyed by RuleId; looked up with the strings re
     "lazy-majority": RuleInfo("lazy-majority", "needs at least 3 binding +1 and more +1 than -1", True),
     "lazy-two-thirds": RuleInfo("lazy-two-thirds", "needs at least 3 binding +1 and twice as many +1 as -1",
                                 True),
-    "consensus": RuleInfo("consensus", "needs at least 3 binding +1 and no binding -1 (a -1 is a veto)", True),
+    "consensus": RuleInfo("consensus", "needs at least 3 binding +1 and no binding -1 (a -1 is a veto)", True,
+                           vetoes=True),
     "electorate-majority": RuleInfo("electorate-majority",
                                     "needs binding +1 from more than half of the electorate", False),
     "electorate-two-thirds": RuleInfo("electorate-two-thirds",

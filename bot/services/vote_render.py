@@ -59,7 +59,7 @@ def vote_data(view: VoteView) -> dict[str, Any]:
 
 
 def vote_buttons(view: VoteView) -> tuple[Button, ...]:
-    veto = "Reason for your veto" if view.rule == "consensus" else None
+    veto = "Reason for your veto" if RULES[view.rule].vetoes else None
     return (
         Button("+1", f"vote cast #{view.id} +1", f"quorum:vote:{view.id}:+1", "primary"),
         Button("0", f"vote cast #{view.id} 0", f"quorum:vote:{view.id}:0", "secondary"),

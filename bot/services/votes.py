@@ -24,7 +24,9 @@ from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
 from bot.rules.votes import (
     DEFAULT_RULE,
+    RULES,
     Decision,
+    RuleId,
     Tally,
     counted_as,
     decide_tally,
@@ -170,7 +172,7 @@ class VoteService:
         title: str,
         *,
         link: str | None = None,
-        rule: str = DEFAULT_RULE,
+        rule: RuleId = DEFAULT_RULE,
         duration: timedelta | None = None,
         role: str | None = None,
         force: bool = False,
@@ -282,7 +284,7 @@ class VoteService:
             tally_before = tally_of(vote)  # the ORM update below may refresh the object's own counts
             self._require_open(vote, now)
             assert vote.id is not None
-            if vote.rule == "consensus" and value == "-1" and not comment:
+            if RULES[vote.rule].vetoes and value == "-1" and not comment:
                 raise InvalidInput(
                     f"Under consensus a -1 is a veto and needs a reason: add it in quotes, for example "
                     f"/vote cast #{vote_id} -1 \"it breaks the public API\"."
