@@ -192,6 +192,9 @@ class ReminderService:
         wakeups: list[datetime] = []
         stepped: list[str] = []  # occurrences whose deadline step ran in this transaction
         async with self.db.write() as session:
+            # Before any read: what this plan reads of the meetings must not be older than what it reads of
+            # the outbox, which another replica planning the series at the same time would write.
+            await plans_q.lock_planning(session, series_id)
             row = await meetings_q.series_by_id(session, series_id)
             if row is None:
                 return None
@@ -282,8 +285,9 @@ class ReminderService:
         self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, key: str
     ) -> Occurrence:
         """Once per meeting, at its agenda deadline: cancel it if its agenda is empty, else let the
-        deadline hooks (rotation) fix host and note-taker; then announce it. The outbox key decides who
-        does it when two replicas get here at once."""
+        deadline hooks (rotation) fix host and note-taker; then announce it. Replicas plan a series one
+        at a time (plans_q.lock_planning); the outbox key still decides who does it should two get here at
+        once."""
         now = self.clock.now()
         row = await self.meetings.stored(session, series, occurrence)
         assert row.id is not None

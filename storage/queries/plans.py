@@ -3,13 +3,17 @@
 A change that affects a series' messages sets ``plan_at`` to now and counts one ``plan_version``
 (``replan``; ``meetings.touch_series`` does the same); the planner stores the next instant it found
 only if the version it read before planning is still the one stored (``store_plan``), so a change
-committed while it planned is planned again on the next tick instead of being overwritten."""
+committed while it planned is planned again on the next tick instead of being overwritten.
+
+Two replicas never plan one series at once (``lock_planning``): a planner that read a meeting before the
+other committed its deadline step, and its outbox rows after, would take the messages just written for
+the new state (the host's DM) as unwanted and mark them missed or cancelled, for good."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Series
@@ -23,6 +27,22 @@ _STORE = (
     .where(_SERIES.c.id == bindparam("series"), _SERIES.c.plan_version == bindparam("version"))
     .values(plan_at=bindparam("at"))
 )
+
+
+# PostgreSQL advisory locks are keyed (class, object): this class is "reminder planning of a series".
+_PLANNING_LOCK_CLASS = 0x51524D44
+_LOCK_PLANNING = text("SELECT pg_advisory_xact_lock(:lock_class, :series)")
+
+
+async def lock_planning(session: AsyncSession, series_id: int) -> None:
+    """Plan ``series_id`` alone: on PostgreSQL, wait until no other transaction plans it, and hold that
+    until this one ends. An advisory lock rather than the series row: commands lock a meeting row and
+    then touch the series row, and a planner that locked the series row first and then updated a meeting
+    (deadline step, held) would deadlock with them; nothing but planners takes this lock. SQLite needs
+    none: its write transactions run one at a time."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        return
+    await session.execute(_LOCK_PLANNING, {"lock_class": _PLANNING_LOCK_CLASS, "series": series_id})
 
 
 async def due_series(session: AsyncSession, now: datetime) -> list[int]:
