@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -63,6 +65,18 @@ def _lock_is_free(url: str) -> bool:
         return False
 
 
+@contextmanager
+def _another_process_holding_the_lock(url: str) -> Iterator[None]:
+    """SQLite's write lock held by another connection (as another process would) until the block ends."""
+    other = sqlite3.connect(_path(url), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 def _add_rollback_trigger(url: str) -> None:
     """Any workspace named 'poison' makes SQLite roll the whole transaction back by itself."""
     with sqlite3.connect(_path(url)) as raw:
@@ -112,9 +126,7 @@ async def test_a_write_is_on_disk_when_it_returns_and_not_before(sqlite_db: Data
 async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
     sqlite_db: Database, sqlite_url: str
 ) -> None:
-    other = sqlite3.connect(_path(sqlite_url), isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
-    try:
+    with _another_process_holding_the_lock(sqlite_url):
         write = asyncio.create_task(_add_workspace(sqlite_db, "waited"))
         for _ in range(50):  # let the write start and ask for the lock
             await asyncio.sleep(0)
@@ -123,9 +135,6 @@ async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
         # the time the read could run.
         assert await _read_workspaces(sqlite_db) == []
         assert not write.done()
-    finally:
-        other.execute("COMMIT")
-        other.close()
     await asyncio.wait_for(write, timeout=10)  # a guard against a hang, not a wait for time
     assert _stored_names(sqlite_url) == {"waited"}
 
@@ -207,9 +216,7 @@ async def test_a_full_disk_fails_only_the_writers_whose_work_is_not_on_disk(sqli
 async def test_a_writer_cancelled_while_waiting_for_another_process_lets_go_at_once(
     sqlite_db: Database, sqlite_url: str
 ) -> None:
-    other = sqlite3.connect(_path(sqlite_url), isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
-    try:
+    with _another_process_holding_the_lock(sqlite_url):
         waiting = asyncio.create_task(_add_workspace(sqlite_db, "cancelled"))
         for _ in range(20):
             await asyncio.sleep(0)
@@ -223,9 +230,6 @@ async def test_a_writer_cancelled_while_waiting_for_another_process_lets_go_at_o
         for _ in range(20):
             await asyncio.sleep(0)
         assert not queued.done()  # waiting for the other process now, not for the cancelled writer
-    finally:
-        other.execute("COMMIT")
-        other.close()
     await asyncio.wait_for(queued, timeout=2)
     assert _stored_names(sqlite_url) == {"next"}
     assert _lock_is_free(sqlite_url)
@@ -237,13 +241,7 @@ async def test_a_write_gives_up_on_a_lock_held_too_long_with_a_clear_error(
     import storage.db
 
     monkeypatch.setattr(storage.db, "SQLITE_LOCK_WAIT_SECONDS", 0.0)  # give up at the first busy answer
-    other = sqlite3.connect(_path(sqlite_url), isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(OperationalError, match="locked"):
-            await _add_workspace(sqlite_db, "refused")
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
+    with _another_process_holding_the_lock(sqlite_url), pytest.raises(OperationalError, match="locked"):
+        await _add_workspace(sqlite_db, "refused")
     await _add_workspace(sqlite_db, "later")
     assert _stored_names(sqlite_url) == {"later"}
