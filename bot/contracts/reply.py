@@ -6,7 +6,7 @@ the outbox's console lines; no adapter looks keys up in it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -96,10 +96,12 @@ class Reply:
         return "\n".join(parts)
 
     def json_data(self) -> dict[str, Any]:
-        """``data`` as ``--json`` shows it: with the refresh a click would apply, as ``reply_to_json``."""
+        """``data`` as ``--json`` shows it: with the refresh a click would apply, in the form scripts have
+        always read (the typed fields are for adapters, and are left out)."""
         if self.refresh is None:
             return self.data
-        return {**self.data, "refresh": reply_to_json(self.refresh)}
+        refresh = replace(self.refresh, refresh=None, live_vote=None, votes=(), meeting=None, mention=None)
+        return {**self.data, "refresh": {**reply_to_json(refresh), "data": self.refresh.json_data()}}
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
@@ -120,8 +122,6 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         raw["votes"] = [[v.id, v.title, v.is_open] for v in reply.votes]
     if reply.meeting is not None:
         raw["meeting"] = [reply.meeting.host, reply.meeting.note_taker]
-    if reply.mention is not None:
-        raw["mention"] = reply.mention
     return raw
 
 
@@ -133,16 +133,17 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
     return Reply(
         text=raw["text"], ok=raw.get("ok", True), ephemeral=raw.get("ephemeral", True), title=raw.get("title"),
         fields=tuple(Field(n, v) for n, v in raw.get("fields", [])),
-        buttons=tuple(Button(label, action, id_, _button_style(style), prompt)
-                      for label, action, id_, style, prompt in raw.get("buttons", [])),
+        # Buttons stored before they could prompt have four fields.
+        buttons=tuple(Button(b[0], b[1], b[2], _button_style(b[3]), b[4] if len(b) > 4 else None)
+                      for b in raw.get("buttons", [])),
         moments=tuple(datetime.fromisoformat(m) for m in raw.get("moments", [])), data=raw.get("data", {}),
         kind=_reply_kind(raw.get("kind")),
         refresh=reply_from_json(refresh) if isinstance(refresh, dict) else None,
         live_vote=raw.get("live_vote"),
         votes=tuple(VoteChoice(int(i), str(t), bool(o)) for i, t, o in raw.get("votes", [])),
         meeting=MeetingDuties(meeting[0], meeting[1]) if isinstance(meeting, list) else None,
-        # Posts stored before the typed field named the member in data only.
-        mention=raw.get("mention") or raw.get("data", {}).get("mention"),
+        # Stored posts name their member in data (the outbox writes both; the stored form is unchanged).
+        mention=raw.get("data", {}).get("mention"),
     )
 
 

@@ -32,7 +32,7 @@ plain = st.builds(
     moments=st.lists(st.datetimes(timezones=st.just(UTC)), max_size=2).map(tuple),
     # "mention" in data is how posts named their member before the typed field (read back below).
     data=st.dictionaries(words.filter(lambda w: w != "mention"), st.integers() | words, max_size=2),
-    kind=st.sampled_from(REPLY_KINDS), mention=members,
+    kind=st.sampled_from(REPLY_KINDS),
     live_vote=st.none() | st.integers(1, 99),
     votes=st.lists(st.builds(VoteChoice, st.integers(1, 99), words, st.booleans()), max_size=2).map(tuple),
     meeting=st.none() | st.builds(MeetingDuties, members, members),
@@ -63,3 +63,14 @@ def test_a_channel_post_stored_before_the_typed_mention_still_names_its_member()
               "ephemeral": False, "title": None, "fields": [], "buttons": [], "moments": [],
               "data": {"mention": "console:bob"}, "kind": "reminder"}
     assert reply_from_json(stored).mention == "console:bob"
+
+
+def test_a_button_stored_before_buttons_could_prompt_reads_back() -> None:
+    stored = {"text": "Vote", "buttons": [["+1", "vote cast #1 +1", "quorum:vote:1:+1", "primary"]]}
+    assert reply_from_json(stored).buttons == (Button("+1", "vote cast #1 +1", "quorum:vote:1:+1", "primary"),)
+
+
+def test_json_data_shows_a_refresh_without_the_fields_meant_for_adapters() -> None:
+    live = Reply("Vote #3: open", live_vote=3, data={"vote": {"id": 3}})
+    shown = Reply("Recorded", refresh=live).json_data()["refresh"]
+    assert "live_vote" not in shown and shown["data"] == {"vote": {"id": 3}} and shown["text"] == "Vote #3: open"
