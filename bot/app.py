@@ -66,7 +66,9 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     # Built before the services that write messages (rotation's DMs, published minutes). Other services
     # write messages with ``outbox.enqueue(session, ...)`` in their own transaction (docs/reminders.md).
     outbox = Outbox(clock)
-    rotation = RotationService(db, clock, settings, meetings, outbox)
+    rotation = RotationService(db, clock, settings, meetings)
+    # Meeting views show the provisional host and note-taker from the rotation's plan.
+    meetings.set_assignment_provider(rotation.provisional)
     notifiers: dict[str, Notifier] = {}
     role_directories: dict[str, RoleDirectory] = {}
     votes = VoteService(db, clock, settings, members, role_directories)
@@ -98,7 +100,8 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         vote_audit=VoteAudit(db),
         vote_notices=vote_notices,
         reminders=ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners),
-        outbox_dispatcher=OutboxDispatcher(db, clock, settings, notifiers, workspace_id=outbox_workspace),
+        outbox_dispatcher=OutboxDispatcher(db, clock, settings, notifiers, workspace_id=outbox_workspace,
+                                           outbox=outbox),
         notifiers=notifiers,
         role_directories=role_directories,
         deadline_hooks=deadline_hooks,

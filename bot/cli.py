@@ -74,10 +74,11 @@ def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]], c
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from bot.adapters.console import console_actor, run_console, workspace_platform
+    from bot.adapters.console import console_actor, run_console
     from bot.clock import ManualClock
+    from bot.contracts.actor import platform_of
 
-    if args.tick and workspace_platform(args.workspace) != "console":
+    if args.tick and platform_of(args.workspace) != "console":
         print(f"--tick runs only for console workspaces: the messages of {args.workspace} are sent by quorum run "
               "on its platform.", file=sys.stderr)
         return 2

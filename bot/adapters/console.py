@@ -11,21 +11,14 @@ from typing import TextIO
 
 from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import Settings
-from bot.contracts.actor import Actor
+from bot.contracts.actor import Actor, platform_of
 from bot.contracts.reply import Reply
-
-
-def workspace_platform(workspace: str) -> str:
-    """``slack:T0001`` and ``discord:123`` act on that platform's records (as an operator); anything
-    else is a console workspace."""
-    prefix = workspace.split(":", 1)[0]
-    return prefix if prefix in ("slack", "discord") and ":" in workspace else "console"
 
 
 def console_actor(settings: Settings, workspace: str, user: str, roles: Iterable[str]) -> Actor:
     member_id = user if user.startswith(("console:", "slack:", "discord:")) else f"console:{user}"
     display = user.split(":")[-1]
-    return make_actor(settings, workspace_id=workspace, platform=workspace_platform(workspace),
+    return make_actor(settings, workspace_id=workspace, platform=platform_of(workspace),
                       member_id=member_id, display_name=display, platform_roles=frozenset(roles))
 
 

@@ -25,7 +25,7 @@ async def meeting_next(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         dates = ", ".join(f"{s.local_date:%a %Y-%m-%d}" for s in skipped)
         text += f"\n(Cancelled before it: {dates}.)"
     return Reply(text=text, moments=(view.starts_at,), kind="meeting", data={"meeting": meeting_data(view)},
-                 meeting=meeting_duties(view))
+                 duties=meeting_duties(view))
 
 
 @REGISTRY.command(

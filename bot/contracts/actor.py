@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Platform = Literal["console", "discord", "slack"]
+
+
+def platform_of(workspace_id: str) -> Platform:
+    """``discord:<guild>`` and ``slack:<team>`` belong to those platforms; any other name is a console
+    workspace (so ``quorum console --workspace slack:T0001`` acts on that Slack workspace's records)."""
+    prefix, sep, _rest = workspace_id.partition(":")
+    if sep and prefix == "discord":
+        return "discord"
+    if sep and prefix == "slack":
+        return "slack"
+    return "console"
 
 
 @dataclass(frozen=True)

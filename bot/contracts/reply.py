@@ -74,7 +74,7 @@ class Reply:
     # The votes a listing shows, for autocomplete.
     votes: tuple[VoteChoice, ...] = ()
     # The host and note-taker of the meeting shown.
-    meeting: MeetingDuties | None = None
+    duties: MeetingDuties | None = None
     # The member a channel post is for (the outbox's post that replaces a DM they could not receive):
     # notifiers turn the member id at the start of the text into a platform mention.
     mention: str | None = None
@@ -100,7 +100,7 @@ class Reply:
         always read (the typed fields are for adapters, and are left out)."""
         if self.refresh is None:
             return self.data
-        refresh = replace(self.refresh, refresh=None, live_vote=None, votes=(), meeting=None, mention=None)
+        refresh = replace(self.refresh, refresh=None, live_vote=None, votes=(), duties=None, mention=None)
         return {**self.data, "refresh": {**reply_to_json(refresh), "data": self.refresh.json_data()}}
 
 
@@ -120,8 +120,8 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         raw["live_vote"] = reply.live_vote
     if reply.votes:
         raw["votes"] = [[v.id, v.title, v.is_open] for v in reply.votes]
-    if reply.meeting is not None:
-        raw["meeting"] = [reply.meeting.host, reply.meeting.note_taker]
+    if reply.duties is not None:
+        raw["duties"] = [reply.duties.host, reply.duties.note_taker]
     return raw
 
 
@@ -129,7 +129,7 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
     """The reply ``reply_to_json`` wrote. Missing keys take ``Reply``'s defaults (every stored message
     names ``ephemeral``; outbox messages are posts, which ignore it)."""
     refresh = raw.get("refresh")
-    meeting = raw.get("meeting")
+    duties = raw.get("duties")
     return Reply(
         text=raw["text"], ok=raw.get("ok", True), ephemeral=raw.get("ephemeral", True), title=raw.get("title"),
         fields=tuple(Field(n, v) for n, v in raw.get("fields", [])),
@@ -141,7 +141,7 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
         refresh=reply_from_json(refresh) if isinstance(refresh, dict) else None,
         live_vote=raw.get("live_vote"),
         votes=tuple(VoteChoice(int(i), str(t), bool(o)) for i, t, o in raw.get("votes", [])),
-        meeting=MeetingDuties(meeting[0], meeting[1]) if isinstance(meeting, list) else None,
+        duties=MeetingDuties(duties[0], duties[1]) if isinstance(duties, list) else None,
         # Stored posts name their member in data (the outbox writes both; the stored form is unchanged).
         mention=raw.get("data", {}).get("mention"),
     )

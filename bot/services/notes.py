@@ -8,14 +8,14 @@ from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.contracts.actor import Actor
+from bot.contracts.actor import Actor, platform_of
 from bot.contracts.reply import Reply
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence
 from bot.rules.minutes import MinutesInput, MinutesItem, MinutesNote, render_minutes
 from bot.rules.time import format_home, format_zone_line
 from bot.services.meetings import MAX_MEETING_DURATION, MeetingService
-from bot.services.outbox import Outbox, platform_of
+from bot.services.outbox import Outbox
 from bot.services.rotation import RotationService
 from bot.services.views import SeriesInfo
 from storage.db import AsyncSession, Database
@@ -113,13 +113,13 @@ def _entry(row: MeetingNote, names: dict[str, str]) -> NoteEntry:
 
 class NotesService:
     def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService,
-                 rotation: RotationService, outbox: Outbox | None = None) -> None:
+                 rotation: RotationService, outbox: Outbox) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.meetings = meetings
         self.rotation = rotation
-        self.outbox = outbox or Outbox(clock)
+        self.outbox = outbox
 
     async def _meeting(self, session: AsyncSession, series: SeriesInfo, day: date | None) -> Occurrence:
         """The meeting on ``day``; without a day, the one in progress or the latest that ended less than

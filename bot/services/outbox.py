@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.contracts.actor import platform_of
 from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, Notifier, OutboundMessage, outbound_kind
 from bot.contracts.reply import Reply, reply_from_json, reply_to_json
 from bot.rules.reminders import backoff
@@ -39,13 +40,6 @@ DEFAULT_CONCURRENCY = 64
 PRUNE_EVERY = timedelta(hours=1)
 PRUNE_BATCH = 500
 PRUNE_BATCHES_PER_TICK = 10
-
-
-def platform_of(workspace_id: str) -> str:
-    """``discord:<guild>`` and ``slack:<team>`` belong to those platforms; any other name is a console
-    workspace (the same rule the console adapter uses)."""
-    prefix, sep, _rest = workspace_id.partition(":")
-    return prefix if sep and prefix in ("discord", "slack") else "console"
 
 
 class Outbox:
@@ -135,6 +129,7 @@ class OutboxDispatcher:
         batch: int = DEFAULT_BATCH,
         concurrency: int = DEFAULT_CONCURRENCY,
         workspace_id: str | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -146,6 +141,9 @@ class OutboxDispatcher:
         self.batch = batch
         # Only this workspace's messages (``quorum console --tick``); None: every workspace.
         self.workspace_id = workspace_id
+        # Where the channel post replacing an undeliverable DM is written: the app's outbox (bot/app.py),
+        # whose listeners wake the ticker so the post goes out at once.
+        self.outbox = outbox or Outbox(clock)
         self._limit = asyncio.Semaphore(concurrency)
         self._next_prune: datetime | None = None  # None: on the next call
 
@@ -224,10 +222,9 @@ class OutboxDispatcher:
     async def _record(self, session: AsyncSession, outcomes: list[dict[str, Any]],
                       fallbacks: list[tuple[q.Claimed, Reply]]) -> None:
         await q.finish(session, self.worker, outcomes)
-        outbox = Outbox(self.clock)
         for row, reply in fallbacks:
             assert row.fallback_channel is not None
-            await outbox.enqueue(
+            await self.outbox.enqueue(
                 session, key=f"fallback:{row.key}", workspace_id=row.workspace_id, kind="channel",
                 target=row.fallback_channel, reply=mention_reply(row.target, reply), due_at=self.clock.now(),
                 expires_at=row.expires_at,

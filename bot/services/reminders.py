@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.contracts.actor import Actor
+from bot.contracts.actor import Actor, platform_of
 from bot.contracts.reply import Reply, reply_to_json
 from bot.errors import Conflict
 from bot.rules.meetings import Occurrence
@@ -35,7 +35,7 @@ from bot.rules.reminders import MAX_OFFSET, format_offsets, member_offsets, pars
 from bot.rules.time import agenda_deadline
 from bot.services import reminder_messages as messages
 from bot.services.meetings import MeetingService
-from bot.services.outbox import Outbox, OutboxDispatcher, platform_of
+from bot.services.outbox import Outbox, OutboxDispatcher
 from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting

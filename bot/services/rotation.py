@@ -28,7 +28,6 @@ from bot.rules.rotation import (
 )
 from bot.rules.time import agenda_deadline
 from bot.services.meetings import MeetingService
-from bot.services.outbox import Outbox
 from bot.services.rotation_requests import SwapInfo, swap_info
 from bot.services.views import SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
@@ -93,15 +92,11 @@ class RotationView:
 
 
 class RotationService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService,
-                 outbox: Outbox | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.meetings = meetings
-        # Where swap and assignment DMs are written (docs/rotation.md); standalone uses may leave it out.
-        self.outbox = outbox or Outbox(clock)
-        meetings.set_assignment_provider(self.provisional)
 
     # -- the replay ---------------------------------------------------------------------------
     async def plan(self, session: AsyncSession, series: SeriesInfo, until: datetime, since: datetime | None = None,

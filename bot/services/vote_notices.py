@@ -23,7 +23,8 @@ from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.services.outbox import Outbox, platform_of
+from bot.contracts.actor import platform_of
+from bot.services.outbox import Outbox
 from bot.services.vote_render import reminder_reply, result_reply
 from bot.services.votes import VoteService, VoteView
 from storage.db import AsyncSession

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.contracts.actor import Actor
+from bot.contracts.actor import Actor, platform_of
 from bot.contracts.outbound import RoleDirectory
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.audit import GENESIS, Event, canonical, electorate_digest, next_event
@@ -134,14 +134,9 @@ class CastResult:
     previous: str | None
 
 
-def _platform_of(workspace_id: str) -> str:
-    prefix = workspace_id.split(":", 1)[0]
-    return prefix if prefix in ("slack", "discord") and ":" in workspace_id else "console"
-
-
 def _member_of_workspace(member_id: str, workspace_id: str) -> bool:
     """Config role lists name members of every platform; only this workspace's count in its votes."""
-    platform = _platform_of(workspace_id)
+    platform = platform_of(workspace_id)
     if platform == "slack":
         return member_id.startswith(workspace_id + ":")
     return member_id.startswith(platform + ":")
@@ -231,7 +226,7 @@ class VoteService:
         the platform when it can list the role (recorded, so later snapshots know it too)."""
         workspace = actor.workspace_id
         listing: dict[str, str] = {}
-        directory = self.role_directories.get(_platform_of(workspace))
+        directory = self.role_directories.get(platform_of(workspace))
         if directory is not None:
             found = await directory.holders(workspace, role)
             if found is not None:
@@ -439,7 +434,6 @@ class VoteService:
             await hook(session, view, answered_in)
         return view
 
-    # -- export and verification -------------------------------------------------------------
     # -- helpers ----------------------------------------------------------------------------
     @property
     def _zone(self) -> str:
@@ -560,5 +554,3 @@ def event_of(row: q.EventRow) -> Event:
     except ValueError:
         parsed = {"unreadable": payload}
     return Event(vote_id, seq, kind, event_time(created_at), parsed, prev_hash, hash_)
-
-

@@ -35,7 +35,7 @@ plain = st.builds(
     kind=st.sampled_from(REPLY_KINDS),
     live_vote=st.none() | st.integers(1, 99),
     votes=st.lists(st.builds(VoteChoice, st.integers(1, 99), words, st.booleans()), max_size=2).map(tuple),
-    meeting=st.none() | st.builds(MeetingDuties, members, members),
+    duties=st.none() | st.builds(MeetingDuties, members, members),
 )
 replies = st.builds(lambda reply, refresh: replace(reply, refresh=refresh), plain, st.none() | plain)
 

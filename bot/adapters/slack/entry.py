@@ -17,7 +17,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.dedup import run_once
 from bot.adapters.slack.identity import SlackDirectory
 from bot.adapters.slack.listeners import register_listeners
-from bot.adapters.slack.listeners.events import OpenVotesHook
 from bot.adapters.slack.notifier import SlackNotifier
 from bot.adapters.slack.runner import SlackRunner
 from bot.adapters.slack.transport import SignedEndpoint
@@ -35,7 +34,7 @@ def api_base_url(settings: Settings) -> str:
 
 
 class SlackAdapter:
-    def __init__(self, dispatcher: Dispatcher, settings: Settings, *, open_votes: OpenVotesHook | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, settings: Settings) -> None:
         secrets = settings.secrets
         if not (secrets.slack_bot_token and secrets.slack_signing_secret):
             raise ValueError("Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
@@ -58,8 +57,7 @@ class SlackAdapter:
         )
         self.endpoint = SignedEndpoint(self.app, secrets.slack_signing_secret, self.services.clock)
         self.app.middleware(run_once(self.services.requests))
-        register_listeners(self.app, SlackRunner(dispatcher, settings, self.directory), self.services.votes,
-                           open_votes)
+        register_listeners(self.app, SlackRunner(dispatcher, settings, self.directory), self.services.votes)
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """``POST /slack/events``: commands, interactions and events, all signed by Slack."""
