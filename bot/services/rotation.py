@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -28,7 +29,6 @@ from bot.rules.rotation import (
 )
 from bot.rules.time import agenda_deadline
 from bot.services.meetings import MeetingService
-from bot.services.rotation_requests import SwapInfo, swap_info
 from bot.services.views import SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, RotationSwap
@@ -89,6 +89,26 @@ class RotationView:
         if member is None:
             return "nobody"
         return self.names.get(member, member.split(":")[-1])
+
+
+@dataclass(frozen=True)
+class SwapInfo:
+    id: int
+    local_date: date
+    duty: str
+    from_name: str
+    to_name: str
+    status: str
+
+
+async def swap_info(session: AsyncSession, series: SeriesInfo, swap: RotationSwap, meeting_row: Meeting) -> SwapInfo:
+    """A swap as shown: the meeting's date in the home zone and both members' display names."""
+    names = await members_q.display_names(session, series.workspace_id, [swap.from_member, swap.to_member])
+    local = occurrence_of(meeting_row).starts_at
+    assert swap.id is not None
+    return SwapInfo(swap.id, local.astimezone(ZoneInfo(series.timezone)).date(), swap.duty,
+                    names.get(swap.from_member, swap.from_member.split(":")[-1]),
+                    names.get(swap.to_member, swap.to_member.split(":")[-1]), swap.status)
 
 
 class RotationService:

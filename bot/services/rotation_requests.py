@@ -5,10 +5,7 @@ the DMs it causes are written to the outbox in the same transaction (docs/rotati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -20,35 +17,13 @@ from bot.rules.rotation import DUTIES, DUTY_WORDS, HOST, NOTES
 from bot.rules.time import format_home, format_zone_line, member_zone
 from bot.services.meetings import MeetingService, require_chair
 from bot.services.outbox import Outbox
+from bot.services.rotation import RotationService, SwapInfo, swap_info
 from bot.services.views import SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, RotationSwap
 from storage.queries import meetings as meetings_q
 from storage.queries import members as members_q
 from storage.queries import rotation as q
-
-if TYPE_CHECKING:  # bot.services.rotation imports this module (SwapInfo): only the type is needed here
-    from bot.services.rotation import RotationService
-
-
-@dataclass(frozen=True)
-class SwapInfo:
-    id: int
-    local_date: date
-    duty: str
-    from_name: str
-    to_name: str
-    status: str
-
-
-async def swap_info(session: AsyncSession, series: SeriesInfo, swap: RotationSwap, meeting_row: Meeting) -> SwapInfo:
-    """A swap as shown: the meeting's date in the home zone and both members' display names."""
-    names = await members_q.display_names(session, series.workspace_id, [swap.from_member, swap.to_member])
-    local = occurrence_of(meeting_row).starts_at
-    assert swap.id is not None
-    return SwapInfo(swap.id, local.astimezone(ZoneInfo(series.timezone)).date(), swap.duty,
-                    names.get(swap.from_member, swap.from_member.split(":")[-1]),
-                    names.get(swap.to_member, swap.to_member.split(":")[-1]), swap.status)
 
 
 class RotationRequests:
