@@ -23,7 +23,15 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.actor import platform_of
-from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, Notifier, OutboundMessage, outbound_kind
+from bot.contracts.outbound import (
+    OUTBOUND_KINDS,
+    DeliveryError,
+    DirectMessagesClosed,
+    Notifier,
+    OutboundKind,
+    OutboundMessage,
+    outbound_kind,
+)
 from bot.contracts.reply import Reply, reply_from_json, reply_to_json
 from bot.rules.reminders import backoff
 from storage.db import AsyncSession, Database
@@ -31,7 +39,6 @@ from storage.queries import outbox as q
 
 log = logging.getLogger("quorum.outbox")
 
-KINDS = ("dm", "channel", "update")
 DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_BATCH = 200
 DEFAULT_CONCURRENCY = 64
@@ -67,7 +74,7 @@ class Outbox:
         *,
         key: str,
         workspace_id: str,
-        kind: str,
+        kind: OutboundKind,
         target: str,
         reply: Reply,
         due_at: datetime | None = None,
@@ -78,7 +85,7 @@ class Outbox:
         """Write one message; True when written, False when a message with ``key`` already exists (so a
         retried request or a second replica never writes it twice). ``expires_at``: after it the message
         is pointless and is marked missed instead of sent late."""
-        if kind not in KINDS:
+        if kind not in OUTBOUND_KINDS:
             raise ValueError(f"unknown outbox kind {kind!r}")
         now = self.clock.now()
         due = due_at or now

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.actor import Actor, platform_of
+from bot.contracts.outbound import OutboundKind
 from bot.contracts.reply import Reply, reply_to_json
 from bot.errors import Conflict
 from bot.rules.meetings import Occurrence
@@ -70,7 +71,7 @@ class PlannedMessage:
     """A message the planner wants in the outbox (written, or refreshed while still pending, under ``key``)."""
 
     key: str
-    kind: str
+    kind: OutboundKind
     target: str
     reply: Reply
     due_at: datetime

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.contracts.outbound import DeliveryError
+from bot.contracts.outbound import DeliveryError, OutboundKind
 from bot.contracts.reply import Reply
 from bot.services import Services
 from bot.services.outbox import OutboxDispatcher
@@ -15,7 +15,7 @@ from storage.db import Database
 from tests.services.reminder_helpers import RecordingNotifier, outbox_rows
 
 
-async def enqueue_many(services: Services, count: int, *, kind: str = "dm", prefix: str = "t",
+async def enqueue_many(services: Services, count: int, *, kind: OutboundKind = "dm", prefix: str = "t",
                        fallback: str | None = None) -> None:
     async with services.db.write() as session:
         for n in range(count):
