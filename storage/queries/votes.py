@@ -219,15 +219,19 @@ async def recount_tally(session: AsyncSession, vote_id: int) -> None:
     await session.execute(update(Vote).where(col(Vote.id) == vote_id).values(**counts))
 
 
+# Built once, like ``_CAST_TARGET``: every cast runs it.
+_BINDING_BALLOTS_AND = (
+    select(*_BALLOT_COLUMNS)
+    .where(col(VoteBallot.vote_id) == bindparam("vote_id"),
+           or_(col(VoteBallot.binding) == true(), col(VoteBallot.voter) == bindparam("voter")))
+    .order_by(col(VoteBallot.id))
+)
+
+
 async def binding_ballots_and(session: AsyncSession, vote_id: int, voter: str) -> list[BallotRow]:
     """The vote's binding ballots (at most the electorate) and ``voter``'s ballot, binding or not, in
     the order voters first voted: all that a cast reads of the ballots, in one statement."""
-    rows = await session.execute(
-        select(*_BALLOT_COLUMNS)
-        .where(col(VoteBallot.vote_id) == vote_id,
-               or_(col(VoteBallot.binding) == true(), col(VoteBallot.voter) == voter))
-        .order_by(col(VoteBallot.id))
-    )
+    rows = await session.execute(_BINDING_BALLOTS_AND, {"vote_id": vote_id, "voter": voter})
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
