@@ -74,9 +74,10 @@ async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     now = ctx.services.clock.now()
     tail = f"You can change it until the vote closes ({relative(view.closes_at, now)})."
     message = vote_message(view, now, _zones(ctx))
+    # The refreshed message carries the same vote data: built once (every binding ballot's fields).
     return Reply(text=f"{head} {why} {tail}", kind="text",
-                 data={"vote": vote_data(view), "ballot": {"voter": ballot.voter, "value": ballot.value,
-                                                          "binding": ballot.binding, "change": result.change}},
+                 data={"vote": message.data["vote"], "ballot": {"voter": ballot.voter, "value": ballot.value,
+                                                               "binding": ballot.binding, "change": result.change}},
                  refresh=message)
 
 

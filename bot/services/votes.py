@@ -43,6 +43,7 @@ DEFAULT_DURATION = timedelta(hours=72)  # the Apache minimum
 MIN_DURATION = timedelta(minutes=10)
 MAX_DURATION = timedelta(days=30)
 MAX_COMMENT_LENGTH = 1000
+ELECTORATES_KEPT = 64  # open votes whose electorate a process keeps for its casts (a few hundred names each)
 
 
 # Called in the transaction that closes a vote, after the vote row says closed: (session, vote id,
@@ -159,6 +160,9 @@ class VoteService:
         # posts the result and cancels reminders in the same transaction as the close or the ballot.
         self.close_hooks: list[CloseHook] = []
         self.cast_hooks: list[CastHook] = []
+        # Electorates of the votes cast on lately. A snapshot is written once, with the vote, and never
+        # changed, so a cast need not read its rows again (a few hundred, the costliest read of a cast).
+        self._electorates: dict[tuple[int, str, datetime], tuple[tuple[str, str], ...]] = {}
 
     # -- open -------------------------------------------------------------------------------
     async def open(
@@ -284,7 +288,7 @@ class VoteService:
                     f"Under consensus a -1 is a veto and needs a reason: add it in quotes, for example "
                     f"/vote cast #{vote_id} -1 \"it breaks the public API\"."
                 )
-            electorate = await q.electorate_of(session, vote.id)
+            electorate = await self._electorate(session, vote)
             # The snapshot decides; roles held now do not.
             binding = any(m == actor.member_id for m, _ in electorate)
             rows = [_ballot_of_row(r) for r in await q.binding_ballots_and(session, vote.id, actor.member_id)]
@@ -322,6 +326,19 @@ class VoteService:
         view = _view_of(vote, electorate, tuple(shown), opener, None, _added(tally_before, counts),
                         head_digest=event.hash)
         return CastResult(view, ballot, "changed" if existing else "new", previous)
+
+    async def _electorate(self, session: AsyncSession, vote: Vote) -> tuple[tuple[str, str], ...]:
+        """The vote's electorate snapshot, read once per vote by this process. Keyed by what identifies the
+        vote beyond its id, so a database recreated under a running service never answers another's."""
+        assert vote.id is not None
+        key = (vote.id, vote.electorate_digest, vote.opened_at)
+        electorate = self._electorates.get(key)
+        if electorate is None:
+            electorate = tuple(await q.electorate_of(session, vote.id))
+            if len(self._electorates) >= ELECTORATES_KEPT:
+                del self._electorates[next(iter(self._electorates))]  # the one cached first
+            self._electorates[key] = electorate
+        return electorate
 
     # -- read -------------------------------------------------------------------------------
     async def status(self, workspace_id: str, vote_id: int) -> VoteView:

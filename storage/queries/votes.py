@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import exists, func, insert, or_, select, true, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -43,6 +43,25 @@ class CastTarget(NamedTuple):
     any_due: bool  # some open vote (this one or another) is past its deadline
 
 
+def _cast_target_statement() -> Any:
+    """The statement ``lock_vote_for_cast`` runs, built once: building it (the alias of ``vote`` above
+    all) cost a cast as much as running it. The vote id and the instant are bound parameters."""
+    other = aliased(Vote)
+    due = exists().where(col(other.status) == "open", col(other.closes_at) <= bindparam("now")).correlate(None)
+    opener = (
+        select(col(Member.display_name))
+        .where(col(Member.workspace_id) == col(Vote.workspace_id), col(Member.id) == col(Vote.opened_by))
+        .scalar_subquery()
+    )
+    return (
+        select(Vote, opener, due).where(col(Vote.id) == bindparam("vote_id")).with_for_update(of=Vote)
+        .execution_options(populate_existing=True)
+    )
+
+
+_CAST_TARGET = _cast_target_statement()
+
+
 async def lock_vote_for_cast(session: AsyncSession, vote_id: int, now: datetime) -> CastTarget | None:
     """``lock_vote`` in the one statement a cast begins with, which also answers what the cast would
     otherwise ask in statements of their own: whether some vote is due to close (commands close those
@@ -50,17 +69,7 @@ async def lock_vote_for_cast(session: AsyncSession, vote_id: int, now: datetime)
     vote``: the member row is only read. Both answers come from the statement's snapshot, which may be
     older than the lock it waited for: neither is used to write (``any_due`` leads to ``close_due``,
     which checks each vote again under its own lock)."""
-    other = aliased(Vote)
-    due = exists().where(col(other.status) == "open", col(other.closes_at) <= now).correlate(None)
-    opener = (
-        select(col(Member.display_name))
-        .where(col(Member.workspace_id) == col(Vote.workspace_id), col(Member.id) == col(Vote.opened_by))
-        .scalar_subquery()
-    )
-    rows = await session.execute(
-        select(Vote, opener, due).where(col(Vote.id) == vote_id).with_for_update(of=Vote)
-        .execution_options(populate_existing=True)
-    )
+    rows = await session.execute(_CAST_TARGET, {"vote_id": vote_id, "now": now})
     row = rows.first()
     return None if row is None else CastTarget(row[0], row[1], bool(row[2]))
 
@@ -210,15 +219,19 @@ async def recount_tally(session: AsyncSession, vote_id: int) -> None:
     await session.execute(update(Vote).where(col(Vote.id) == vote_id).values(**counts))
 
 
+# Built once, like ``_CAST_TARGET``: every cast runs it.
+_BINDING_BALLOTS_AND = (
+    select(*_BALLOT_COLUMNS)
+    .where(col(VoteBallot.vote_id) == bindparam("vote_id"),
+           or_(col(VoteBallot.binding) == true(), col(VoteBallot.voter) == bindparam("voter")))
+    .order_by(col(VoteBallot.id))
+)
+
+
 async def binding_ballots_and(session: AsyncSession, vote_id: int, voter: str) -> list[BallotRow]:
     """The vote's binding ballots (at most the electorate) and ``voter``'s ballot, binding or not, in
     the order voters first voted: all that a cast reads of the ballots, in one statement."""
-    rows = await session.execute(
-        select(*_BALLOT_COLUMNS)
-        .where(col(VoteBallot.vote_id) == vote_id,
-               or_(col(VoteBallot.binding) == true(), col(VoteBallot.voter) == voter))
-        .order_by(col(VoteBallot.id))
-    )
+    rows = await session.execute(_BINDING_BALLOTS_AND, {"vote_id": vote_id, "voter": voter})
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 

@@ -131,6 +131,20 @@ async def test_snapshot_late_and_lost_roles(dispatcher: Dispatcher, members: Mem
     assert status.ephemeral
 
 
+async def test_each_vote_casts_against_its_own_snapshot(dispatcher: Dispatcher, members: Members) -> None:
+    """The service keeps a vote's electorate after its first cast: a later vote, with another snapshot,
+    is never answered from the first one's, whichever is cast on first."""
+    first = await open_vote(dispatcher, members)
+    before = await ok(dispatcher, members.chair("frank"), f"/vote cast #{first} +1")  # frank holds PMC now
+    assert before.data["ballot"]["binding"] is False
+    second = await open_vote(dispatcher, members)
+    for vote_id, binding in ((second, True), (first, False), (second, True)):
+        value = "-1" if vote_id == first else "0"
+        reply = await ok(dispatcher, members.chair("frank"), f"/vote cast #{vote_id} {value}")
+        assert reply.data["ballot"]["binding"] is binding
+        assert ("console:frank" in reply.data["vote"]["electorate"]) is binding
+
+
 class FakeDirectory:
     """The platform boundary: what Discord or Slack would list as a role's holders."""
 
