@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, exists, func, insert, or_, select, true, update
+from sqlalchemy import bindparam, exists, false, func, insert, literal_column, select, true, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -220,19 +220,22 @@ async def recount_tally(session: AsyncSession, vote_id: int) -> None:
 
 
 # Built once, like ``_CAST_TARGET``: every cast runs it.
-_BINDING_BALLOTS_AND = (
-    select(*_BALLOT_COLUMNS)
-    .where(col(VoteBallot.vote_id) == bindparam("vote_id"),
-           or_(col(VoteBallot.binding) == true(), col(VoteBallot.voter) == bindparam("voter")))
-    .order_by(col(VoteBallot.id))
-)
+# Two index searches joined, not one ``binding OR voter``: SQLite answers the OR by reading every ballot of
+# the vote (EXPLAIN QUERY PLAN), a cost that grows with the ballots; each half here is one index search.
+_ORDERED_BALLOT: tuple[Any, ...] = (*_BALLOT_COLUMNS, col(VoteBallot.id).label("ballot_id"))
+_BINDING_BALLOTS_AND = union_all(
+    select(*_ORDERED_BALLOT).where(col(VoteBallot.vote_id) == bindparam("vote_id"), col(VoteBallot.binding) == true()),
+    select(*_ORDERED_BALLOT).where(col(VoteBallot.vote_id) == bindparam("vote_id"),
+                                   col(VoteBallot.voter) == bindparam("voter"), col(VoteBallot.binding) == false()),
+).order_by(literal_column("ballot_id"))
 
 
 async def binding_ballots_and(session: AsyncSession, vote_id: int, voter: str) -> list[BallotRow]:
     """The vote's binding ballots (at most the electorate) and ``voter``'s ballot, binding or not, in
     the order voters first voted: all that a cast reads of the ballots, in one statement."""
     rows = await session.execute(_BINDING_BALLOTS_AND, {"vote_id": vote_id, "voter": voter})
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    # Without the id the rows are ordered by.
+    return [tuple(row)[:-1] for row in rows]
 
 
 async def upsert_ballot(session: AsyncSession, values: dict[str, Any]) -> None:
