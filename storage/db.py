@@ -72,6 +72,10 @@ class TransactionLost(RuntimeError):
 __all__ = ["AsyncSession", "Database", "NestedWrite", "TransactionLost", "create_engine", "is_sqlite", "safe_url"]
 
 
+def _transaction_lost() -> TransactionLost:
+    return TransactionLost("SQLite rolled this write back by itself; nothing of it was saved")
+
+
 class CancelledAfterCommit(asyncio.CancelledError):
     """The writer was cancelled while its commit ran, and the commit landed: the write is saved. A
     ``CancelledError``, so the cancellation still ends the task as usual."""
@@ -124,7 +128,7 @@ def _prepare_sqlite(engine: AsyncEngine, *, for_reads: bool, busy_timeout_ms: in
         if not connection.in_transaction() or statement.startswith("BEGIN"):
             return
         if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-            raise TransactionLost("SQLite rolled this write back by itself; nothing of it was saved")
+            raise _transaction_lost()
 
 
 def create_engine(url: str, *, echo: bool = False, for_reads: bool = False,
@@ -204,7 +208,7 @@ class Database:
                         raise
                     if not connection.sync_connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
                         await connection.rollback()
-                        raise TransactionLost("SQLite rolled this write back by itself; nothing of it was saved")
+                        raise _transaction_lost()
                     await _commit_shielded(connection.commit())
                     committed = True
         except asyncio.CancelledError as cancelled:
@@ -241,7 +245,6 @@ class Database:
         if self._read_engine is not None:
             await self._read_engine.dispose()
         await self.engine.dispose()
-
 
 
 async def _commit_shielded(commit: Awaitable[None]) -> None:
