@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.run import run
 
     settings = _settings(args)
-    configure_logging(settings.log_level, settings.secrets)
+    configure_logging(settings.log_level, settings.secrets, settings.log_format)
     asyncio.run(run(settings))
     return 0
 
@@ -59,7 +59,7 @@ def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]], c
     from bot.app import build_app, command_line_platforms
 
     settings = _settings(args)
-    configure_logging("WARNING", settings.secrets)
+    configure_logging("WARNING", settings.secrets, settings.log_format)
 
     async def main() -> int:
         app = build_app(settings, clock, platforms=command_line_platforms(settings),

@@ -9,13 +9,16 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bot.errors import InvalidInput
 from bot.rules.parsing import parse_duration, parse_zone
+
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: dict[str, LogFormat] = {"text": "text", "json": "json"}
 
 DEFAULT_CONFIG_PATH = Path("config/quorum.toml")
 EXAMPLE_CONFIG_PATH = Path("config/quorum.example.toml")
@@ -76,9 +79,11 @@ class Secrets:
     slack_app_token: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        present = [name for name in ("discord_token", "slack_bot_token", "slack_signing_secret",
-                                     "slack_app_token") if getattr(self, name)]
-        return f"Secrets(present={present})"
+        return f"Secrets(present={[name for name, _ in self.present()]})"
+
+    def present(self) -> list[tuple[str, str]]:
+        """(field name, value) of every secret that is set, whatever secrets are added later."""
+        return [(item.name, value) for item in fields(self) if (value := getattr(self, item.name))]
 
     @property
     def discord_enabled(self) -> bool:
@@ -103,6 +108,7 @@ class Settings:
     discord: DiscordConfig = DiscordConfig()
     tick_seconds: int = 30
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
     secrets: Secrets = Secrets()
     slack_api_url: str | None = None
     discord_api_url: str | None = None
@@ -178,7 +184,7 @@ _KNOWN = {
     "outbox": {"retention_days"},
     "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
     "scheduler": {"tick_seconds"},
-    "logging": {"level"},
+    "logging": {"level", "format"},
     "roles": None,  # any role name
 }
 _ROLE_KEYS = {"members", "discord_role", "slack_usergroup"}
@@ -267,6 +273,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
     outbox = _outbox(reader)
     tick = _tick_seconds(reader)
     level = _log_level(reader)
+    log_format = _log_format(reader, env)
     if reader.problems:
         raise ConfigError(reader.problems, source)
     return Settings(
@@ -282,6 +289,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
         discord=discord,
         tick_seconds=tick,
         log_level=level,
+        log_format=log_format,
         secrets=_secrets(env),
         slack_api_url=env.get("SLACK_API_URL") or None,
         discord_api_url=env.get("DISCORD_API_URL") or None,
@@ -452,6 +460,15 @@ def _log_level(reader: _Reader) -> str:
         reader.problem("logging", "level", "must be DEBUG, INFO, WARNING or ERROR")
         level = "INFO"
     return level
+
+
+def _log_format(reader: _Reader, env: Mapping[str, str]) -> LogFormat:
+    """``QUORUM_LOG_FORMAT`` (the environment wins, as deployments set it there) or ``[logging] format``."""
+    chosen: str = (env.get("QUORUM_LOG_FORMAT") or reader.get("logging", "format", str, "text")).lower()
+    if chosen in LOG_FORMATS:
+        return LOG_FORMATS[chosen]
+    reader.problem("logging", "format", f"must be text or json (QUORUM_LOG_FORMAT or [logging] format), not {chosen!r}")
+    return "text"
 
 
 def _secrets(env: Mapping[str, str]) -> Secrets:

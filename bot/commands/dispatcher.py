@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.contracts.reply import Reply
 from bot.errors import InvalidInput, PermissionDenied, QuorumError
+from bot.logs import log_context
 from bot.rules.permissions import effective_roles, is_chair
 from bot.services import Services
 
@@ -94,6 +95,12 @@ class Dispatcher:
         return await self._run(command, args, actor, resolve_member)
 
     async def _run(
+        self, command: Command, args: dict[str, Any], actor: Actor, resolve_member: MentionResolver | None
+    ) -> Reply:
+        with log_context(workspace=actor.workspace_id, command=command.name):
+            return await self._run_logged(command, args, actor, resolve_member)
+
+    async def _run_logged(
         self, command: Command, args: dict[str, Any], actor: Actor, resolve_member: MentionResolver | None
     ) -> Reply:
         context = CommandContext(actor, self.services, self.registry,

@@ -63,3 +63,26 @@ def test_run_answers_live_then_serves_and_explains_adapters(quorum_env: dict[str
     assert "Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in err
     assert "Shutting down." in err
     assert "only-half-of-slack-configured" not in err
+
+
+def test_run_with_json_logs_writes_one_json_object_per_line(quorum_env: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "run.toml"
+    config.write_text(f'[web]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")
+    env = {**quorum_env, "QUORUM_LOG_FORMAT": "json", "SLACK_SIGNING_SECRET": "only-half-of-slack-configured"}
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "run"], env=env,
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", process)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    lines = [json.loads(line) for line in err.splitlines()]
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    messages = [line["message"] for line in lines]
+    assert any(message.startswith("Quorum is listening on") for message in messages)
+    assert any(message.startswith("Discord: off. Set DISCORD_TOKEN") for message in messages)
+    assert "only-half-of-slack-configured" not in err
