@@ -31,7 +31,7 @@ from bot.services.export import ExportService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.notes import NotesService
-from bot.services.outbox import Outbox, OutboxDispatcher
+from bot.services.outbox import Outbox, OutboxDispatcher, refresh_outbox_metrics
 from bot.services.reminders import DeadlineHook, DuePlanner, ReminderService, due_tick
 from bot.services.requests import RequestLog
 from bot.services.rotation import RotationService
@@ -49,6 +49,9 @@ if TYPE_CHECKING:  # a platform's SDK is imported only when that platform is bui
 log = logging.getLogger("quorum")
 
 Platform = Literal["discord", "slack"]
+# A readiness probe that waits longer than this for the database reports it unreachable: probes time out too.
+READY_CHECK_SECONDS = 3.0
+
 # The module of each platform's adapter (and its SDK), imported only when the platform is built.
 ADAPTER_MODULES: dict[Platform, str] = {"discord": "bot.adapters.discord.client", "slack": "bot.adapters.slack"}
 
@@ -137,6 +140,27 @@ class App:
     async def migrate(self) -> None:
         await migrate(self.settings)
 
+    async def readiness(self) -> list[str]:
+        """What keeps this process from serving (``GET /health/ready``), each in words an operator can act
+        on; empty when it is ready."""
+        from storage.migrate import unapplied_heads
+
+        problems = []
+        try:
+            if await asyncio.wait_for(unapplied_heads(self.db), READY_CHECK_SECONDS):
+                problems.append("the database is not migrated to this release: run `quorum db upgrade`")
+        except Exception as exc:  # timeouts, refused connections, driver errors: all mean "not reachable"
+            problems.append(f"the database does not answer ({type(exc).__name__}); "
+                            f"check {safe_url(self.settings.database_url)}")
+        if self.discord is not None and not self.discord.connected:
+            problems.append("Discord is not connected (see the log for why)")
+        if self.slack is not None and not await self.slack.connected():
+            problems.append("Slack Socket Mode is not connected (see the log for why)")
+        return problems
+
+    async def refresh_metrics(self) -> None:
+        await refresh_outbox_metrics(self.db, self.clock)
+
     async def close(self) -> None:
         if self.slack is not None:
             await self.slack.close()
@@ -194,7 +218,7 @@ def build_app(
     if "discord" in chosen:
         app.discord = _build_discord(app)
     slack_http = app.slack.handle_http if app.slack is not None and slack_http_mode(settings) else None
-    ready(web_app, services, slack_http)
+    ready(web_app, services, slack_http, readiness=app.readiness, refresh_metrics=app.refresh_metrics)
     return app
 
 

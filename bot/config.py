@@ -77,6 +77,8 @@ class Secrets:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    # When set, GET /metrics asks for it as a bearer token.
+    metrics_token: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Secrets(present={[name for name, _ in self.present()]})"
@@ -477,6 +479,7 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        metrics_token=env.get("QUORUM_METRICS_TOKEN") or None,
     )
 
 

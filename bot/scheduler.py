@@ -10,6 +10,8 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.metrics import SCHEDULER_WAKEUPS
+
 log = logging.getLogger("quorum.scheduler")
 
 TickJob = Callable[[], Awaitable[None]]
@@ -30,6 +32,7 @@ class Ticker:
     async def tick(self) -> None:
         """Run every job once; one failing job does not stop the others."""
         async with self._running:
+            SCHEDULER_WAKEUPS.inc()
             for name, job in self.jobs:
                 try:
                     await job()

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot.commands import grammar
 from bot.commands.registry import REGISTRY, Command, Registry
@@ -18,12 +19,17 @@ from bot.contracts.actor import Actor
 from bot.contracts.reply import Reply
 from bot.errors import InvalidInput, PermissionDenied, QuorumError
 from bot.logs import log_context
+from bot.metrics import command_finished
 from bot.rules.permissions import effective_roles, is_chair
 from bot.services import Services
 
 log = logging.getLogger("quorum.commands")
 
 MentionResolver = Callable[[str], str]
+# ok: answered; refused: the member's mistake or missing right, answered with how to fix it; error: our bug.
+CommandOutcome = Literal["ok", "refused", "error"]
+# The command label of text that named no command, or not in a form the grammar reads.
+UNPARSED = "(unparsed)"
 
 
 def console_mention(workspace_id: str) -> MentionResolver:
@@ -78,9 +84,12 @@ class Dispatcher:
         self.registry = registry
 
     async def run_text(self, text: str, actor: Actor, resolve_member: MentionResolver | None = None) -> Reply:
+        started = time.perf_counter()
         try:
             parsed = grammar.parse(text, self.registry)
         except QuorumError as exc:
+            # Under one name: what members mistype must not become a new metric series each time.
+            command_finished(UNPARSED, "refused", time.perf_counter() - started)
             return Reply.error(exc.message)
         return await self._run(parsed.command, parsed.args, actor, resolve_member)
 
@@ -88,21 +97,26 @@ class Dispatcher:
         self, command: Command, raw: Mapping[str, str], actor: Actor, resolve_member: MentionResolver | None = None
     ) -> Reply:
         """Run with option values already split by the platform (Discord)."""
+        started = time.perf_counter()
         try:
             args = grammar.convert(command, raw)
         except QuorumError as exc:
+            command_finished(command.name, "refused", time.perf_counter() - started)
             return Reply.error(exc.message)
         return await self._run(command, args, actor, resolve_member)
 
     async def _run(
         self, command: Command, args: dict[str, Any], actor: Actor, resolve_member: MentionResolver | None
     ) -> Reply:
+        started = time.perf_counter()
         with log_context(workspace=actor.workspace_id, command=command.name):
-            return await self._run_logged(command, args, actor, resolve_member)
+            reply, outcome = await self._run_logged(command, args, actor, resolve_member)
+        command_finished(command.name, outcome, time.perf_counter() - started)
+        return reply
 
     async def _run_logged(
         self, command: Command, args: dict[str, Any], actor: Actor, resolve_member: MentionResolver | None
-    ) -> Reply:
+    ) -> tuple[Reply, CommandOutcome]:
         context = CommandContext(actor, self.services, self.registry,
                                  resolve_member or console_mention(actor.workspace_id))
         try:
@@ -112,9 +126,10 @@ class Dispatcher:
                     f"/{command.name} is for chairs ({roles}): ask a chair to run it, or ask an admin for the role."
                 )
             await self.services.members.touch(actor)
-            return await command.handler(context, args)
+            reply = await command.handler(context, args)
+            return reply, "ok" if reply.ok else "refused"
         except QuorumError as exc:
-            return Reply.error(exc.message)
+            return Reply.error(exc.message), "refused"
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("command /%s failed (error id %s, workspace %s, member %s)",
@@ -123,4 +138,4 @@ class Dispatcher:
                 f"Sorry, something went wrong on our side and nothing was changed (error id {error_id}). "
                 "Please try again; if it keeps happening, give the id to your admin.",
                 error_id=error_id,
-            )
+            ), "error"

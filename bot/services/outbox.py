@@ -33,6 +33,7 @@ from bot.contracts.outbound import (
     outbound_kind,
 )
 from bot.contracts.reply import Reply, reply_from_json, reply_to_json
+from bot.metrics import DELIVERIES, outbox_state
 from bot.rules.reminders import backoff
 from storage.db import AsyncSession, Database
 from storage.queries import outbox as q
@@ -171,10 +172,12 @@ class OutboxDispatcher:
             report.add(sent)
             batches += 1
             more = max_batches is None or batches < max_batches
+            batch = claimed
             async with self.db.write() as session:
                 await self._record(session, outcomes, fallbacks)
                 claimed = (await q.claim_due(session, self.worker, self.clock.now(), self.lease, self.batch,
                                              self.workspace_id) if more else [])
+            _count_deliveries(batch, outcomes)
         return report
 
     async def deliver(self, claimed: list[q.Claimed]) -> DispatchReport:
@@ -182,6 +185,7 @@ class OutboxDispatcher:
         outcomes, fallbacks, report = await self._send_all(claimed)
         async with self.db.write() as session:
             await self._record(session, outcomes, fallbacks)
+        _count_deliveries(claimed, outcomes)
         return report
 
     async def _send_all(
@@ -297,6 +301,17 @@ def mention_reply(member_id: str, reply: Reply) -> Reply:
     )
 
 
+# The outcome a recorded status stands for, in the deliveries metric.
+_DELIVERY_OUTCOME = {"sent": "sent", "pending": "retried", "failed": "failed", "missed": "missed"}
+
+
+def _count_deliveries(claimed: list[q.Claimed], outcomes: list[dict[str, Any]]) -> None:
+    """Counted once recorded, so a delivery whose outcome a crash lost is counted when it is sent again."""
+    platforms = {row.id: platform_of(row.workspace_id) for row in claimed}
+    for outcome in outcomes:
+        DELIVERIES.labels(platform=platforms[outcome["row_id"]], outcome=_DELIVERY_OUTCOME[outcome["status"]]).inc()
+
+
 def _outcome(row: q.Claimed, status: str, now: datetime, *, ref: str | None = None, error: str | None = None,
              retry_at: datetime | None = None) -> dict[str, Any]:
     return {
@@ -304,6 +319,14 @@ def _outcome(row: q.Claimed, status: str, now: datetime, *, ref: str | None = No
         "last_error": error[:2000] if error else None, "platform_ref": ref,
         "next_attempt_at": retry_at or now,
     }
+
+
+async def refresh_outbox_metrics(db: Database, clock: Clock) -> None:
+    """The backlog gauges, read from the database when ``/metrics`` is scraped (not on every tick)."""
+    now = clock.now()
+    async with db.read() as session:
+        backlog, oldest_due = await q.due_backlog(session, now)
+    outbox_state(now, backlog, oldest_due)
 
 
 async def outbox_report(db: Database, limit: int = 20) -> str:

@@ -12,6 +12,7 @@ from weakref import WeakKeyDictionary
 from aiohttp import web
 
 from bot.errors import InvalidInput, NotFound, QuorumError
+from bot.metrics import FEED_REQUESTS
 from bot.rules.parsing import WEEKDAY_NAMES
 from bot.rules.time import format_home, render_in_zones
 from bot.services import Services
@@ -76,6 +77,12 @@ async def calendar_resource(request: web.Request, services: Services) -> web.Str
     token = request.query.get("token")
     if not is_feed:
         return await _page(services, slug, token)
+    response = await _feed(request, services, slug, token)
+    FEED_REQUESTS.labels(status=str(response.status)).inc()
+    return response
+
+
+async def _feed(request: web.Request, services: Services, slug: str, token: str | None) -> web.Response:
     zone = request.query.get("tz")
     try:
         feed = await services.calendar.feed(slug, zone or None, token)

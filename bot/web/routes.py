@@ -1,5 +1,5 @@
-"""The HTTP server's routes: the liveness check, the calendar feeds, the subscription page and the
-Slack endpoint.
+"""The HTTP server's routes: the liveness and readiness checks, the metrics, the calendar feeds, the
+subscription page and the Slack endpoint.
 
 ``quorum run`` starts listening before it has imported the rest of the bot or migrated the database, so
 this module imports nothing but aiohttp: the routes find the services in a ``WebState`` that start-up
@@ -7,6 +7,7 @@ fills when they are ready, and answer 503 until then (``/health/live`` answers f
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ if TYPE_CHECKING:  # importing the services costs most of start-up: the routes l
     from bot.services import Services
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What stops this process from serving, in words for an operator; empty when it is ready.
+Readiness = Callable[[], Awaitable[list[str]]]
 
 
 @dataclass
@@ -26,6 +29,9 @@ class WebState:
 
     services: Services | None = None
     slack: Handler | None = None
+    readiness: Readiness | None = None
+    # Brings the gauges read from the database up to date before /metrics answers.
+    refresh_metrics: Callable[[], Awaitable[None]] | None = None
 
 
 STATE_KEY = web.AppKey("state", WebState)
@@ -52,6 +58,37 @@ def slack_http_mode(settings: Settings) -> bool:
 async def live(request: web.Request) -> web.Response:
     """The process answers HTTP: nothing more (not the database, not the platforms)."""
     return web.json_response({"ok": True})
+
+
+async def ready_check(request: web.Request) -> web.Response:
+    """Ready to serve: the database answers and is migrated to this release, and every configured platform
+    is connected. 503 with the reasons otherwise (and while starting)."""
+    state = request.app[STATE_KEY]
+    if state.services is None:
+        problems = ["starting up"]
+    else:
+        problems = await state.readiness() if state.readiness is not None else []
+    if problems:
+        return web.json_response({"ok": False, "problems": problems}, status=503,
+                                 headers={"Retry-After": RETRY_AFTER_SECONDS})
+    return web.json_response({"ok": True})
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Prometheus metrics (bot/metrics.py), behind ``QUORUM_METRICS_TOKEN`` as a bearer token when it is set."""
+    state = request.app[STATE_KEY]
+    services = services_of(request)
+    token = services.settings.secrets.metrics_token
+    if token is not None:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise web.HTTPUnauthorized(text="/metrics needs the QUORUM_METRICS_TOKEN as a bearer token.\n",
+                                       headers={"WWW-Authenticate": 'Bearer realm="quorum metrics"'})
+    if state.refresh_metrics is not None:
+        await state.refresh_metrics()
+    from prometheus_client.aiohttp import make_aiohttp_handler
+
+    return await make_aiohttp_handler()(request)
 
 
 # Each route finds its services before it imports the page code: during start-up that answers 503 at once,
@@ -85,6 +122,8 @@ def build_web_app(services: Services | None = None, *, slack_http: bool = False)
     app[STATE_KEY] = WebState()
     app.router.add_get("/health/live", live)
     app.router.add_get("/healthz", live)  # the older name, kept for existing probes
+    app.router.add_get("/health/ready", ready_check)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/", index)
     app.router.add_get("/calendar/{name}", calendar)
     if slack_http:
@@ -94,8 +133,11 @@ def build_web_app(services: Services | None = None, *, slack_http: bool = False)
     return app
 
 
-def ready(app: web.Application, services: Services, slack: Handler | None = None) -> None:
+def ready(app: web.Application, services: Services, slack: Handler | None = None, *,
+          readiness: Readiness | None = None, refresh_metrics: Callable[[], Awaitable[None]] | None = None) -> None:
     """Start answering with these services (and this Slack handler, when Slack runs in HTTP mode)."""
     state = app[STATE_KEY]
     state.slack = slack
+    state.readiness = readiness
+    state.refresh_metrics = refresh_metrics
     state.services = services

@@ -243,6 +243,16 @@ async def next_pending_at(session: AsyncSession) -> datetime | None:
     return min(found) if found else None
 
 
+async def due_backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """How many pending messages are due (waiting for a send or a retry), and the earliest due time among
+    them. Reads only pending rows (the partial index), so its cost follows the backlog, not the history."""
+    table = _table()
+    row = (await session.execute(
+        select(func.count(), func.min(table.c.due_at)).where(_pending(table), table.c.due_at <= now)
+    )).one()
+    return int(row[0]), row[1]
+
+
 async def all_messages(session: AsyncSession) -> list[OutboxMessage]:
     rows = await session.execute(select(OutboxMessage).order_by(col(OutboxMessage.id)))
     return list(rows.scalars())

@@ -189,6 +189,11 @@ class DiscordAdapter:
         """A series was created, changed or removed: its scheduled events follow (in the background)."""
         self.client.events.series_changed(series_id)
 
+    @property
+    def connected(self) -> bool:
+        """For /health/ready: logged in to the gateway with the guilds loaded, and not closed."""
+        return self.client.is_ready() and not self.client.is_closed()
+
     async def start(self) -> None:
         token = self.settings.secrets.discord_token
         assert token, "DISCORD_TOKEN is not set"

@@ -68,6 +68,13 @@ class SlackAdapter:
         await self.socket_mode.connect_async()
         log.info("Slack Socket Mode connected")
 
+    async def connected(self) -> bool:
+        """For /health/ready: in Socket Mode, the socket is open and answers pings; in HTTP mode Slack
+        connects to us, so there is nothing to hold open."""
+        if self.settings.secrets.slack_app_token is None:
+            return True
+        return self.socket_mode is not None and await self.socket_mode.client.is_connected()
+
     async def close(self) -> None:
         if self.socket_mode is not None:
             await self.socket_mode.close_async()
