@@ -15,6 +15,9 @@ from storage.queries import discord_events as q
 from storage.queries import meetings as meetings_q
 
 MIRROR_HORIZON = timedelta(days=28)  # how far ahead meetings are mirrored
+# Links of ended meetings are deleted in transactions of this many, at most this many per call.
+PRUNE_BATCH = 500
+PRUNE_BATCHES = 10
 
 
 class EventMirrorService:
@@ -57,6 +60,19 @@ class EventMirrorService:
                 "event_id": link.event_id, "name": link.name, "starts_at": link.starts_at, "ends_at": link.ends_at,
                 "status": link.status, "updated_at": self.clock.now(),
             })
+
+    async def prune_ended(self) -> int:
+        """Delete the links of meetings that ended longer ago than the retention (``[outbox] retention_days``,
+        the one retention of history), in small transactions; a backlog left over goes at the next call."""
+        before = self.clock.now() - self.settings.outbox.retention
+        deleted = 0
+        for _ in range(PRUNE_BATCHES):
+            async with self.db.write() as session:
+                count = await q.prune_links_ended_before(session, before, PRUNE_BATCH)
+            deleted += count
+            if count < PRUNE_BATCH:
+                break
+        return deleted
 
     async def workspace_of_series(self, series_id: int) -> str | None:
         async with self.db.read() as session:

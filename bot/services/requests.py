@@ -13,6 +13,9 @@ MAX_KEY_LENGTH = 200
 # Slack retries within minutes; a day is plenty, and keeps the table small.
 KEEP_FOR = timedelta(days=1)
 PRUNE_EVERY = timedelta(hours=1)
+# Old keys are deleted this many at a time, inside a member's request: a bounded cost however many piled up
+# (after an outage, say); a backlog goes with the following requests.
+PRUNE_BATCH = 500
 
 
 class RequestLog:
@@ -27,6 +30,6 @@ class RequestLog:
         async with self.db.write() as session:
             first = await q.claim_request(session, key[:MAX_KEY_LENGTH], now)
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-                await q.forget_requests_before(session, now - KEEP_FOR)
-                self._pruned_at = now
+                if await q.forget_requests_before(session, now - KEEP_FOR, PRUNE_BATCH) < PRUNE_BATCH:
+                    self._pruned_at = now
         return first

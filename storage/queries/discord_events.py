@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,3 +28,15 @@ async def save_link(session: AsyncSession, values: dict[str, Any]) -> None:
         return
     for key, value in values.items():
         setattr(row, key, value)
+
+
+async def prune_links_ended_before(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` links of meetings that ended before ``before``: the sync only looks at meetings
+    still to come, so nothing reads them again. Returns how many were deleted."""
+    chosen = (select(DiscordEvent.series_id, DiscordEvent.occurrence_key)
+              .where(col(DiscordEvent.ends_at) < before).order_by(col(DiscordEvent.ends_at)).limit(limit))
+    keys = [tuple(row) for row in (await session.execute(chosen)).all()]
+    if keys:
+        await session.execute(delete(DiscordEvent).where(
+            tuple_(col(DiscordEvent.series_id), col(DiscordEvent.occurrence_key)).in_(keys)))
+    return len(keys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,6 +18,11 @@ async def claim_request(session: AsyncSession, key: str, now: datetime) -> bool:
     return await insert_ignoring_conflict(session, ProcessedRequest, {"key": key, "created_at": now}, ["key"])
 
 
-async def forget_requests_before(session: AsyncSession, before: datetime) -> int:
-    result = await session.execute(delete(ProcessedRequest).where(col(ProcessedRequest.created_at) < before))
-    return int(getattr(result, "rowcount", 0) or 0)
+async def forget_requests_before(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` keys claimed before ``before`` (oldest first); returns how many."""
+    chosen = (select(ProcessedRequest.key).where(col(ProcessedRequest.created_at) < before)
+              .order_by(col(ProcessedRequest.created_at)).limit(limit))
+    keys = list((await session.execute(chosen)).scalars())
+    if keys:
+        await session.execute(delete(ProcessedRequest).where(col(ProcessedRequest.key).in_(keys)))
+    return len(keys)

@@ -75,6 +75,10 @@ class EventSync:
                 await self.sync_guild(guild)
             except Exception:
                 log.exception("syncing the scheduled events of guild %s failed", guild.id)
+        try:
+            await self.services.event_mirror.prune_ended()
+        except Exception:  # housekeeping: never in the way of the sync
+            log.exception("deleting the links of ended meetings failed; trying again at the next sync")
 
     def _guild_of(self, workspace: str | None) -> discord.Guild | None:
         if workspace is None or not workspace.startswith("discord:") or not workspace[8:].isdigit():
