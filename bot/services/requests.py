@@ -29,7 +29,8 @@ class RequestLog:
         now = self.clock.now()
         async with self.db.write() as session:
             first = await q.claim_request(session, key[:MAX_KEY_LENGTH], now)
-            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-                if await q.forget_requests_before(session, now - KEEP_FOR, PRUNE_BATCH) < PRUNE_BATCH:
-                    self._pruned_at = now
+            due = self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY
+            # A full batch means more are left: go on with the next request rather than wait an hour.
+            if due and await q.forget_requests_before(session, now - KEEP_FOR, PRUNE_BATCH) < PRUNE_BATCH:
+                self._pruned_at = now
         return first

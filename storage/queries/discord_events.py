@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +32,7 @@ async def save_link(session: AsyncSession, values: dict[str, Any]) -> None:
 async def prune_links_ended_before(session: AsyncSession, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` links of meetings that ended before ``before``: the sync only looks at meetings
     still to come, so nothing reads them again. Returns how many were deleted."""
-    chosen = (select(DiscordEvent.series_id, DiscordEvent.occurrence_key)
+    chosen = (select(col(DiscordEvent.series_id), col(DiscordEvent.occurrence_key))
               .where(col(DiscordEvent.ends_at) < before).order_by(col(DiscordEvent.ends_at)).limit(limit))
     keys = [tuple(row) for row in (await session.execute(chosen)).all()]
     if keys:

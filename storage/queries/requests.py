@@ -20,7 +20,7 @@ async def claim_request(session: AsyncSession, key: str, now: datetime) -> bool:
 
 async def forget_requests_before(session: AsyncSession, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` keys claimed before ``before`` (oldest first); returns how many."""
-    chosen = (select(ProcessedRequest.key).where(col(ProcessedRequest.created_at) < before)
+    chosen = (select(col(ProcessedRequest.key)).where(col(ProcessedRequest.created_at) < before)
               .order_by(col(ProcessedRequest.created_at)).limit(limit))
     keys = list((await session.execute(chosen)).scalars())
     if keys:

@@ -22,8 +22,9 @@ async def test_links_of_meetings_ended_before_the_retention_are_deleted_and_the_
     ended = {"long-ago": now - retention - timedelta(days=1), "recent": now - retention + timedelta(days=1),
              "upcoming": now + timedelta(days=7)}
     for key, ends_at in ended.items():
-        await services.event_mirror.save(EventLink(series.id, key, "1", f"event-{key}", "TVM", ends_at - timedelta(hours=1),
-                                                   ends_at, "scheduled"))
+        starts_at = ends_at - timedelta(hours=1)
+        await services.event_mirror.save(EventLink(series.id, key, "1", f"event-{key}", "TVM", starts_at, ends_at,
+                                                   "scheduled"))
 
     assert await services.event_mirror.prune_ended() == 1
     _, links = await services.event_mirror.plan(members.workspace)
