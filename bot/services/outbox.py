@@ -10,12 +10,13 @@ workspace's platform, and records the outcome: sent, retried later with backoff,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -153,6 +154,9 @@ class OutboxDispatcher:
         # whose listeners wake the ticker so the post goes out at once.
         self.outbox = outbox or Outbox(clock)
         self._limit = asyncio.Semaphore(concurrency)
+        self._stopping = False
+        self._in_flight = 0  # deliveries running; stop() waits for them
+        self._idle = asyncio.Event()
         self._next_prune: datetime | None = None  # None: on the next call
 
     async def claim(self, limit: int | None = None) -> list[q.Claimed]:
@@ -162,86 +166,108 @@ class OutboxDispatcher:
                                      self.workspace_id)
 
     async def dispatch_due(self, *, max_batches: int | None = None) -> DispatchReport:
-        """Send everything due now, batch after batch, until nothing due is left. Recording a batch's
-        outcomes and claiming the next batch share one transaction."""
+        """Send everything due now, batch after batch, until nothing due is left (or ``stop`` was called)."""
         report = DispatchReport()
-        claimed = await self.claim()
         batches = 0
-        while claimed:
-            outcomes, fallbacks, sent = await self._send_all(claimed)
-            report.add(sent)
+        while not self._stopping and (max_batches is None or batches < max_batches):
+            claimed = await self.claim()
+            if not claimed:
+                break
+            report.add(await self.deliver(claimed))
             batches += 1
-            more = max_batches is None or batches < max_batches
-            batch = claimed
-            async with self.db.write() as session:
-                await self._record(session, outcomes, fallbacks)
-                claimed = (await q.claim_due(session, self.worker, self.clock.now(), self.lease, self.batch,
-                                             self.workspace_id) if more else [])
-            _count_deliveries(batch, outcomes)
         return report
 
     async def deliver(self, claimed: list[q.Claimed]) -> DispatchReport:
-        """Send claimed rows and record every outcome in one transaction."""
-        outcomes, fallbacks, report = await self._send_all(claimed)
-        async with self.db.write() as session:
-            await self._record(session, outcomes, fallbacks)
-        _count_deliveries(claimed, outcomes)
+        """Send claimed rows concurrently (bounded), recording each outcome as soon as it is known: a crash
+        can then repeat only the messages in flight at that moment, never a whole batch. Outcomes that
+        arrive while one is being written are written together in the next transaction (a group commit),
+        so recording keeps pace with sending. Rows not sent because ``stop`` was called are released."""
+        report = DispatchReport()
+        recorder = _Recorder(self._record)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            now = self.clock.now()
+            live: list[q.Claimed] = []
+            for row in claimed:
+                if row.expires_at is not None and row.expires_at <= now:
+                    report.missed += 1
+                    log.warning("outbox %s missed: due %s, useless after %s", row.key, row.due_at, row.expires_at)
+                    recorder.add(row, _outcome(row, "missed", now, error="not sent before it stopped being useful"))
+                else:
+                    live.append(row)
+            await recorder.flush()
+            await asyncio.gather(*(self._deliver_one(row, recorder, report) for row in live))
+            await recorder.flush()
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
         return report
 
-    async def _send_all(
-        self, claimed: list[q.Claimed]
-    ) -> tuple[list[dict[str, Any]], list[tuple[q.Claimed, Reply]], DispatchReport]:
-        """Send claimed rows concurrently (bounded); return their outcomes, DM fallbacks to write, counts."""
-        report = DispatchReport()
-        now = self.clock.now()
-        outcomes: list[dict[str, Any]] = []
-        fallbacks: list[tuple[q.Claimed, Reply]] = []
-        live: list[q.Claimed] = []
-        for row in claimed:
-            if row.expires_at is not None and row.expires_at <= now:
-                outcomes.append(_outcome(row, "missed", now, error="not sent before it stopped being useful"))
-                report.missed += 1
-                log.warning("outbox %s missed: due %s, useless after %s", row.key, row.due_at, row.expires_at)
-            else:
-                live.append(row)
-        results = await asyncio.gather(*(self._send(row) for row in live))
+    async def _deliver_one(self, row: q.Claimed, recorder: _Recorder, report: DispatchReport) -> None:
+        sent = await self._send(row)
+        if sent is None:  # stopping: not sent, so not recorded; released by stop()
+            return
+        ref, error = sent
         sent_at = self.clock.now()
-        for row, (ref, error) in zip(live, results, strict=True):
-            if error is None:
-                outcomes.append(_outcome(row, "sent", sent_at, ref=ref))
-                report.sent += 1
-                report.keys_sent.append(row.key)
-            elif isinstance(error, DirectMessagesClosed) and row.kind == "dm" and row.fallback_channel:
-                outcomes.append(_outcome(row, "failed", sent_at,
-                                         error=f"{error}; mentioned in channel {row.fallback_channel} instead"))
-                fallbacks.append((row, reply_from_json(json.loads(row.payload))))
-                report.fallbacks += 1
-                log.info("outbox %s: DMs closed for %s, falling back to a mention in %s",
-                         row.key, row.target, row.fallback_channel)
-            elif error.transient and row.attempts < self.settings.reminders.max_attempts:
-                wait = backoff(row.attempts, error.retry_after)
-                outcomes.append(_outcome(row, "pending", sent_at, error=str(error), retry_at=sent_at + wait))
-                report.retried += 1
-                log.info("outbox %s attempt %d failed (%s); retrying in %s", row.key, row.attempts, error, wait)
-            else:
-                outcomes.append(_outcome(row, "failed", sent_at, error=str(error)))
-                report.failed += 1
-                log.error("outbox %s gave up after %d attempt(s): %s (to %s in %s)", row.key, row.attempts,
-                          error, row.target, row.workspace_id)
-        return outcomes, fallbacks, report
+        if error is None:
+            report.sent += 1
+            report.keys_sent.append(row.key)
+            recorder.add(row, _outcome(row, "sent", sent_at, ref=ref))
+        elif isinstance(error, DirectMessagesClosed) and row.kind == "dm" and row.fallback_channel:
+            report.fallbacks += 1
+            log.info("outbox %s: DMs closed for %s, falling back to a mention in %s",
+                     row.key, row.target, row.fallback_channel)
+            recorder.add(row, _outcome(row, "failed", sent_at,
+                                       error=f"{error}; mentioned in channel {row.fallback_channel} instead"),
+                         fallback=reply_from_json(json.loads(row.payload)))
+        elif error.transient and row.attempts < self.settings.reminders.max_attempts:
+            wait = backoff(row.attempts, error.retry_after)
+            report.retried += 1
+            log.info("outbox %s attempt %d failed (%s); retrying in %s", row.key, row.attempts, error, wait)
+            recorder.add(row, _outcome(row, "pending", sent_at, error=str(error), retry_at=sent_at + wait))
+        else:
+            report.failed += 1
+            log.error("outbox %s gave up after %d attempt(s): %s (to %s in %s)", row.key, row.attempts,
+                      error, row.target, row.workspace_id)
+            recorder.add(row, _outcome(row, "failed", sent_at, error=str(error)))
+        await recorder.flush()
 
-    async def _record(self, session: AsyncSession, outcomes: list[dict[str, Any]],
-                      fallbacks: list[tuple[q.Claimed, Reply]]) -> None:
-        await q.finish(session, self.worker, outcomes)
-        for row, reply in fallbacks:
-            assert row.fallback_channel is not None
-            await self.outbox.enqueue(
-                session, key=f"fallback:{row.key}", workspace_id=row.workspace_id, kind="channel",
-                target=row.fallback_channel, reply=mention_reply(row.target, reply), due_at=self.clock.now(),
-                expires_at=row.expires_at,
-            )
+    async def stop(self, grace: timedelta) -> int:
+        """A clean stop: send nothing new, let the messages in flight finish (for up to ``grace``)
+        and be recorded, then release this worker's claims on rows it did not send, so another replica (or
+        this one after its restart) sends them at once rather than when the lease runs out. Returns how
+        many were released."""
+        self._stopping = True
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace.total_seconds()):
+                    await self._idle.wait()
+        async with self.db.write() as session:
+            released = await q.release_claims(session, self.worker)
+        if released:
+            log.info("outbox: released %d claimed message(s) not sent before the stop", released)
+        return released
 
-    async def _send(self, row: q.Claimed) -> tuple[str | None, DeliveryError | None]:
+    async def _record(self, outcomes: list[Recorded]) -> None:
+        """Write outcomes (and the channel posts replacing DMs that could not be delivered) in one
+        transaction; count them once written."""
+        async with self.db.write() as session:
+            await q.finish(session, self.worker, [outcome for _, outcome, _ in outcomes])
+            for row, _, fallback in outcomes:
+                if fallback is None:
+                    continue
+                assert row.fallback_channel is not None
+                await self.outbox.enqueue(
+                    session, key=f"fallback:{row.key}", workspace_id=row.workspace_id, kind="channel",
+                    target=row.fallback_channel, reply=mention_reply(row.target, fallback),
+                    due_at=self.clock.now(), expires_at=row.expires_at,
+                )
+        _count_deliveries(outcomes)
+
+    async def _send(self, row: q.Claimed) -> tuple[str | None, DeliveryError | None] | None:
+        """(platform reference, None) when sent, (None, error) when not; None when ``stop`` came first."""
         platform = platform_of(row.workspace_id)
         notifier = self.notifiers.get(platform)
         if notifier is None:
@@ -254,6 +280,8 @@ class OutboxDispatcher:
             reply=reply_from_json(json.loads(row.payload)), fallback_channel=row.fallback_channel,
         )
         async with self._limit:
+            if self._stopping:
+                return None
             try:
                 return await notifier.send(message), None
             except DeliveryError as exc:
@@ -301,15 +329,36 @@ def mention_reply(member_id: str, reply: Reply) -> Reply:
     )
 
 
+# A claimed row, its outcome, and the channel post replacing its DM when the member's DMs were closed.
+Recorded = tuple[q.Claimed, dict[str, Any], Reply | None]
 # The outcome a recorded status stands for, in the deliveries metric.
 _DELIVERY_OUTCOME = {"sent": "sent", "pending": "retried", "failed": "failed", "missed": "missed"}
 
 
-def _count_deliveries(claimed: list[q.Claimed], outcomes: list[dict[str, Any]]) -> None:
+def _count_deliveries(outcomes: list[Recorded]) -> None:
     """Counted once recorded, so a delivery whose outcome a crash lost is counted when it is sent again."""
-    platforms = {row.id: platform_of(row.workspace_id) for row in claimed}
-    for outcome in outcomes:
-        DELIVERIES.labels(platform=platforms[outcome["row_id"]], outcome=_DELIVERY_OUTCOME[outcome["status"]]).inc()
+    for row, outcome, _ in outcomes:
+        DELIVERIES.labels(platform=platform_of(row.workspace_id), outcome=_DELIVERY_OUTCOME[outcome["status"]]).inc()
+
+
+class _Recorder:
+    """Outcomes waiting to be written. Whoever calls ``flush`` first writes everything gathered so far; the
+    others wait for that write and then find their outcome already written (or write what came since), so
+    each caller returns only once its outcome is in the database."""
+
+    def __init__(self, write: Callable[[list[Recorded]], Awaitable[None]]) -> None:
+        self._write = write
+        self._waiting: list[Recorded] = []
+        self._writing = asyncio.Lock()
+
+    def add(self, row: q.Claimed, outcome: dict[str, Any], *, fallback: Reply | None = None) -> None:
+        self._waiting.append((row, outcome, fallback))
+
+    async def flush(self) -> None:
+        async with self._writing:
+            if self._waiting:
+                waiting, self._waiting = self._waiting, []
+                await self._write(waiting)
 
 
 def _outcome(row: q.Claimed, status: str, now: datetime, *, ref: str | None = None, error: str | None = None,

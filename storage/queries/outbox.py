@@ -135,6 +135,17 @@ async def finish(session: AsyncSession, worker: str, outcomes: Sequence[dict[str
     await session.execute(statement, params)
 
 
+async def release_claims(session: AsyncSession, worker: str) -> int:
+    """Give back ``worker``'s claims on rows still pending (claimed, not sent): claimable again at once, and
+    the attempt the claim counted is taken back. Returns how many."""
+    table = _table()
+    result = await session.execute(
+        update(table).where(_pending(table), table.c.claimed_by == worker)
+        .values(claimed_by=None, lease_until=None, attempts=table.c.attempts - 1)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def by_keys(session: AsyncSession, keys: Iterable[str]) -> dict[str, OutboxMessage]:
     wanted = sorted(set(keys))
     found: dict[str, OutboxMessage] = {}
