@@ -9,7 +9,7 @@ import asyncio
 import gc
 import importlib
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
@@ -49,6 +49,8 @@ if TYPE_CHECKING:  # a platform's SDK is imported only when that platform is bui
 log = logging.getLogger("quorum")
 
 Platform = Literal["discord", "slack"]
+# However the platforms behave, a stop (SIGTERM) ends within this: orchestrators kill after 30 s or less.
+STOP_BUDGET = timedelta(seconds=10)
 # A readiness probe that waits longer than this for the database reports it unreachable: probes time out too.
 READY_CHECK_SECONDS = 3.0
 
@@ -92,7 +94,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         meetings=meetings,
         agenda=AgendaService(db, clock, settings, meetings),
         export=ExportService(db, clock, settings),
-        requests=RequestLog(db, clock),
+        requests=RequestLog(db, clock, settings.replica),
         calendar=calendar,
         event_mirror=EventMirrorService(db, clock, settings, meetings),
         outbox=outbox,
@@ -228,6 +230,8 @@ def _build_slack(app: App) -> SlackAdapter:
     adapter = SlackAdapter(app.dispatcher, app.settings)
     app.services.notifiers["slack"] = adapter.notifier
     app.services.role_directories["slack"] = adapter.directory
+    # Commands acknowledged by a process that died before running them are run on a tick (any replica's).
+    app.ticker.add("slack-replay", adapter.replay_interrupted)
     return adapter
 
 
@@ -281,21 +285,61 @@ async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.E
         raise
     log.info("Quorum is serving http://%s:%s (public URL %s); database %s", settings.web.host,
              settings.web.port, settings.web.public_url, safe_url(settings.database_url))
+    app.ticker.start()
+    # The platforms connect in the background: a stop must not wait for a connection that hangs or
+    # retries (a refused Slack app token keeps Socket Mode retrying).
+    starting = asyncio.create_task(_start_platforms(app), name="quorum-start-platforms")
     try:
-        if app.discord is not None:
-            await app.discord.start()
-        app.ticker.start()
-        if app.slack is not None and settings.secrets.slack_app_token:
-            await app.slack.start_socket_mode(settings.secrets.slack_app_token)
         settle_heap()
         await stop.wait()
         log.info("Shutting down.")
     finally:
-        app.ticker.shutdown()
-        if app.discord is not None:
-            await app.discord.stop()
-        await runner.cleanup()
-        await app.close()
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await shut_down(app, runner)
+
+
+async def _start_platforms(app: App) -> None:
+    if app.discord is not None:
+        await app.discord.start()
+    app_token = app.settings.secrets.slack_app_token
+    if app.slack is not None and app_token:
+        await app.slack.start_socket_mode(app_token)
+
+
+async def shut_down(app: App, runner: web.AppRunner) -> None:
+    """Stop within ``STOP_BUDGET`` whatever the platforms are doing, losing nothing acknowledged: stop
+    accepting requests and starting ticks, let the Slack requests already acknowledged and the messages
+    being sent finish (what does not finish in time stays recorded, to be run or sent after the restart
+    or by another replica), then disconnect."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_BUDGET.total_seconds()
+
+    def left() -> timedelta:
+        return timedelta(seconds=max(0.0, deadline - loop.time()))
+
+    async def step(name: str, work: Awaitable[object]) -> None:
+        try:
+            async with asyncio.timeout(left().total_seconds()):
+                await work
+        except TimeoutError:
+            log.warning("Stopping: %s did not finish in time; going on", name)
+        except Exception:
+            log.exception("Stopping: %s failed; going on", name)
+
+    app.ticker.shutdown()
+    await step("the web server", runner.cleanup())
+    if app.slack is not None:
+        unfinished = await app.slack.drain(left() / 2)
+        if unfinished:
+            log.warning("Stopping with %d Slack request(s) still running: they run again after the restart "
+                        "(or on another replica) once their lease runs out", unfinished)
+        else:
+            log.info("Stopping: every acknowledged Slack request has run")
+    await step("the outbox", app.services.outbox_dispatcher.stop(left() / 2))
+    if app.discord is not None:
+        await step("Discord", app.discord.stop())
+    await step("closing", app.close())
 
 
 def settle_heap() -> None:

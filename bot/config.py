@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -111,6 +112,9 @@ class Settings:
     tick_seconds: int = 30
     log_level: str = "INFO"
     log_format: LogFormat = "text"
+    # This process's name among the replicas, stable across its restarts (QUORUM_REPLICA, else host:port):
+    # what it acknowledged but did not finish before dying, it runs again as soon as it is back.
+    replica: str = "quorum"
     secrets: Secrets = Secrets()
     slack_api_url: str | None = None
     discord_api_url: str | None = None
@@ -292,6 +296,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
         tick_seconds=tick,
         log_level=level,
         log_format=log_format,
+        replica=env.get("QUORUM_REPLICA") or f"{socket.gethostname()}:{web.port}",
         secrets=_secrets(env),
         slack_api_url=env.get("SLACK_API_URL") or None,
         discord_api_url=env.get("DISCORD_API_URL") or None,

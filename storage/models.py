@@ -151,10 +151,23 @@ class Subscription(SQLModel, table=True):
 
 class ProcessedRequest(SQLModel, table=True):
     """Keys of platform requests already handled (Slack retries, Discord interaction ids), so a
-    retried request never repeats a side effect."""
+    retried request never repeats a side effect. A request acknowledged before it runs (a Slack command)
+    is kept ``accepted`` with its payload until it has run (migration 0011), so one a crash interrupted is
+    run after the lease, by this process after a restart or by another replica."""
+
+    __table_args__ = (
+        Index("ix_processedrequest_accepted", "lease_until", postgresql_where=text("state = 'accepted'"),
+              sqlite_where=text("state = 'accepted'")),
+    )
 
     key: str = Field(primary_key=True, max_length=200)
     created_at: datetime = Field(sa_column=_utc())
+    state: str = Field(default="done", max_length=10,
+                       sa_column_kwargs={"server_default": "done"})  # accepted | done | failed
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    accepted_by: str | None = Field(default=None, max_length=200)  # the replica (QUORUM_REPLICA) that acked it
 
 
 # -- Discord adapter (migration 0003) ------------------------------------------------------------------------

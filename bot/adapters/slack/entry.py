@@ -3,22 +3,27 @@ submissions and App Home visits into command runs, and their ``Reply`` into Bloc
 
 HTTP mode serves ``POST /slack/events`` on Quorum's own aiohttp server (``transport``); Socket Mode
 (when an app token is set) feeds the same ``AsyncApp`` from Slack's websocket. Every request passes
-the de-duplication middleware (``dedup``) before the listeners (``listeners``) see it."""
+the de-duplication middleware (``dedup``) before the listeners (``listeners``) see it. Commands and
+interactions are recorded before they are acknowledged and marked done once they have run; a stop
+drains them, and those a crash interrupted run again from any replica's tick (``replay_interrupted``)."""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.dedup import run_once
 from bot.adapters.slack.identity import SlackDirectory
 from bot.adapters.slack.listeners import register_listeners
 from bot.adapters.slack.notifier import SlackNotifier
-from bot.adapters.slack.runner import SlackRunner
+from bot.adapters.slack.runner import REPLAY, SlackRunner
 from bot.adapters.slack.transport import SignedEndpoint
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
@@ -57,7 +62,8 @@ class SlackAdapter:
         )
         self.endpoint = SignedEndpoint(self.app, secrets.slack_signing_secret, self.services.clock)
         self.app.middleware(run_once(self.services.requests))
-        register_listeners(self.app, SlackRunner(dispatcher, settings, self.directory), self.services.votes)
+        self.runner = SlackRunner(dispatcher, settings, self.directory, self.services.requests)
+        register_listeners(self.app, self.runner, self.services.votes)
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """``POST /slack/events``: commands, interactions and events, all signed by Slack."""
@@ -67,6 +73,18 @@ class SlackAdapter:
         self.socket_mode = AsyncSocketModeHandler(self.app, app_token, logger=log.getChild("socket"))
         await self.socket_mode.connect_async()
         log.info("Slack Socket Mode connected")
+
+    async def replay_interrupted(self) -> None:
+        """Run again the commands, clicks and submissions that were acknowledged but not finished by a
+        process that died or stopped (their lease ran out); a ticker job."""
+        for key, payload in await self.services.requests.claim_interrupted():
+            log.info("Running Slack request %s again: it was acknowledged but not finished", key)
+            await self.app.async_dispatch(AsyncBoltRequest(body=json.loads(payload), mode="socket_mode",
+                                                           context={REPLAY: True}))
+
+    async def drain(self, grace: timedelta) -> int:
+        """A stop: wait up to ``grace`` for acknowledged requests to finish; returns how many did not."""
+        return await self.runner.drain(grace)
 
     async def connected(self) -> bool:
         """For /health/ready: in Socket Mode, the socket is open and answers pings; in HTTP mode Slack

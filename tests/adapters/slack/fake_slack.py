@@ -43,6 +43,9 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, tuple[str, set[str]]] = {}  # handle -> (id, user ids)
         self.failures: dict[str, list[Failure]] = {}
+        # Methods whose calls are held unanswered until the test sets the event (a slow Slack).
+        self.holds: dict[str, asyncio.Event] = {}
+        self.held: list[Call] = []
         self.closed_dms: set[str] = set()  # users who do not accept direct messages from the app
         self.socket_received: list[dict[str, Any]] = []
         self.socket_outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -73,6 +76,10 @@ class FakeSlack:
 
     def add_group(self, handle: str, group_id: str, *users: str) -> None:
         self.groups[handle] = (group_id, set(users))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Leave calls of ``method`` unanswered until the returned event is set."""
+        return self.holds.setdefault(method, asyncio.Event())
 
     def fail_next(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self.failures.setdefault(method, []).append(Failure(status, body, headers or {}))
@@ -109,6 +116,9 @@ class FakeSlack:
         method = request.match_info["method"]
         params = await self._params(request)
         await self._record(self.calls, Call(method, params, dict(request.headers)))
+        if method in self.holds and not self.holds[method].is_set():
+            await self._record(self.held, Call(method, params, dict(request.headers)))
+            await self.holds[method].wait()
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)

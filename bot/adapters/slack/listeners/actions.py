@@ -22,8 +22,13 @@ log = logging.getLogger("quorum.slack")
 
 def register(app: AsyncApp, runner: SlackRunner) -> None:
     async def on_action(ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any],
-                        client: AsyncWebClient) -> None:
-        await ack()
+                        client: AsyncWebClient, context: dict[str, Any]) -> None:
+        async with runner.handling(body, context) as first:
+            await ack()
+            if first:
+                await clicked(body, action, client)
+
+    async def clicked(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         action_text, prompt = parse_button_value(str(action.get("value", "")))
         container = body.get("container") or {}
         # Where the button was, kept in the modal's metadata when the action waits for text.

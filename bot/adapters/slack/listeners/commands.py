@@ -22,10 +22,15 @@ log = logging.getLogger("quorum.slack")
 
 
 def register(app: AsyncApp, runner: SlackRunner, votes: VoteMessages) -> None:
-    async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any],
-                         client: AsyncWebClient) -> None:
-        # Ack first (Slack waits 3 s); the answer follows on the response_url.
-        await ack()
+    async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any], client: AsyncWebClient,
+                         context: dict[str, Any]) -> None:
+        # Recorded, then acknowledged (Slack waits 3 s); the answer follows on the response_url.
+        async with runner.handling(command, context) as first:
+            await ack()
+            if first:
+                await answer(command, client)
+
+    async def answer(command: dict[str, Any], client: AsyncWebClient) -> None:
         team = str(command.get("team_id", ""))
         try:
             actor = await runner.actor(team, str(command["user_id"]), str(command.get("user_name", "")),

@@ -18,8 +18,13 @@ from bot.adapters.text import with_answer_if_any
 
 def register(app: AsyncApp, runner: SlackRunner) -> None:
     async def on_prompt(ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any],
-                        client: AsyncWebClient) -> None:
-        await ack()
+                        client: AsyncWebClient, context: dict[str, Any]) -> None:
+        async with runner.handling(body, context) as first:
+            await ack()
+            if first:
+                await submitted(body, view, client)
+
+    async def submitted(body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("text") or {}
         text = str(answer.get("value") or "")
