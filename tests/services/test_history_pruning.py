@@ -43,3 +43,4 @@ async def test_request_keys_are_forgotten_after_a_day_not_before(services: Servi
     clock.advance(timedelta(hours=2))
     assert await services.requests.first_time("slack:T1:trigger:2")  # claims, and prunes what is a day old
     assert await services.requests.first_time("slack:T1:trigger:1")  # forgotten, so new again
+
