@@ -60,6 +60,11 @@ MIN_OUTBOX_RETENTION_DAYS = 7
 class OutboxConfig:
     # Sent messages are deleted this long after they were sent and stopped being useful (docs/reminders.md).
     retention: timedelta = timedelta(days=90)
+    # Messages one process sends at once. A process killed mid-send may repeat at most this many (those sent
+    # whose outcome was not written yet): 1 trades speed for never more than one repeat per crash.
+    concurrency: int = 64
+    # How long a claim on due messages lasts: a crashed process's claims are taken over after it.
+    lease: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ _KNOWN = {
     "defaults": {"display_zones", "allowed_link_hosts"},
     "reminders": {"member_offsets", "author_offset", "channel_before_deadline", "vote_before_close",
                   "max_attempts"},
-    "outbox": {"retention_days"},
+    "outbox": {"retention_days", "concurrency", "lease_seconds"},
     "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
     "scheduler": {"tick_seconds"},
     "logging": {"level", "format"},
@@ -450,7 +455,16 @@ def _outbox(reader: _Reader) -> OutboxConfig:
                        f"must be at least {MIN_OUTBOX_RETENTION_DAYS} (days): the reminder planners look back up to "
                        "2 days for what they already wrote, so sent messages must be kept longer than that")
         retention_days = 90
-    return OutboxConfig(retention=timedelta(days=retention_days))
+    concurrency: int = reader.get("outbox", "concurrency", int, 64)
+    if not 1 <= concurrency <= 256:
+        reader.problem("outbox", "concurrency", "must be between 1 and 256 (messages sent at once by one process)")
+        concurrency = 64
+    lease_seconds: int = reader.get("outbox", "lease_seconds", int, 120)
+    if not 5 <= lease_seconds <= 3600:
+        reader.problem("outbox", "lease_seconds", "must be between 5 and 3600 (seconds a claim on due messages lasts)")
+        lease_seconds = 120
+    return OutboxConfig(retention=timedelta(days=retention_days), concurrency=concurrency,
+                        lease=timedelta(seconds=lease_seconds))
 
 
 def _tick_seconds(reader: _Reader) -> int:

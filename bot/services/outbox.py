@@ -42,7 +42,10 @@ from storage.queries import outbox as q
 log = logging.getLogger("quorum.outbox")
 
 DEFAULT_LEASE = timedelta(minutes=2)
-DEFAULT_BATCH = 200
+# Rows claimed at once, per message that can be in flight: a claim is sent soon after it is taken, well within
+# its lease, however slow the platform (claiming 200 for one slow sender let the lease run out mid-batch, and
+# another replica sent the rest again).
+CLAIM_PER_SLOT = 2
 DEFAULT_CONCURRENCY = 64
 # Pruning sent rows (``OutboxDispatcher.prune``): at most this often, in transactions of this many rows,
 # and at most this many transactions per tick, so a tick's cost stays bounded however much is old.
@@ -135,7 +138,7 @@ class OutboxDispatcher:
         *,
         worker: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
-        batch: int = DEFAULT_BATCH,
+        batch: int | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         workspace_id: str | None = None,
         outbox: Outbox | None = None,
@@ -147,7 +150,7 @@ class OutboxDispatcher:
         self.notifiers = notifiers
         self.worker = worker or default_worker_name()
         self.lease = lease
-        self.batch = batch
+        self.batch = batch or CLAIM_PER_SLOT * concurrency
         # Only this workspace's messages (``quorum console --tick``); None: every workspace.
         self.workspace_id = workspace_id
         # Where the channel post replacing an undeliverable DM is written: the app's outbox (bot/app.py),
