@@ -57,7 +57,7 @@ async def test_a_clean_stop_finishes_what_is_in_flight_and_releases_the_rest(ser
     await enqueue_many(services, 4)
     notifier = HoldingNotifier(clock, held_key="t:0")
     # One send at a time: t:0 is in flight, t:1..t:3 are claimed and waiting their turn.
-    stopping = dispatcher_for(services, notifier, "stopping", concurrency=1, lease=timedelta(minutes=2))
+    stopping = dispatcher_for(services, notifier, "stopping", concurrency=1, batch=4, lease=timedelta(minutes=2))
     sending = asyncio.create_task(stopping.dispatch_due())
     await notifier.holding.wait()
 
