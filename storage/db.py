@@ -41,7 +41,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -79,6 +79,12 @@ def _transaction_lost() -> TransactionLost:
 class CancelledAfterCommit(asyncio.CancelledError):
     """The writer was cancelled while its commit ran, and the commit landed: the write is saved. A
     ``CancelledError``, so the cancellation still ends the task as usual."""
+
+
+# A 64-bit key from the name; a class of its own is not needed (planning's locks use two 32-bit keys,
+# which never equal one 64-bit key: PostgreSQL keeps the two forms apart).
+_ADVISORY_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
+_ADVISORY_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
 
 
 def is_sqlite(url: str) -> bool:
@@ -233,6 +239,23 @@ class Database:
                 await connection.rollback()  # forget the transaction that did not begin
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Do something (which may include calls to other services, and transactions of its own) while no
+        other process does the same ``name``: a PostgreSQL session advisory lock, held on a connection of its
+        own and waited for. SQLite serves one process, whose callers serialise themselves."""
+        if self.sqlite:
+            yield
+            return
+        async with self.engine.connect() as connection:
+            await connection.execute(_ADVISORY_LOCK, {"name": name})
+            await connection.commit()  # the lock belongs to the session, not to this transaction
+            try:
+                yield
+            finally:
+                await connection.execute(_ADVISORY_UNLOCK, {"name": name})
+                await connection.commit()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

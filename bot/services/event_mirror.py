@@ -3,6 +3,7 @@ upcoming meetings should be there, and which platform event mirrors which meetin
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -26,6 +27,11 @@ class EventMirrorService:
         self.clock = clock
         self.settings = settings
         self.meetings = meetings
+
+    def syncing(self, workspace_id: str) -> AbstractAsyncContextManager[None]:
+        """Around one sync of a workspace's platform events: replicas take turns, so two never both create
+        the event of a new meeting (the second plans from the links the first saved)."""
+        return self.db.exclusive(f"quorum:event-mirror:{workspace_id}")
 
     async def plan(self, workspace_id: str) -> tuple[list[MirroredMeeting], list[EventLink]]:
         """The workspace's meetings in the next ``MIRROR_HORIZON`` (cancelled ones included, so their

@@ -36,7 +36,8 @@ class EventSync:
     def __init__(self, services: Services, client: discord.Client) -> None:
         self.services = services
         self.client = client
-        # One sync at a time in this process, so two triggers never both create the same event.
+        # One sync at a time in this process, so two triggers never both create the same event (and, with
+        # ``event_mirror.syncing``, one at a time across replicas).
         self._lock = asyncio.Lock()
         self._last_full: datetime | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -87,8 +88,9 @@ class EventSync:
 
     # -- the sync --------------------------------------------------------------------------
     async def sync_guild(self, guild: discord.Guild) -> None:
-        async with self._lock:
-            wanted, links = await self.services.event_mirror.plan(workspace_id(guild.id))
+        workspace = workspace_id(guild.id)
+        async with self._lock, self.services.event_mirror.syncing(workspace):
+            wanted, links = await self.services.event_mirror.plan(workspace)
             markers = await self._markers(guild) if needs_markers(wanted, links) else {}
             for action in plan_sync(wanted, links, markers, self.services.clock.now()):
                 match action:
