@@ -6,7 +6,8 @@ Runs, one after the other (never two at once: they would measure each other), ea
 - the growth cases, each small against large: ``bench/history.py`` (1 week vs 10 years of weekly
   meetings), ``bench/tick.py`` (1 vs 1,000 communities; an empty vs a 400k-row outbox),
   ``bench/ballots.py`` (1k vs 100k ballots), on SQLite and PostgreSQL; ``bench/startup.py`` (seconds to
-  ``/health/live``; ``GET /`` at 1 vs 1,000 communities).
+  ``/health/live``; ``GET /`` at 1 vs 1,000 communities); ``bench/replicas.py`` (reminder lag and command
+  throughput with 1 and 3 ``quorum run`` replicas on PostgreSQL).
 
 Each script prints its own Markdown table; this one collects their rows under one header, with the
 bench and the database in the first column, and repeats any script's failure as a row (a figure that
@@ -35,6 +36,7 @@ BENCHES: list[tuple[str, bool, list[str]]] = [
     ("tick", True, []),
     ("ballots", True, []),
     ("startup", False, []),
+    ("replicas", False, []),
 ]
 
 

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    received_at: float = field(default_factory=time.time)  # wall clock, for bench/replicas.py's lag
 
 
 @dataclass
