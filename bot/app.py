@@ -25,6 +25,7 @@ from bot.contracts.outbound import Notifier, RoleDirectory
 from bot.scheduler import Ticker
 from bot.services import Services
 from bot.services.agenda import AgendaService
+from bot.services.backup import BackupService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
@@ -71,6 +72,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     # Built before the services that write messages (rotation's DMs, published minutes). Other services
     # write messages with ``outbox.enqueue(session, ...)`` in their own transaction (docs/reminders.md).
     outbox = Outbox(clock)
+    backup = BackupService(db)  # every table, for full exports and `quorum import`
     rotation = RotationService(db, clock, settings, meetings)
     # Meeting views show the provisional host and note-taker from the rotation's plan.
     meetings.set_assignment_provider(rotation.provisional)
@@ -93,7 +95,8 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         members=members,
         meetings=meetings,
         agenda=AgendaService(db, clock, settings, meetings),
-        export=ExportService(db, clock, settings),
+        export=ExportService(db, clock, settings, backup),
+        backup=backup,
         requests=RequestLog(db, clock, settings.replica),
         calendar=calendar,
         event_mirror=EventMirrorService(db, clock, settings, meetings),

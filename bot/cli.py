@@ -130,6 +130,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     return _with_app(args, body)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Restore a full JSON export into an empty database (created and migrated if need be), then check
+    every vote's log in it."""
+    import json
+
+    from bot.errors import QuorumError
+    from storage.db import safe_url
+
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            exported = json.load(handle)
+        if not isinstance(exported, dict):
+            raise ValueError("the top level is not an object")
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: not a Quorum JSON export ({exc}); make one with quorum export --format json.",
+              file=sys.stderr)
+        return 2
+
+    async def body(app: App) -> int:
+        try:
+            restored = await app.services.backup.restore(exported)
+        except QuorumError as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        report = await app.services.vote_audit.verify()
+        print(f"imported {restored.total} records into {safe_url(app.settings.database_url)}")
+        if report.problem is not None:
+            print(f"FAILED: the imported vote log does not verify: {report.problem}", file=sys.stderr)
+            return 1
+        print(f"ok: {report.votes} votes and {report.events} events match their hash chains")
+        return 0
+
+    return _with_app(args, body)
+
+
 def cmd_discord_invite_url(args: argparse.Namespace) -> int:
     from bot.adapters.discord.client import invite_url
 
@@ -229,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--series", help="only this series")
     export.add_argument("--tz", help="(ics) write every time in this zone")
     export.set_defaults(func=cmd_export)
+
+    restore = sub.add_parser("import", help="restore a full JSON export into an empty database")
+    restore.add_argument("file", help="a file written by quorum export --format json")
+    restore.set_defaults(func=cmd_import)
 
     verify = sub.add_parser("verify", help="check every vote's tamper-evident log")
     verify.add_argument("--file", help="a JSON export to check instead of the database")

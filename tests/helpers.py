@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.contracts.reply import Reply
+from bot.services import Services
 
 SEED_ZONES = "UTC,Europe/London,Europe/Berlin,Asia/Kolkata,Asia/Shanghai"
 SEED_SERIES = (
@@ -48,3 +50,15 @@ async def ok(dispatcher: Dispatcher, actor: Actor, text: str) -> Reply:
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     """An instant given in UTC."""
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+# Who was seen, with which roles, when: written by every command (even a refused one), as bookkeeping.
+SEEN_MEMBERS = ("member", "rolegrant")
+
+
+async def stored(services: Services) -> dict[str, Any]:
+    """Everything stored (the full export, every table) but the bookkeeping of who was seen: what a
+    refused command must leave unchanged."""
+    exported = await services.export.as_dict()
+    exported["tables"] = {name: rows for name, rows in exported["tables"].items() if name not in SEEN_MEMBERS}
+    return exported

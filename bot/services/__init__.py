@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.outbound import Notifier, RoleDirectory
 from bot.services.agenda import AgendaService
+from bot.services.backup import BackupService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
@@ -37,6 +38,7 @@ class Services:
     meetings: MeetingService
     agenda: AgendaService
     export: ExportService
+    backup: BackupService
     requests: RequestLog
     calendar: CalendarService
     event_mirror: EventMirrorService

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.errors import NotFound
 from bot.rules.parsing import WEEKDAY_NAMES, WEEKDAYS
 from bot.rules.time import format_zone_line
+from bot.services.backup import BackupService
 from bot.services.notes import load_meeting_notes
 from bot.services.views import AgendaEntry, SeriesInfo
 from bot.services.vote_audit import PAGE, export_votes
@@ -31,10 +32,11 @@ def iso(instant: datetime) -> str:
 
 
 class ExportService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, backup: BackupService) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
+        self.backup = backup
 
     async def _load(self, slug: str | None) -> tuple[list[SeriesInfo], list[Meeting], dict[int, list[AgendaEntry]]]:
         async with self.db.read() as session:
@@ -51,6 +53,8 @@ class ExportService:
         return series, meetings, {k: [AgendaEntry.of(i) for i in v] for k, v in items.items()}
 
     async def as_dict(self, slug: str | None = None) -> dict[str, Any]:
+        """The SPEC's stable keys; a full export (no ``slug``) also carries ``schema`` and ``tables``, every
+        row of every table, which ``quorum import`` restores (bot/services/backup.py)."""
         series, meetings, items = await self._load(slug)
         by_id = {s.id: s for s in series}
         async with self.db.read() as session:
@@ -83,6 +87,7 @@ class ExportService:
                 for m in meetings
             ],
             "votes": votes,
+            **({} if slug is not None else await self.backup.snapshot()),
         }
 
     async def _votes(self, series: list[SeriesInfo], slug: str | None) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.commands.dispatcher import Dispatcher
 from bot.services import Services
-from tests.helpers import SEED_SERIES, Members, ok, run
+from tests.helpers import SEED_SERIES, Members, ok, run, stored
 
 RFC = "https://discuss.tvm.apache.org/t/rfc-1"
 ISSUE = "https://github.com/apache/tvm/issues/2"
@@ -15,7 +15,7 @@ ISSUE = "https://github.com/apache/tvm/issues/2"
 
 async def snapshot(services: Services) -> dict[str, object]:
     """Everything stored, to check that a failed command changed nothing."""
-    return await services.export.as_dict()
+    return await stored(services)
 
 
 async def test_items_go_in_order_added_and_deadline_is_24h_before(
