@@ -14,7 +14,7 @@ from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence, extra_key, plan, regular_key
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
-from bot.rules.time import format_home, strict_instant
+from bot.rules.time import WeeklyRule, format_home, refuse_gap, strict_instant
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, Series
@@ -88,6 +88,7 @@ class MeetingService:
         now = self.clock.now()
         home = ZoneInfo(timezone)
         first = start or now.astimezone(home).date()
+        refuse_gap(WeeklyRule(weekday, local_time, timezone, first))  # before anything is written
         display = zones if zones is not None else self.settings.default_display_zones
         row = Series(
             workspace_id=actor.workspace_id, slug=slug, name=name, weekday=weekday,

@@ -81,8 +81,8 @@ async def calendar_resource(request: web.Request, services: Services) -> web.Str
         feed = await services.calendar.feed(slug, zone or None, token)
     except QuorumError as exc:
         if isinstance(exc, InvalidInput) and zone is not None:
-            return _error(400, f"tz={zone[:64]!r} is not a time zone this server knows: use an IANA name such "
-                               "as Europe/Berlin or America/Los_Angeles.")
+            # parse_zone's sentence: an abbreviation (tz=PST) is answered with the zone it usually means.
+            return _error(400, f"tz= {exc.message}")
         return _quorum_error(exc)
     headers = {
         "ETag": feed.etag,
