@@ -29,6 +29,9 @@ MAX_DEADLINE = timedelta(days=14)
 MAX_MEETING_DURATION = timedelta(hours=12)
 
 ChangeListener = Callable[[int], None]
+# Called in the transaction of a cancel or restore, after the meeting row changed: (session, series, row,
+# previous status). The status notices (bot/services/meeting_status.py) announce it when it comes late.
+StatusHook = Callable[[AsyncSession, SeriesInfo, Meeting, str], Awaitable[None]]
 # Given the meetings about to be shown, the (host, note-taker) pick of each one whose assignment is not
 # fixed yet, by occurrence key. Registered by the rotation service; shown marked "(provisional)".
 AssignmentProvider = Callable[
@@ -43,6 +46,7 @@ class MeetingService:
         self.settings = settings
         self._listeners: list[ChangeListener] = []
         self._assignment_provider: AssignmentProvider | None = None
+        self.status_hooks: list[StatusHook] = []
 
     def set_assignment_provider(self, provider: AssignmentProvider) -> None:
         """Where views get the provisional host and note-taker of meetings not fixed yet."""
@@ -287,6 +291,8 @@ class MeetingService:
             row.status_reason = reason
             row.status_changed_by = actor.member_id
             row.updated_at = now
+            for hook in self.status_hooks:
+                await hook(session, series, row, occurrence.status)
             await q.touch_series(session, series.id, now)
             view = (await self.views(session, series, [replace(occurrence_of(row))]))[0]
         self.notify_changed(series.id)

@@ -1,0 +1,94 @@
+"""Cancelling and restoring a meeting after it was announced, told to the series' channel.
+
+Before the agenda deadline a cancel or restore needs no message of its own: the deadline step announces
+whatever the meeting is then (bot/services/reminders.py). After it the channel already saw the
+announcement, so:
+
+- a chair's cancel of an announced meeting posts "cancelled by a chair" to the channel;
+- a restore of a meeting that was announced as "No meeting this week" fixes its host and note-taker (the
+  deadline hooks), posts its announcement, and brings back the reminder DMs that are still useful.
+
+If the announcement is still waiting in the outbox (nobody sent it yet), it is rewritten instead, so the
+channel sees one message. Everything is written in the cancel's or restore's own transaction (a
+``MeetingService.status_hooks`` hook). Status posts have keys ``mtg-status:<series>:<occurrence>:<n>``,
+outside the ``mtg:`` prefix whose unwanted pending rows the planner cancels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+
+from bot.contracts.actor import platform_of
+from bot.contracts.reply import Reply, reply_to_json
+from bot.services.outbox import Outbox
+from bot.services.reminders import ReminderService, meeting_prefix
+from bot.services.views import SeriesInfo, occurrence_of
+from storage.db import AsyncSession
+from storage.models import Meeting
+from storage.queries import members as members_q
+from storage.queries import outbox as outbox_q
+
+RESTORED_NOTE = "A chair restored this meeting after it was announced as \"No meeting this week\": it takes place."
+
+
+def status_prefix(series_id: int, occurrence_key: str) -> str:
+    return f"mtg-status:{series_id}:{occurrence_key}:"
+
+
+class MeetingStatusNotices:
+    def __init__(self, reminders: ReminderService, outbox: Outbox) -> None:
+        self.reminders = reminders
+        self.outbox = outbox
+        self._written: set[int] = set()  # series whose change wrote a post, until its commit is noticed
+
+    async def on_status_changed(self, session: AsyncSession, series: SeriesInfo, row: Meeting, previous: str) -> None:
+        """The ``MeetingService.status_hooks`` hook: ``row`` has its new status, ``previous`` the old one."""
+        occurrence = occurrence_of(row)
+        now = self.reminders.clock.now()
+        announce_key = meeting_prefix(series.id, occurrence.key) + "announce"
+        announced = (await outbox_q.by_keys(session, [announce_key])).get(announce_key)
+        if announced is not None and row.status == "scheduled" and previous == "cancelled":
+            # Host and note-taker were never fixed for a meeting cancelled at its deadline.
+            for hook in self.reminders.deadline_hooks:
+                await hook(session, series, row)
+            await session.flush()
+            await outbox_q.revive_cancelled(session, meeting_prefix(series.id, occurrence.key) + "dm:", "dm", now)
+        # The reminders (and, if its deadline passed unnoticed, the deadline step) follow the change now.
+        await self.reminders.replan_meeting(session, series, occurrence_of(row))
+        if announced is None:
+            return  # the deadline step, later or just now, announces the meeting as it is
+        reply = await self._post(session, series, row)
+        payload = json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)  # as Outbox.enqueue writes
+        if announced.status == "pending" and await outbox_q.update_unclaimed(session, announced.id or 0,
+                                                                             {"payload": payload}):
+            return  # not sent yet: the channel sees the meeting's final state once
+        await self._enqueue(session, series, occurrence.key, reply, now)
+
+    async def _post(self, session: AsyncSession, series: SeriesInfo, row: Meeting) -> Reply:
+        announcement = await self.reminders.announcement(session, series, row)
+        title = row.name or series.name
+        if row.status == "cancelled":
+            names = await members_q.display_names(session, series.workspace_id, [row.status_changed_by or ""])
+            chair = names.get(row.status_changed_by or "", "a chair")
+            return replace(announcement, title=f"Cancelled by a chair: {title}",
+                           text=announcement.text + f"\n(Cancelled by {chair} after the agenda was announced.)")
+        return replace(announcement, title=f"{title}: restored, the agenda is closed",
+                       text=f"{RESTORED_NOTE}\n{announcement.text}")
+
+    async def _enqueue(self, session: AsyncSession, series: SeriesInfo, occurrence_key: str, reply: Reply,
+                       now: datetime) -> None:
+        if not series.channel and platform_of(series.workspace_id) != "console":
+            return  # nowhere to post: the chair's own reply says what changed
+        prefix = status_prefix(series.id, occurrence_key)
+        number = len(await outbox_q.keys_with_prefix(session, prefix)) + 1
+        await self.outbox.enqueue(session, key=f"{prefix}{number}", workspace_id=series.workspace_id,
+                                  kind="channel", target=series.channel or "", reply=reply, due_at=now)
+        self._written.add(series.id)
+
+    def on_series_changed(self, series_id: int) -> None:
+        """``MeetingService.on_series_changed`` listener (after the commit): wake the dispatcher so the
+        post goes now rather than at the next tick."""
+        if series_id in self._written:
+            self._written.discard(series_id)
+            self.outbox.written()
