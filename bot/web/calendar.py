@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from html import escape
 from weakref import WeakKeyDictionary
 
 from aiohttp import web
 
 from bot.errors import InvalidInput, NotFound, QuorumError
+from bot.rules.member_text import strip_bidi
 from bot.rules.parsing import WEEKDAY_NAMES
 from bot.rules.time import format_home, render_in_zones
 from bot.services import Services
@@ -26,6 +27,11 @@ HTML_HEADERS = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
 # The rendered listing, for as long as the calendar service keeps serving the same Listing (it builds a
 # new one on every change): a repeated GET / costs neither queries nor rendering.
 _rendered: WeakKeyDictionary[Listing, bytes] = WeakKeyDictionary()
+
+
+def escape(text: str) -> str:
+    """HTML-escaped member text (titles, names), without direction overrides (bot.rules.member_text)."""
+    return html.escape(strip_bidi(text))
 
 
 def _error(status: int, message: str) -> web.Response:
