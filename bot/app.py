@@ -89,11 +89,13 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     status_notices = MeetingStatusNotices(reminders, outbox)
     meetings.status_hooks.append(status_notices.on_status_changed)
     meetings.on_series_changed(status_notices.on_series_changed)
+    agenda = AgendaService(db, clock, settings, meetings)
+    agenda.late_removal_hooks.append(status_notices.on_late_removal)
     return Services(
         db=db, clock=clock, settings=settings,
         members=members,
         meetings=meetings,
-        agenda=AgendaService(db, clock, settings, meetings),
+        agenda=agenda,
         export=ExportService(db, clock, settings),
         requests=RequestLog(db, clock),
         calendar=calendar,

@@ -48,7 +48,8 @@ async def agenda_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
                  data={"meeting": meeting_data(view)})
 
 
-@REGISTRY.command("agenda remove", "Remove an item (its author or a chair, before the deadline).", ITEM)
+@REGISTRY.command("agenda remove",
+                  "Remove an item (its author before the deadline; a chair until the meeting starts).", ITEM)
 async def agenda_remove(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     removed, view = await ctx.services.agenda.remove(ctx.actor, args["item"])
     text = f"Removed #{removed.id} \"{removed.title}\". The agenda now:\n" + "\n".join(agenda_lines(view.agenda))

@@ -1,5 +1,8 @@
 """Cancelling and restoring a meeting after it was announced, told to the series' channel.
 
+A chair's removal of an agenda item after the deadline redraws the announcement (an "update" of the
+posted message) saying which items a chair removed.
+
 Before the agenda deadline a cancel or restore needs no message of its own: the deadline step announces
 whatever the meeting is then (bot/services/reminders.py). After it the channel already saw the
 announcement, so:
@@ -19,11 +22,11 @@ import json
 from dataclasses import replace
 from datetime import datetime
 
-from bot.contracts.actor import platform_of
-from bot.contracts.reply import Reply, reply_to_json
+from bot.contracts.actor import Actor, platform_of
+from bot.contracts.reply import Reply, reply_from_json, reply_to_json
 from bot.services.outbox import Outbox
 from bot.services.reminders import ReminderService, meeting_prefix
-from bot.services.views import SeriesInfo, occurrence_of
+from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
 from storage.db import AsyncSession
 from storage.models import Meeting
 from storage.queries import members as members_q
@@ -34,6 +37,11 @@ RESTORED_NOTE = "A chair restored this meeting after it was announced as \"No me
 
 def status_prefix(series_id: int, occurrence_key: str) -> str:
     return f"mtg-status:{series_id}:{occurrence_key}:"
+
+
+def update_prefix(series_id: int, occurrence_key: str) -> str:
+    """Redraws of the announcement after a chair removed an item (kind "update", target: its message)."""
+    return f"mtg-update:{series_id}:{occurrence_key}:"
 
 
 class MeetingStatusNotices:
@@ -84,6 +92,43 @@ class MeetingStatusNotices:
         number = len(await outbox_q.keys_with_prefix(session, prefix)) + 1
         await self.outbox.enqueue(session, key=f"{prefix}{number}", workspace_id=series.workspace_id,
                                   kind="channel", target=series.channel or "", reply=reply, due_at=now)
+        self._written.add(series.id)
+
+    async def on_late_removal(self, session: AsyncSession, series: SeriesInfo, row: Meeting, removed: AgendaEntry,
+                              chair: Actor) -> None:
+        """The ``AgendaService.late_removal_hooks`` hook: a chair removed an item after the deadline, so the
+        message that announced the agenda (the announcement, or the restored meeting's post) is redrawn
+        without it, saying which items a chair removed."""
+        if row.status != "scheduled":
+            return  # a cancelled meeting's post lists no agenda to correct
+        occurrence = occurrence_of(row)
+        announce_key = meeting_prefix(series.id, occurrence.key) + "announce"
+        posts = [*(await outbox_q.by_keys(session, [announce_key])).values(),
+                 *await outbox_q.with_prefix(session, status_prefix(series.id, occurrence.key))]
+        target = max(posts, key=lambda post: post.id or 0, default=None)
+        if target is None:
+            return  # not announced yet: the deadline step will show the agenda as it is
+        updates = await outbox_q.with_prefix(session, update_prefix(series.id, occurrence.key))
+        shown = reply_from_json(json.loads(target.payload))
+        # The latest drawing lists the earlier removals (an update, else the post rewritten before sending).
+        latest = reply_from_json(json.loads(updates[-1].payload)) if updates else shown
+        removals = [*latest.data.get("removed_by_chair", []),
+                    {"id": removed.id, "title": removed.title, "chair": chair.display_name}]
+        current = await self.reminders.announcement(session, series, row)
+        lines = [f"#{r['id']} \"{r['title']}\" (removed by a chair, {r['chair']}, after the agenda closed)"
+                 for r in removals]
+        prefix = f"{RESTORED_NOTE}\n" if shown.text.startswith(RESTORED_NOTE) else ""
+        reply = replace(current, title=shown.title, text=prefix + current.text + "\nRemoved: " + "; ".join(lines),
+                        data={**current.data, "removed_by_chair": removals})
+        payload = json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)
+        if target.status == "pending" and await outbox_q.update_unclaimed(session, target.id or 0,
+                                                                           {"payload": payload}):
+            return
+        if not target.platform_ref:
+            return  # the post never reached the platform (failed): nothing there to correct
+        await self.outbox.enqueue(session, key=f"{update_prefix(series.id, occurrence.key)}{len(updates) + 1}",
+                                  workspace_id=series.workspace_id, kind="update", target=target.platform_ref,
+                                  reply=reply, due_at=self.reminders.clock.now())
         self._written.add(series.id)
 
     def on_series_changed(self, series_id: int) -> None:
