@@ -13,7 +13,7 @@ from bot.adapters.text import split_at_lines
 from bot.commands.dispatcher import MentionResolver, make_actor
 from bot.config import Settings
 from bot.contracts.actor import Actor
-from bot.contracts.reply import Reply
+from bot.contracts.reply import Reply, labelled
 from bot.errors import InvalidInput
 from bot.rules.member_text import neutralise
 
@@ -41,11 +41,10 @@ def snowflake_of(member: str) -> int | None:
 
 def local_times(reply: Reply) -> str:
     """Each reader sees ``<t:UNIX:F>`` in their own zone, next to the display-zone line in the text."""
-    stamps = [f"<t:{int(moment.timestamp())}:F>" for moment in reply.moments]
-    if not stamps:
+    if not reply.moments:
         return ""
-    label = "Your local time" if len(stamps) == 1 else "Your local times"
-    return f"{label}: {' · '.join(stamps)}"
+    label = "Your local time" if len(reply.moments) == 1 else "Your local times"
+    return f"{label}: {labelled(reply.moments, reply.moment_labels, lambda m: f'<t:{int(m.timestamp())}:F>')}"
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.text import split_at_lines
-from bot.contracts.reply import Button, Reply
+from bot.contracts.reply import Button, Reply, labelled
 from bot.rules.member_text import neutralise
 
 SECTION_LIMIT = 3000
@@ -69,7 +69,7 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
         if chunk.strip():
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
     if reply.moments:
-        times = " · ".join(local_time(m) for m in reply.moments[:10])
+        times = labelled(reply.moments[:10], reply.moment_labels, local_time)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Your time: {times}"}]})
     fields = [{"type": "mrkdwn", "text": f"*{escape(f.name)}*\n{escape(f.value)}"[:FIELD_LIMIT]}
               for f in reply.fields]

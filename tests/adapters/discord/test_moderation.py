@@ -44,3 +44,15 @@ async def test_a_title_cannot_ping_and_a_chair_removal_edits_the_announcement(
     edited = edits[0].body["embeds"][0]["description"]
     assert "removed by a chair, Alice, after the agenda closed" in edited
     assert "1. Release 0.9" in edited and "gnp" in edited and "\u202e" not in edited
+
+
+async def test_discord_shows_each_readers_time_of_the_deadline_and_the_vote_close(
+        client: QuorumClient, fake: FakeDiscord) -> None:
+    await slash(client, ALICE, "meeting series create", **SERIES)
+    await slash(client, BOB, "agenda add", title="Unify meetings", link="https://discuss.tvm.apache.org/t/1")
+    added = last_answer(fake)["data"]["content"]
+    assert "starts <t:1646236800:F> · agenda deadline <t:1646150400:F>" in added
+    await slash(client, ALICE, "vote open", title="Adopt the RFC")
+    opened = last_answer(fake)["data"]
+    shown = opened["embeds"][0]["description"] if opened.get("embeds") else opened["content"]
+    assert "vote closes <t:1646395200:F>" in shown  # Fri 2022-03-04 12:00 UTC, 72 h after opening
