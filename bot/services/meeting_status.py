@@ -56,16 +56,19 @@ class MeetingStatusNotices:
         now = self.reminders.clock.now()
         announce_key = meeting_prefix(series.id, occurrence.key) + "announce"
         announced = (await outbox_q.by_keys(session, [announce_key])).get(announce_key)
-        if announced is not None and row.status == "scheduled" and previous == "cancelled":
+        if announced is None:
+            # Not announced yet: the deadline step (on the tick the change asks for) announces the meeting
+            # as it then is. It is left to the planner, which holds the series' planning lock for it.
+            return
+        if row.status == "scheduled" and previous == "cancelled":
             # Host and note-taker were never fixed for a meeting cancelled at its deadline.
             for hook in self.reminders.deadline_hooks:
                 await hook(session, series, row)
             await session.flush()
             await outbox_q.revive_cancelled(session, meeting_prefix(series.id, occurrence.key) + "dm:", "dm", now)
-        # The reminders (and, if its deadline passed unnoticed, the deadline step) follow the change now.
+        # Its reminders follow the change at once: none sent for a cancelled meeting by a dispatcher that
+        # runs before the next tick, and a restored meeting's due now.
         await self.reminders.replan_meeting(session, series, occurrence_of(row))
-        if announced is None:
-            return  # the deadline step, later or just now, announces the meeting as it is
         reply = await self._post(session, series, row)
         payload = json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)  # as Outbox.enqueue writes
         if announced.status == "pending" and await outbox_q.update_unclaimed(session, announced.id or 0,

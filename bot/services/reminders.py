@@ -326,9 +326,9 @@ class ReminderService:
 
     # -- for the status notices (bot/services/meeting_status.py) ---------------------------
     async def replan_meeting(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence) -> None:
-        """Plan one meeting's messages now, in the caller's transaction (a cancel or a restore), so that no
-        dispatcher sends a reminder the change made pointless, and a restored meeting's reminders are
-        written at once, before the next tick."""
+        """Plan one meeting's messages now, in the caller's transaction (a cancel or a restore after the
+        deadline step, which this never runs), so that no dispatcher sends a reminder the change made
+        pointless, and a restored meeting's reminders are written at once, before the next tick."""
         await self._plan_occurrence(session, series, occurrence, self.clock.now(), [])
 
     async def announcement(self, session: AsyncSession, series: SeriesInfo, row: Meeting) -> Reply:

@@ -136,7 +136,7 @@ def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
         lines.append("Closed early with force=yes.")
     lines.append(f"Log head digest: {view.head_digest} (check it with quorum verify).")
     return Reply(text="\n".join(lines), title=f"[RESULT][VOTE] {view.title}", ephemeral=False, kind="vote",
-                 moments=(view.closed_at,), data={"vote": vote_data(view)})
+                 moments=(view.closed_at,), moment_labels=("vote closed",), data={"vote": vote_data(view)})
 
 
 def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ...]) -> Reply:
