@@ -28,7 +28,7 @@ from bot.services.outbox import Outbox
 from bot.services.reminders import ReminderService, meeting_prefix
 from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
 from storage.db import AsyncSession
-from storage.models import Meeting
+from storage.models import Meeting, OutboxMessage
 from storage.queries import members as members_q
 from storage.queries import outbox as outbox_q
 
@@ -70,11 +70,38 @@ class MeetingStatusNotices:
         # runs before the next tick, and a restored meeting's due now.
         await self.reminders.replan_meeting(session, series, occurrence_of(row))
         reply = await self._post(session, series, row)
+        latest = await self._latest_post(session, series, occurrence.key)
         payload = json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)  # as Outbox.enqueue writes
-        if announced.status == "pending" and await outbox_q.update_unclaimed(session, announced.id or 0,
-                                                                             {"payload": payload}):
+        if latest is not None and latest.status == "pending" and await outbox_q.update_unclaimed(
+                session, latest.id or 0, {"payload": payload}):
             return  # not sent yet: the channel sees the meeting's final state once
-        await self._enqueue(session, series, occurrence.key, reply, now)
+        if not await self._enqueue(session, series, occurrence.key, reply, now):
+            return
+        if latest is not None and latest.platform_ref:
+            # The post it replaces ("No meeting this week", or the agenda) is marked as such in place, so
+            # nobody reading back takes it for the meeting's state.
+            shown = reply_from_json(json.loads(latest.payload))
+            what = "cancelled" if row.status == "cancelled" else "restored"
+            edited = replace(shown, title=f"{shown.title or 'Meeting'} (superseded)", buttons=(),
+                             text=f"Superseded: a chair {what} this meeting afterwards; see the newer post.\n"
+                                  + shown.text)
+            await self._update(session, series, occurrence.key, latest.platform_ref, edited, now)
+
+    async def _latest_post(self, session: AsyncSession, series: SeriesInfo, occurrence_key: str
+                           ) -> OutboxMessage | None:
+        """The latest channel post about the meeting: its announcement, or a later cancel or restore post."""
+        announce_key = meeting_prefix(series.id, occurrence_key) + "announce"
+        posts = [*(await outbox_q.by_keys(session, [announce_key])).values(),
+                 *await outbox_q.with_prefix(session, status_prefix(series.id, occurrence_key))]
+        return max(posts, key=lambda post: post.id or 0, default=None)
+
+    async def _update(self, session: AsyncSession, series: SeriesInfo, occurrence_key: str, message_ref: str,
+                      reply: Reply, now: datetime) -> None:
+        prefix = update_prefix(series.id, occurrence_key)
+        number = len(await outbox_q.keys_with_prefix(session, prefix)) + 1
+        await self.outbox.enqueue(session, key=f"{prefix}{number}", workspace_id=series.workspace_id,
+                                  kind="update", target=message_ref, reply=reply, due_at=now)
+        self._written.add(series.id)
 
     async def _post(self, session: AsyncSession, series: SeriesInfo, row: Meeting) -> Reply:
         announcement = await self.reminders.announcement(session, series, row)
@@ -88,14 +115,15 @@ class MeetingStatusNotices:
                        text=f"{RESTORED_NOTE}\n{announcement.text}")
 
     async def _enqueue(self, session: AsyncSession, series: SeriesInfo, occurrence_key: str, reply: Reply,
-                       now: datetime) -> None:
+                       now: datetime) -> bool:
         if not series.channel and platform_of(series.workspace_id) != "console":
-            return  # nowhere to post: the chair's own reply says what changed
+            return False  # nowhere to post: the chair's own reply says what changed
         prefix = status_prefix(series.id, occurrence_key)
         number = len(await outbox_q.keys_with_prefix(session, prefix)) + 1
         await self.outbox.enqueue(session, key=f"{prefix}{number}", workspace_id=series.workspace_id,
                                   kind="channel", target=series.channel or "", reply=reply, due_at=now)
         self._written.add(series.id)
+        return True
 
     async def on_late_removal(self, session: AsyncSession, series: SeriesInfo, row: Meeting, removed: AgendaEntry,
                               chair: Actor) -> None:
@@ -105,16 +133,14 @@ class MeetingStatusNotices:
         if row.status != "scheduled":
             return  # a cancelled meeting's post lists no agenda to correct
         occurrence = occurrence_of(row)
-        announce_key = meeting_prefix(series.id, occurrence.key) + "announce"
-        posts = [*(await outbox_q.by_keys(session, [announce_key])).values(),
-                 *await outbox_q.with_prefix(session, status_prefix(series.id, occurrence.key))]
-        target = max(posts, key=lambda post: post.id or 0, default=None)
+        target = await self._latest_post(session, series, occurrence.key)
         if target is None:
             return  # not announced yet: the deadline step will show the agenda as it is
-        updates = await outbox_q.with_prefix(session, update_prefix(series.id, occurrence.key))
         shown = reply_from_json(json.loads(target.payload))
-        # The latest drawing lists the earlier removals (an update, else the post rewritten before sending).
-        latest = reply_from_json(json.loads(updates[-1].payload)) if updates else shown
+        # The latest drawing of that message lists the earlier removals (an update of it, else the post).
+        redraws = [u for u in await outbox_q.with_prefix(session, update_prefix(series.id, occurrence.key))
+                   if target.platform_ref and u.target == target.platform_ref]
+        latest = reply_from_json(json.loads(redraws[-1].payload)) if redraws else shown
         removals = [*latest.data.get("removed_by_chair", []),
                     {"id": removed.id, "title": removed.title, "chair": chair.display_name}]
         current = await self.reminders.announcement(session, series, row)
@@ -129,10 +155,7 @@ class MeetingStatusNotices:
             return
         if not target.platform_ref:
             return  # the post never reached the platform (failed): nothing there to correct
-        await self.outbox.enqueue(session, key=f"{update_prefix(series.id, occurrence.key)}{len(updates) + 1}",
-                                  workspace_id=series.workspace_id, kind="update", target=target.platform_ref,
-                                  reply=reply, due_at=self.reminders.clock.now())
-        self._written.add(series.id)
+        await self._update(session, series, occurrence.key, target.platform_ref, reply, self.reminders.clock.now())
 
     def on_series_changed(self, series_id: int) -> None:
         """``MeetingService.on_series_changed`` listener (after the commit): wake the dispatcher so the

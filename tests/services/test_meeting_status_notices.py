@@ -20,14 +20,20 @@ async def test_a_meeting_restored_after_no_meeting_this_week_is_announced_with_i
     await tick(services)  # Tue 12:00: the 24 h DM (due 16:00) is written ahead
     clock.set(utc(2022, 3, 1, 16, 0))  # the deadline, with an empty agenda
     await tick(services)
-    assert [m.reply.title for m in notifier.take()] == ["No meeting this week: TVM Community Meeting"]
+    [no_meeting] = notifier.take()
+    assert no_meeting.reply.title == "No meeting this week: TVM Community Meeting"
 
     clock.set(utc(2022, 3, 1, 18, 0))
     restored = await ok(dispatcher, members.chair("alice"), "/meeting restore 2022-03-02")
     assert "Restored" in restored.text
     await tick(services)
     sent = notifier.take()
-    assert summary(sent) == [("channel", "general", "1"), ("dm", "console:erin", "86400")]
+    assert summary(sent) == [("channel", "general", "1"), ("dm", "console:erin", "86400"),
+                             ("update", f"ref-{no_meeting.id}", "1")]
+    # "No meeting this week" is marked in place as superseded; the announcement is posted after it.
+    superseded = next(m for m in sent if m.kind == "update")
+    assert superseded.reply.title == "No meeting this week: TVM Community Meeting (superseded)"
+    assert superseded.reply.text.startswith("Superseded: a chair restored this meeting afterwards")
     post = next(m for m in sent if m.kind == "channel")
     assert post.key.startswith("mtg-status:")
     assert post.reply.title == "TVM Community Meeting: restored, the agenda is closed"
@@ -47,7 +53,8 @@ async def test_a_chair_cancelling_an_announced_meeting_tells_the_channel(
     await ok(dispatcher, members.member("bob"), '/agenda add "Unify meetings" https://discuss.tvm.apache.org/t/1')
     clock.set(utc(2022, 3, 1, 16, 0))
     await tick(services)
-    assert any(m.reply.title == "TVM Community Meeting: the agenda is closed" for m in notifier.take())
+    announced = next(m for m in notifier.take() if m.kind == "channel")
+    assert announced.reply.title == "TVM Community Meeting: the agenda is closed"
 
     clock.set(utc(2022, 3, 2, 9, 30))
     await tick(services)  # bob's 1 h reminder as an author (due 15:00) is written ahead
@@ -55,9 +62,10 @@ async def test_a_chair_cancelling_an_announced_meeting_tells_the_channel(
     await ok(dispatcher, members.chair("alice"), '/meeting cancel 2022-03-02 reason="the host is ill"')
     await tick(services)
     sent = notifier.take()
-    assert summary(sent) == [("channel", "general", "1")]
+    assert summary(sent) == [("channel", "general", "1"), ("update", f"ref-{announced.id}", "1")]
     assert sent[0].reply.title == "Cancelled by a chair: TVM Community Meeting"
     assert "the host is ill" in sent[0].reply.text and "Cancelled by alice" in sent[0].reply.text
+    assert sent[1].reply.title == "TVM Community Meeting: the agenda is closed (superseded)"
     # bob's 1 h reminder as an author is not sent for a cancelled meeting.
     clock.set(utc(2022, 3, 2, 15, 0))
     await tick(services)
