@@ -53,6 +53,8 @@ async def agenda_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 async def agenda_remove(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     removed, view = await ctx.services.agenda.remove(ctx.actor, args["item"])
     text = f"Removed #{removed.id} \"{removed.title}\". The agenda now:\n" + "\n".join(agenda_lines(view.agenda))
+    if view.deadline <= ctx.services.clock.now():
+        text += "\nThe agenda had closed: its announcement is edited to say a chair removed the item."
     return Reply(text=text, data={"removed": removed.id, "meeting": meeting_data(view)})
 
 

@@ -35,7 +35,8 @@ async def test_a_chair_removes_an_item_after_the_deadline_and_the_announcement_i
 
     own = await run(dispatcher, members.member("mallory"), f"/agenda remove #{spam_id}")
     assert not own.ok and "only a chair may remove an item now" in own.text
-    await ok(dispatcher, members.chair("alice"), f"/agenda remove #{spam_id}")
+    removed = await ok(dispatcher, members.chair("alice"), f"/agenda remove #{spam_id}")
+    assert "its announcement is edited to say a chair removed the item" in removed.text
     await tick(services)
     [update] = notifier.take()
     assert update.kind == "update" and update.target == f"ref-{announced.id}"
