@@ -29,6 +29,7 @@ from bot.services.backup import BackupService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
+from bot.services.meeting_status import MeetingStatusNotices
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.notes import NotesService
@@ -90,11 +91,18 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     # every tick (votes: reminders before the close, the automatic close).
     deadline_hooks: list[DeadlineHook] = [rotation.fix_assignment]
     due_planners: list[DuePlanner] = [vote_notices.plan]
+    reminders = ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners)
+    # A cancel or restore after the announcement is told to the channel, in its own transaction.
+    status_notices = MeetingStatusNotices(reminders, outbox)
+    meetings.status_hooks.append(status_notices.on_status_changed)
+    meetings.on_series_changed(status_notices.on_series_changed)
+    agenda = AgendaService(db, clock, settings, meetings)
+    agenda.late_removal_hooks.append(status_notices.on_late_removal)
     return Services(
         db=db, clock=clock, settings=settings,
         members=members,
         meetings=meetings,
-        agenda=AgendaService(db, clock, settings, meetings),
+        agenda=agenda,
         export=ExportService(db, clock, settings, backup),
         backup=backup,
         requests=RequestLog(db, clock, settings.replica),
@@ -107,7 +115,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         votes=votes,
         vote_audit=VoteAudit(db),
         vote_notices=vote_notices,
-        reminders=ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners),
+        reminders=reminders,
         outbox_dispatcher=OutboxDispatcher(db, clock, settings, notifiers, workspace_id=outbox_workspace,
                                            outbox=outbox, concurrency=settings.outbox.concurrency,
                                            lease=settings.outbox.lease),

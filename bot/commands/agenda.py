@@ -9,7 +9,7 @@ from bot.commands.common import DATE, SERIES
 from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.commands.render import agenda_lines, meeting_data, meeting_text
+from bot.commands.render import agenda_lines, meeting_data, meeting_moments, meeting_text
 from bot.contracts.reply import Reply
 from bot.rules.time import format_home, format_zone_line
 
@@ -36,7 +36,7 @@ async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         f"{format_zone_line(view.starts_at, series.timezone, series.display_zones)}.\n"
         f"The agenda closes {format_home(view.deadline, series.timezone)}."
     )
-    return Reply(text=text, moments=(view.starts_at,),
+    return Reply(text=text, **meeting_moments(view),
                  data={"item": {"id": item.id, "position": item.position, "title": item.title, "link": item.link},
                        "meeting": meeting_data(view)})
 
@@ -44,14 +44,17 @@ async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 @REGISTRY.command("agenda list", "Show the agenda of the next meeting (or the meeting on date=).", SERIES, DATE)
 async def agenda_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     view = await ctx.services.agenda.list(ctx.actor.workspace_id, args.get("series"), args.get("date"))
-    return Reply(text=meeting_text(view, ctx.services.clock.now()), moments=(view.starts_at,), kind="meeting",
+    return Reply(text=meeting_text(view, ctx.services.clock.now()), **meeting_moments(view), kind="meeting",
                  data={"meeting": meeting_data(view)})
 
 
-@REGISTRY.command("agenda remove", "Remove an item (its author or a chair, before the deadline).", ITEM)
+@REGISTRY.command("agenda remove",
+                  "Remove an item (its author before the deadline; a chair until the meeting starts).", ITEM)
 async def agenda_remove(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     removed, view = await ctx.services.agenda.remove(ctx.actor, args["item"])
     text = f"Removed #{removed.id} \"{removed.title}\". The agenda now:\n" + "\n".join(agenda_lines(view.agenda))
+    if view.deadline <= ctx.services.clock.now():
+        text += "\nThe agenda had closed: its announcement is edited to say a chair removed the item."
     return Reply(text=text, data={"removed": removed.id, "meeting": meeting_data(view)})
 
 

@@ -10,7 +10,7 @@ from bot.commands.common import SERIES
 from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
-from bot.commands.render import meeting_data, meeting_duties, meeting_text
+from bot.commands.render import meeting_data, meeting_duties, meeting_moments, meeting_text
 from bot.contracts.reply import Reply
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
 from bot.rules.time import format_zone_line
@@ -24,7 +24,7 @@ async def meeting_next(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     if skipped:
         dates = ", ".join(f"{s.local_date:%a %Y-%m-%d}" for s in skipped)
         text += f"\n(Cancelled before it: {dates}.)"
-    return Reply(text=text, moments=(view.starts_at,), kind="meeting", data={"meeting": meeting_data(view)},
+    return Reply(text=text, **meeting_moments(view), kind="meeting", data={"meeting": meeting_data(view)},
                  duties=meeting_duties(view))
 
 
@@ -105,7 +105,7 @@ async def meeting_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
                                                     args.get("name"))
     now = ctx.services.clock.now()
     return Reply(text="Added a one-off meeting.\n" + meeting_text(view, now), ephemeral=False,
-                 moments=(view.starts_at,), kind="meeting", data={"meeting": meeting_data(view)})
+                 **meeting_moments(view), kind="meeting", data={"meeting": meeting_data(view)})
 
 
 @REGISTRY.command(

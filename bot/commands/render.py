@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.contracts.reply import MeetingDuties
 from bot.rules.time import format_home, format_zone_line, relative
@@ -35,6 +35,19 @@ def meeting_text(view: MeetingView, now: datetime, *, heading: str | None = None
     lines.append("Agenda:")
     lines.extend(agenda_lines(view.agenda))
     return "\n".join(lines)
+
+
+class Moments(TypedDict):
+    moments: tuple[datetime, ...]
+    moment_labels: tuple[str, ...]
+
+
+def meeting_moments(view: MeetingView) -> Moments:
+    """``Reply`` fields for a meeting shown with its agenda deadline: both instants, labelled, so every
+    platform shows each reader's own time of both (``<t:…>``, ``<!date^…>``, the console's /me tz line)."""
+    if view.status == "cancelled":
+        return Moments(moments=(view.starts_at,), moment_labels=("starts",))
+    return Moments(moments=(view.starts_at, view.deadline), moment_labels=("starts", "agenda deadline"))
 
 
 def meeting_duties(view: MeetingView) -> MeetingDuties:

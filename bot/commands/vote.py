@@ -75,7 +75,7 @@ async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     tail = f"You can change it until the vote closes ({relative(view.closes_at, now)})."
     message = vote_message(view, now, _zones(ctx))
     # The refreshed message carries the same vote data: built once (every binding ballot's fields).
-    return Reply(text=f"{head} {why} {tail}", kind="text",
+    return Reply(text=f"{head} {why} {tail}", kind="text", moments=(view.closes_at,), moment_labels=("vote closes",),
                  data={"vote": message.data["vote"], "ballot": {"voter": ballot.voter, "value": ballot.value,
                                                                "binding": ballot.binding, "change": result.change}},
                  refresh=message)

@@ -6,6 +6,7 @@ the outbox's console lines; no adapter looks keys up in it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -51,6 +52,12 @@ class MeetingDuties:
     note_taker: str | None
 
 
+def labelled(moments: tuple[datetime, ...], labels: tuple[str, ...], render: Callable[[datetime], str]) -> str:
+    """``starts X · agenda closes Y``: each moment rendered, after its label when it has one."""
+    return " · ".join(f"{labels[i]} {render(m)}" if i < len(labels) and labels[i] else render(m)
+                      for i, m in enumerate(moments))
+
+
 @dataclass(frozen=True)
 class Reply:
     text: str
@@ -62,6 +69,9 @@ class Reply:
     # Instants the reply is about, so platforms can add each reader's own local time
     # (<t:UNIX:F> on Discord, <!date^UNIX^...> on Slack) next to the display-zone line.
     moments: tuple[datetime, ...] = ()
+    # What each moment is ("starts", "agenda closes", "vote closes"), in the order of ``moments``; may be
+    # empty (the platforms then show the times unlabelled).
+    moment_labels: tuple[str, ...] = ()
     # Structured content for --json and the console's outbox lines (see the module docstring).
     data: dict[str, Any] = field(default_factory=dict)
     kind: ReplyKind = "text"
@@ -122,6 +132,8 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         raw["votes"] = [[v.id, v.title, v.is_open] for v in reply.votes]
     if reply.duties is not None:
         raw["duties"] = [reply.duties.host, reply.duties.note_taker]
+    if reply.moment_labels:
+        raw["moment_labels"] = list(reply.moment_labels)
     return raw
 
 
@@ -137,6 +149,7 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
         buttons=tuple(Button(b[0], b[1], b[2], _button_style(b[3]), b[4] if len(b) > 4 else None)
                       for b in raw.get("buttons", [])),
         moments=tuple(datetime.fromisoformat(m) for m in raw.get("moments", [])), data=raw.get("data", {}),
+        moment_labels=tuple(str(label) for label in raw.get("moment_labels", [])),
         kind=_reply_kind(raw.get("kind")),
         refresh=reply_from_json(refresh) if isinstance(refresh, dict) else None,
         live_vote=raw.get("live_vote"),

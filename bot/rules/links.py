@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.errors import InvalidInput
+from bot.rules.member_text import strip_bidi
 
 MAX_LINK_LENGTH = 500
 MAX_TITLE_LENGTH = 200
@@ -34,7 +35,8 @@ def validate_link(text: str, allowed_hosts: tuple[str, ...] = ()) -> str:
 
 
 def validate_title(text: str, what: str = "title") -> str:
-    title = " ".join(text.split())
+    """Typed text (every text option goes through here): one line, and no direction overrides."""
+    title = " ".join(strip_bidi(text).split())
     if not title:
         example = '"Release plan for 0.9"' if what == "title" else f'"your {what} here"'
         raise InvalidInput(f"The {what} is empty: put it in quotes, for example {example}.")

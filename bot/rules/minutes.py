@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.rules.member_text import escape_markdown
+
 KINDS = ("note", "decision", "action")
 
 
@@ -38,13 +40,23 @@ class MinutesInput:
     status: str = "scheduled"
 
 
+def _md(text: str) -> str:
+    """Member text (titles, notes, names) as literal Markdown: it cannot forge headings, lists or links."""
+    return escape_markdown(text)
+
+
+def _link(link: str) -> str:
+    """An autolink; a ``>`` in the URL would end it early, so the angle brackets are percent-encoded."""
+    return "<" + link.replace("<", "%3C").replace(">", "%3E") + ">"
+
+
 def _line(note: MinutesNote) -> str:
     if note.kind == "decision":
-        return f"- **Decision:** {note.text}"
+        return f"- **Decision:** {_md(note.text)}"
     if note.kind == "action":
-        owner = f" ({note.owner_name})" if note.owner_name else " (no owner)"
-        return f"- **Action{owner}:** {note.text}"
-    return f"- {note.text}"
+        owner = f" ({_md(note.owner_name)})" if note.owner_name else " (no owner)"
+        return f"- **Action{owner}:** {_md(note.text)}"
+    return f"- {_md(note.text)}"
 
 
 def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
@@ -52,8 +64,8 @@ def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
     h = "#" * level
     sub = "#" * (level + 1)
     subsub = "#" * (level + 2)
-    lines = [f"{h} Minutes: {minutes.title}", "", minutes.when, ""]
-    lines.append(f"Host: {minutes.host or 'none'} · Note-taker: {minutes.note_taker or 'none'}")
+    lines = [f"{h} Minutes: {_md(minutes.title)}", "", minutes.when, ""]
+    lines.append(f"Host: {_md(minutes.host or 'none')} · Note-taker: {_md(minutes.note_taker or 'none')}")
     lines.append("")
     by_item: dict[int | None, list[MinutesNote]] = {}
     known = {item.id for item in minutes.items}
@@ -62,9 +74,9 @@ def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
     where: dict[int, str] = {}
     for item in sorted(minutes.items, key=lambda i: (i.position, i.id)):
         where[item.id] = f"item {item.position}"
-        lines.append(f"{sub} {item.position}. {item.title}")
+        lines.append(f"{sub} {item.position}. {_md(item.title)}")
         lines.append("")
-        lines.append(f"<{item.link}> (#{item.id}, added by {item.author_name})")
+        lines.append(f"{_link(item.link)} (#{item.id}, added by {_md(item.author_name)})")
         lines.append("")
         notes = by_item.get(item.id, [])
         lines.extend(_line(n) for n in notes) if notes else lines.append("- (no notes)")
@@ -82,7 +94,7 @@ def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
     decisions = [n for n in minutes.notes if n.kind == "decision"]
     lines.append(f"{sub} Decisions")
     lines.append("")
-    lines.extend(f"- {n.text}{tail(n)}" for n in decisions) if decisions else lines.append("- (none)")
+    lines.extend(f"- {_md(n.text)}{tail(n)}" for n in decisions) if decisions else lines.append("- (none)")
     lines.append("")
     actions = [n for n in minutes.notes if n.kind == "action"]
     lines.append(f"{sub} Action items")
@@ -95,8 +107,8 @@ def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
         mine = [n for n in actions if n.owner_name == owner]
         if not mine:
             continue
-        lines.append(f"{subsub} {owner or 'No owner'}")
+        lines.append(f"{subsub} {_md(owner) if owner else 'No owner'}")
         lines.append("")
-        lines.extend(f"- [ ] {n.text}{tail(n)}" for n in mine)
+        lines.extend(f"- [ ] {_md(n.text)}{tail(n)}" for n in mine)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -12,6 +12,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import InvalidInput
+from bot.rules.zone_names import canonical_utc, refusal
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -117,11 +118,22 @@ def known_zones() -> frozenset[str]:
 
 
 def parse_zone(text: str) -> ZoneInfo:
+    """The one reader of a typed zone (``/me tz``, a series' ``tz=`` and ``zones=``, a one-off's ``tz=``, the
+    calendar's ``?tz=``, the config's display zones). Only IANA names of places, and UTC: abbreviations,
+    legacy names and fixed offsets are refused with the zones they usually mean (``bot.rules.zone_names``)."""
     name = text.strip()
-    if name.upper() == "UTC":
-        name = "UTC"
+    utc = canonical_utc(name)
+    if utc is not None:
+        return ZoneInfo(utc)
+    why = refusal(name)
+    if why is not None:
+        raise InvalidInput(why)
+    if _ZONE_SHAPE.match(name) and name not in known_zones():
+        # europe/berlin: the zone its letters name, when exactly one does.
+        same = [zone for zone in _places() if zone.casefold() == name.casefold()]
+        name = same[0] if len(same) == 1 else name
     if not _ZONE_SHAPE.match(name) or name not in known_zones():
-        close = difflib.get_close_matches(name, sorted(known_zones()), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, _places(), n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]}?" if close else ""
         raise InvalidInput(
             f"'{text}' is not a time zone I know: use an IANA name such as Europe/Berlin or "
@@ -131,6 +143,12 @@ def parse_zone(text: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:  # pragma: no cover - guarded by known_zones
         raise InvalidInput(f"'{text}' is not a time zone I know: use an IANA name such as Europe/Berlin.") from exc
+
+
+@cache
+def _places() -> list[str]:
+    """The zones worth suggesting: places (Area/City) and UTC, never a legacy name or an offset."""
+    return sorted(z for z in known_zones() if refusal(z) is None and "/" in z and not z.startswith("Etc/"))
 
 
 def parse_zone_list(text: str) -> tuple[str, ...]:

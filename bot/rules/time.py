@@ -184,3 +184,37 @@ def relative(instant: datetime, now: datetime) -> str:
 
 def weekday_name(index: int) -> str:
     return WEEKDAY_NAMES[index]
+
+
+# How far ahead a new series' wall time is checked against daylight-saving gaps: zones change their rules
+# with little notice, so further than a few years is guesswork.
+GAP_LOOKAHEAD_WEEKS = 5 * 53
+
+
+def first_gap(rule: WeeklyRule, weeks: int = GAP_LOOKAHEAD_WEEKS) -> date | None:
+    """The first meeting date of ``rule`` whose wall time does not exist (the clocks jump over it that
+    night, e.g. 02:30 on a spring-forward Sunday), within ``weeks``; None when every one exists."""
+    zone = ZoneInfo(rule.zone)
+    for index, day in enumerate(rule.occurrence_dates(rule.start)):
+        if index >= weeks:
+            return None
+        if is_nonexistent(datetime.combine(day, rule.local_time), zone):
+            return day
+    return None  # pragma: no cover - the date iterator never ends
+
+
+def refuse_gap(rule: WeeklyRule) -> None:
+    """A standing meeting at a wall time that some week does not exist would be moved silently (RFC 5545
+    resolves it to the hour after): refuse it at creation, naming the date and what to choose instead."""
+    day = first_gap(rule)
+    if day is None:
+        return
+    local = datetime.combine(day, rule.local_time)
+    zone = ZoneInfo(rule.zone)
+    moved = to_instant(local, zone).astimezone(zone)
+    raise InvalidInput(
+        f"{rule.local_time:%H:%M} on {WEEKDAY_NAMES[rule.weekday]}s does not exist in {rule.zone} on "
+        f"{day:%a %Y-%m-%d}: the clocks skip ahead for daylight saving that night, so that meeting would "
+        f"silently move to {moved:%H:%M}. Choose a time outside the skipped hour, such as {moved:%H:%M} or "
+        f"{local - timedelta(hours=1):%H:%M}."
+    )

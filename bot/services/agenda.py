@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -26,12 +27,18 @@ class Added:
     meeting: MeetingView
 
 
+# Called in the transaction of a chair's removal after the agenda closed: (session, series, meeting row,
+# the removed item, the chair). The status notices update the announcement (bot/services/meeting_status.py).
+LateRemovalHook = Callable[[AsyncSession, SeriesInfo, Meeting, AgendaEntry, Actor], Awaitable[None]]
+
+
 class AgendaService:
     def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.meetings = meetings
+        self.late_removal_hooks: list[LateRemovalHook] = []
 
     async def add(
         self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None
@@ -121,10 +128,14 @@ class AgendaService:
                     f"Only {item.author_name} (who added #{item_id}) or a chair may remove it."
                 )
             view = MeetingView(series, occurrence_of(meeting_row))
-            if not agenda_open(now, view.deadline):
+            late = not agenda_open(now, view.deadline)
+            if late and (not actor.is_chair or view.starts_at <= now):
+                # After the deadline only a chair moderates (a spam or abusive item), until the start.
                 raise Conflict(
                     f"The agenda of {format_home(view.starts_at, series.timezone)} closed at "
-                    f"{format_home(view.deadline, series.timezone)}: items can no longer be removed."
+                    f"{format_home(view.deadline, series.timezone)}: "
+                    + ("the meeting has started, and its agenda stays as it was." if view.starts_at <= now
+                       else "only a chair may remove an item now.")
                 )
             removed = AgendaEntry.of(item)
             await q.delete_item(session, item_id)
@@ -132,6 +143,9 @@ class AgendaService:
             remaining = await q.items_of(session, meeting_row.id)
             await q.set_positions(session, remaining, [i.id for i in remaining if i.id is not None])
             await meetings_q.touch_series(session, series.id, now)
+            if late:
+                for hook in self.late_removal_hooks:
+                    await hook(session, series, meeting_row, removed, actor)
             views = await self.meetings.views(session, series, [occurrence_of(meeting_row)])
         self.meetings.notify_changed(series.id)
         return removed, views[0]

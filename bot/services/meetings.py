@@ -14,7 +14,7 @@ from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence, extra_key, plan, regular_key
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
-from bot.rules.time import format_home, strict_instant
+from bot.rules.time import WeeklyRule, format_home, refuse_gap, strict_instant
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, Series
@@ -29,6 +29,9 @@ MAX_DEADLINE = timedelta(days=14)
 MAX_MEETING_DURATION = timedelta(hours=12)
 
 ChangeListener = Callable[[int], None]
+# Called in the transaction of a cancel or restore, after the meeting row changed: (session, series, row,
+# previous status). The status notices (bot/services/meeting_status.py) announce it when it comes late.
+StatusHook = Callable[[AsyncSession, SeriesInfo, Meeting, str], Awaitable[None]]
 # Given the meetings about to be shown, the (host, note-taker) pick of each one whose assignment is not
 # fixed yet, by occurrence key. Registered by the rotation service; shown marked "(provisional)".
 AssignmentProvider = Callable[
@@ -43,6 +46,7 @@ class MeetingService:
         self.settings = settings
         self._listeners: list[ChangeListener] = []
         self._assignment_provider: AssignmentProvider | None = None
+        self.status_hooks: list[StatusHook] = []
 
     def set_assignment_provider(self, provider: AssignmentProvider) -> None:
         """Where views get the provisional host and note-taker of meetings not fixed yet."""
@@ -88,6 +92,7 @@ class MeetingService:
         now = self.clock.now()
         home = ZoneInfo(timezone)
         first = start or now.astimezone(home).date()
+        refuse_gap(WeeklyRule(weekday, local_time, timezone, first))  # before anything is written
         display = zones if zones is not None else self.settings.default_display_zones
         row = Series(
             workspace_id=actor.workspace_id, slug=slug, name=name, weekday=weekday,
@@ -286,6 +291,8 @@ class MeetingService:
             row.status_reason = reason
             row.status_changed_by = actor.member_id
             row.updated_at = now
+            for hook in self.status_hooks:
+                await hook(session, series, row, occurrence.status)
             await q.touch_series(session, series.id, now)
             view = (await self.views(session, series, [replace(occurrence_of(row))]))[0]
         self.notify_changed(series.id)

@@ -328,7 +328,8 @@ def mention_reply(member_id: str, reply: Reply) -> Reply:
     return Reply(
         text=f"{member_id}: (your direct messages are closed, so here instead) {reply.text}",
         ephemeral=False, title=reply.title, fields=reply.fields, moments=reply.moments,
-        data={**reply.data, "mention": member_id}, kind=reply.kind, mention=member_id,
+        moment_labels=reply.moment_labels, data={**reply.data, "mention": member_id}, kind=reply.kind,
+        mention=member_id,
     )
 
 

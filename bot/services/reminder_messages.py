@@ -73,7 +73,8 @@ def agenda_closing(series: SeriesInfo, occurrence: Occurrence, items: list[Agend
             f"closes at {format_home(deadline, series.timezone)}. It has {count} item"
             f"{'s' if count != 1 else ''} so far; add one with /agenda add \"<title>\" <link>. "
             + ("Without items there is no meeting." if not items else ""))
-    return Reply(text=text.strip(), ephemeral=False, kind="reminder", moments=(occurrence.starts_at, deadline))
+    return Reply(text=text.strip(), ephemeral=False, kind="reminder", moments=(occurrence.starts_at, deadline),
+                 moment_labels=("starts", "agenda deadline"))
 
 
 def reminder_dm(series: SeriesInfo, occurrence: Occurrence, zone: str | None, reasons: list[str],

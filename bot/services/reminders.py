@@ -324,6 +324,19 @@ class ReminderService:
                                               [p for p in (row.host, row.note_taker) if p])
         return messages.agenda_announcement(series, row, items, names)
 
+    # -- for the status notices (bot/services/meeting_status.py) ---------------------------
+    async def replan_meeting(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence) -> None:
+        """Plan one meeting's messages now, in the caller's transaction (a cancel or a restore after the
+        deadline step, which this never runs), so that no dispatcher sends a reminder the change made
+        pointless, and a restored meeting's reminders are written at once, before the next tick."""
+        await self._plan_occurrence(session, series, occurrence, self.clock.now(), [])
+
+    async def announcement(self, session: AsyncSession, series: SeriesInfo, row: Meeting) -> Reply:
+        """The meeting's announcement as the deadline step would write it now (agenda or "no meeting")."""
+        assert row.id is not None
+        items = [AgendaEntry.of(i) for i in await agenda_q.items_of(session, row.id)]
+        return await self._announcement(session, series, row, items)
+
     # -- reminders --------------------------------------------------------------------------
     async def _wanted(
         self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence, items: list[AgendaEntry],

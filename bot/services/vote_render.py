@@ -101,7 +101,8 @@ def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply
     lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\"; "
                  "+0 and -0 count as 0. Anyone may vote; only the electorate's votes are binding.")
     return Reply(text="\n".join(lines), title=f"[VOTE] {view.title}", ephemeral=False, kind="vote",
-                 buttons=vote_buttons(view), moments=(view.closes_at,), data={"vote": vote_data(view)},
+                 buttons=vote_buttons(view), moments=(view.closes_at,), moment_labels=("vote closes",),
+                 data={"vote": vote_data(view)},
                  live_vote=view.id)
 
 
@@ -135,7 +136,7 @@ def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
         lines.append("Closed early with force=yes.")
     lines.append(f"Log head digest: {view.head_digest} (check it with quorum verify).")
     return Reply(text="\n".join(lines), title=f"[RESULT][VOTE] {view.title}", ephemeral=False, kind="vote",
-                 moments=(view.closed_at,), data={"vote": vote_data(view)})
+                 moments=(view.closed_at,), moment_labels=("vote closed",), data={"vote": vote_data(view)})
 
 
 def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ...]) -> Reply:
@@ -154,5 +155,5 @@ def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ..
     lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\" (+0 and -0 count as 0); "
                  f"/vote status #{view.id} shows the tally so far.")
     return Reply(text="\n".join(lines), title=f"[VOTE] Reminder: {view.title}", ephemeral=False, kind="reminder",
-                 buttons=vote_buttons(view), moments=(view.closes_at,),
+                 buttons=vote_buttons(view), moments=(view.closes_at,), moment_labels=("vote closes",),
                  data={"vote_id": view.id, "closes_at": iso(view.closes_at)})

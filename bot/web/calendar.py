@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from html import escape
 from weakref import WeakKeyDictionary
 
 from aiohttp import web
 
 from bot.errors import InvalidInput, NotFound, QuorumError
 from bot.metrics import FEED_REQUESTS
+from bot.rules.member_text import strip_bidi
 from bot.rules.parsing import WEEKDAY_NAMES
 from bot.rules.time import format_home, render_in_zones
 from bot.services import Services
@@ -27,6 +28,11 @@ HTML_HEADERS = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
 # The rendered listing, for as long as the calendar service keeps serving the same Listing (it builds a
 # new one on every change): a repeated GET / costs neither queries nor rendering.
 _rendered: WeakKeyDictionary[Listing, bytes] = WeakKeyDictionary()
+
+
+def escape(text: str) -> str:
+    """HTML-escaped member text (titles, names), without direction overrides (bot.rules.member_text)."""
+    return html.escape(strip_bidi(text))
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -88,8 +94,8 @@ async def _feed(request: web.Request, services: Services, slug: str, token: str 
         feed = await services.calendar.feed(slug, zone or None, token)
     except QuorumError as exc:
         if isinstance(exc, InvalidInput) and zone is not None:
-            return _error(400, f"tz={zone[:64]!r} is not a time zone this server knows: use an IANA name such "
-                               "as Europe/Berlin or America/Los_Angeles.")
+            # parse_zone's sentence: an abbreviation (tz=PST) is answered with the zone it usually means.
+            return _error(400, f"tz= {exc.message}")
         return _quorum_error(exc)
     headers = {
         "ETag": feed.etag,

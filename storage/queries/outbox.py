@@ -285,3 +285,17 @@ async def problems(session: AsyncSession, limit: int) -> list[OutboxMessage]:
         .order_by(col(OutboxMessage.id).desc()).limit(limit)
     )
     return list(rows.scalars())
+
+
+async def revive_cancelled(session: AsyncSession, prefix: str, kind: str, now: datetime) -> int:
+    """Make the cancelled ``kind`` rows under ``prefix`` that can still be useful (not expired) pending
+    again, for the planner to refresh or cancel once more (a meeting restored after its reminders were
+    cancelled). One statement, so no row object loaded earlier in the session goes stale."""
+    table = _table()
+    result = await session.execute(
+        update(table)
+        .where(_key_range(session, prefix), table.c.kind == kind, table.c.status == "cancelled",
+               table.c.claimed_by.is_(None), or_(table.c.expires_at.is_(None), table.c.expires_at > now))
+        .values(status="pending", last_error=None, next_attempt_at=table.c.due_at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

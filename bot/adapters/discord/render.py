@@ -13,8 +13,9 @@ from bot.adapters.text import split_at_lines
 from bot.commands.dispatcher import MentionResolver, make_actor
 from bot.config import Settings
 from bot.contracts.actor import Actor
-from bot.contracts.reply import Reply
+from bot.contracts.reply import Reply, labelled
 from bot.errors import InvalidInput
+from bot.rules.member_text import neutralise
 
 CONTENT_LIMIT = 2000
 EMBED_LIMIT = 4096
@@ -40,11 +41,10 @@ def snowflake_of(member: str) -> int | None:
 
 def local_times(reply: Reply) -> str:
     """Each reader sees ``<t:UNIX:F>`` in their own zone, next to the display-zone line in the text."""
-    stamps = [f"<t:{int(moment.timestamp())}:F>" for moment in reply.moments]
-    if not stamps:
+    if not reply.moments:
         return ""
-    label = "Your local time" if len(stamps) == 1 else "Your local times"
-    return f"{label}: {' · '.join(stamps)}"
+    label = "Your local time" if len(reply.moments) == 1 else "Your local times"
+    return f"{label}: {labelled(reply.moments, reply.moment_labels, lambda m: f'<t:{int(m.timestamp())}:F>')}"
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -89,16 +89,20 @@ def render_parts(reply: Reply, *, view: discord.ui.View | None = None) -> list[d
 
 
 def _text_of(reply: Reply) -> str:
+    """The text as members may see it (``neutralise``: no pings, no direction overrides), then the
+    readers' own times, which are the bot's markup."""
+    text = neutralise(reply.text)
     extra = local_times(reply)
     if extra:
-        return f"{reply.text}\n{extra}" if reply.text else extra
-    return reply.text
+        return f"{text}\n{extra}" if text else extra
+    return text
 
 
 def _embed(title: str | None, description: str, with_fields_of: Reply | None) -> discord.Embed:
-    embed = discord.Embed(title=_truncate(title, 256) if title else None, description=description)
+    embed = discord.Embed(title=_truncate(neutralise(title), 256) if title else None, description=description)
     for item in (with_fields_of.fields[:25] if with_fields_of is not None else ()):
-        embed.add_field(name=_truncate(item.name, 256), value=_truncate(item.value, 1024), inline=False)
+        embed.add_field(name=_truncate(neutralise(item.name), 256), value=_truncate(neutralise(item.value), 1024),
+                        inline=False)
     return embed
 
 

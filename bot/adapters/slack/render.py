@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.text import split_at_lines
-from bot.contracts.reply import Button, Reply
+from bot.contracts.reply import Button, Reply, labelled
+from bot.rules.member_text import neutralise
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -22,8 +23,9 @@ PROMPT_CALLBACK = "quorum_prompt"
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as markup; user text must not become a mention or a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn treats &, < and > as markup; user text must not become a mention or a link. The
+    neutralising every platform shares (no direction overrides, no @here) comes first."""
+    return neutralise(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def local_time(moment: datetime) -> str:
@@ -61,13 +63,13 @@ def parse_button_value(value: str) -> tuple[str, str | None]:
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if reply.title:
-        blocks.append({"type": "header", "text": {"type": "plain_text", "text": reply.title[:150]}})
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": neutralise(reply.title)[:150]}})
     text = reply.text if reply.ok else f":warning: {reply.text}"
     for chunk in split_at_lines(escape(text), SECTION_LIMIT):
         if chunk.strip():
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
     if reply.moments:
-        times = " · ".join(local_time(m) for m in reply.moments[:10])
+        times = labelled(reply.moments[:10], reply.moment_labels, local_time)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Your time: {times}"}]})
     fields = [{"type": "mrkdwn", "text": f"*{escape(f.name)}*\n{escape(f.value)}"[:FIELD_LIMIT]}
               for f in reply.fields]
@@ -87,7 +89,8 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
 def fallback_text(reply: Reply) -> str:
     """The notification and screen-reader text; Slack wants one next to blocks."""
     text = reply.as_plain_text().split("\nActions: ")[0]
-    return text[:FALLBACK_LIMIT]
+    # Slack reads this text for notifications too: escaped like the blocks, so a title cannot ping.
+    return escape(text)[:FALLBACK_LIMIT]
 
 
 def message(reply: Reply) -> dict[str, Any]:

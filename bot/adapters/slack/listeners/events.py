@@ -42,7 +42,8 @@ class AppHome:
                   if member == actor.member_id]
         if duties:
             sections.append(("Your duties", Reply(f"You {' and '.join(duties)} the next meeting.",
-                                                  moments=upcoming.moments)))
+                                                  moments=upcoming.moments,
+                                                  moment_labels=upcoming.moment_labels)))
         sections.append(("Next meeting", upcoming if upcoming.ok else Reply(upcoming.text)))
         votes = await self.runner.run("vote list open", actor, team)  # as /vote list open shows them
         sections.append(("Open votes", votes if votes.ok else Reply(votes.text)))
