@@ -1,5 +1,5 @@
-"""The HTTP server's routes: the liveness check, the calendar feeds, the subscription page and the
-Slack endpoint.
+"""The HTTP server's routes: the liveness check, the calendar feeds, the subscription page, the
+Slack endpoint and GitHub's webhook.
 
 ``quorum run`` starts listening before it has imported the rest of the bot or migrated the database, so
 this module imports nothing but aiohttp: the routes find the services in a ``WebState`` that start-up
@@ -26,6 +26,7 @@ class WebState:
 
     services: Services | None = None
     slack: Handler | None = None
+    github: Handler | None = None  # set when GITHUB_WEBHOOK_SECRET is (bot/adapters/github/webhook.py)
 
 
 STATE_KEY = web.AppKey("state", WebState)
@@ -78,6 +79,15 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     return await handler(request)
 
 
+async def github_webhook(request: web.Request) -> web.StreamResponse:
+    services_of(request)
+    handler = request.app[STATE_KEY].github
+    if handler is None:
+        return web.json_response({"error": "GitHub webhooks are off here: set GITHUB_WEBHOOK_SECRET (and "
+                                           "GITHUB_TOKEN), see docs/github.md"}, status=404)
+    return await handler(request)
+
+
 def build_web_app(services: Services | None = None, *, slack_http: bool = False) -> web.Application:
     """The routes, answering 503 (but ``/health/live``) until ``ready`` is called, or at once when
     ``services`` is given. ``slack_http``: Slack in HTTP mode, so ``POST /slack/events`` exists."""
@@ -89,13 +99,17 @@ def build_web_app(services: Services | None = None, *, slack_http: bool = False)
     app.router.add_get("/calendar/{name}", calendar)
     if slack_http:
         app.router.add_post("/slack/events", slack_events)
+    app.router.add_post("/github/webhook", github_webhook)
     if services is not None:
         ready(app, services)
     return app
 
 
-def ready(app: web.Application, services: Services, slack: Handler | None = None) -> None:
-    """Start answering with these services (and this Slack handler, when Slack runs in HTTP mode)."""
+def ready(app: web.Application, services: Services, slack: Handler | None = None,
+          github: Handler | None = None) -> None:
+    """Start answering with these services (and this Slack handler, when Slack runs in HTTP mode; this
+    GitHub webhook handler, when GITHUB_WEBHOOK_SECRET is set)."""
     state = app[STATE_KEY]
     state.slack = slack
+    state.github = github
     state.services = services
