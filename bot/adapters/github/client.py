@@ -42,7 +42,8 @@ def failure(exc: BaseException, now: datetime) -> DeliveryError:
                              "GitHub rate limit used up", retry_after=wait)
     if isinstance(exc, gidgethub.HTTPException):
         status = int(exc.status_code)
-        message = str(exc) or exc.status_code.phrase
+        # gidgethub passes GitHub's "message" (None when the body had none).
+        message = str(exc.args[0]) if exc.args and exc.args[0] else exc.status_code.phrase
         retry_after = _retry_after(exc.headers, now)
         if status == 429 or (status == 403 and (retry_after is not None or "rate limit" in message.lower())):
             return DeliveryError(f"GitHub {status}: {message}",
