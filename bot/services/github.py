@@ -198,10 +198,8 @@ class GitHubService:
         """For a link to an issue or PR of a configured repository, its real title; never raises (GitHub
         down means a note, not a refused item). None for links that are not such links."""
         ref = issue_ref(link, self.settings.github.repositories)
-        if ref is None:
+        if ref is None or self.reader is None:  # not such a link, or GitHub is off (no GITHUB_TOKEN)
             return None
-        if self.reader is None:
-            return FetchedTitle(None, "GitHub is not connected here, so the issue's title was not fetched.")
         try:
             return FetchedTitle(_title(await self.reader.title(ref.repo, ref.number)))
         except GitHubUnavailable as exc:
