@@ -22,7 +22,7 @@ GROUPS: dict[str, str] = {
     "notes": "Notes, decisions and action items of a meeting, and its minutes",
     "vote": "Binding votes: open, cast, status, list, close",
     "calendar": "Calendar subscription links",
-    "me": "Your own settings: time zone, reminders and GitHub login",
+    "me": "Your own settings: time zone and reminders",
     "quorum": "Help",
 }
 

@@ -40,7 +40,15 @@ class GitHubMinutes:
             if ref is None:
                 continue
             prefix = comment_prefix(meeting.id, item.id)
-            earlier = [row for row in await outbox_q.with_prefix(session, prefix) if row.platform_ref]
+            rows = await outbox_q.with_prefix(session, prefix)
+            latest_key = f"{prefix}{latest}"
+            for row in rows:
+                # An older version still waiting (GitHub was failing) must not land after this one and
+                # put the old text back: it is dropped; this row makes or edits the same comment.
+                if row.id is not None and row.key != latest_key and row.status == "pending":
+                    await outbox_q.update_unclaimed(session, row.id, {
+                        "status": "cancelled", "last_error": "superseded by minutes published later"})
+            earlier = [row for row in rows if row.platform_ref]
             known = max(earlier, key=lambda row: row.id or 0).platform_ref if earlier else None
             mine = [MinutesNote(n.id, n.kind, n.text, n.item_id, n.owner_name) for n in notes.notes
                     if n.item_id == item.id]
@@ -50,6 +58,6 @@ class GitHubMinutes:
             if known is not None:
                 data["comment_id"] = known
             written += await self.outbox.enqueue(
-                session, key=f"{prefix}{latest}", workspace_id=notes.series.workspace_id, kind="github_comment",
+                session, key=latest_key, workspace_id=notes.series.workspace_id, kind="github_comment",
                 target=ref.target, reply=Reply(text=body, ephemeral=False, kind="minutes", data=data))
         return written

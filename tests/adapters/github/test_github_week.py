@@ -165,3 +165,27 @@ async def test_a_comment_github_refuses_is_shown_in_quorum_outbox(app: App, fake
     assert "failed 1" in report.split("\n")[0]
     assert f"github_comment to {REPO}#999" in report and "GitHub 404" in report
     assert TOKEN not in report
+
+
+async def test_a_republish_supersedes_a_comment_still_waiting(app: App, fake_github: FakeGitHub,
+                                                              clock: ManualClock, members: Members) -> None:
+    chat, alice = app.dispatcher, members.chair()
+    await ok(chat, alice, SEED_SERIES)
+    fake_github.issue(REPO, 5, "Release 0.9")
+    added = await ok(chat, members.member("bob"), '/agenda add "x" https://github.com/apache/tvm/issues/5')
+    item = added.data["item"]["id"]
+    clock.set(FIRST + timedelta(minutes=10))
+    await ok(chat, alice, f'/notes add "First version" item=#{item}')
+    fake_github.fail("GET", "/issues/5/comments", Failure(503))
+    await ok(chat, alice, "/notes publish")
+    report = await app.services.outbox_dispatcher.dispatch_due()
+    assert report.retried == 1 and fake_github.comments == {}
+    await ok(chat, alice, f'/notes add "Second version" item=#{item}')
+    await ok(chat, alice, "/notes publish")
+    await drain_github(app, clock)
+    (comment,) = fake_github.comments[(REPO, 5)]
+    assert "Second version" in comment["body"] and "First version" in comment["body"]
+    async with app.db.read() as session:
+        statuses = sorted(m.status for m in await outbox_q.all_messages(session) if m.kind == "github_comment")
+    assert statuses == ["cancelled", "sent"]
+    assert sum(1 for r in fake_github.requests if r.method in ("POST", "PATCH")) == 1

@@ -74,3 +74,12 @@ async def test_signed_deliveries(app: App, fake_github: FakeGitHub, clock: Manua
         response = await client.post("/github/webhook", data=body, headers=headers)
         assert response.status == 200 and (await response.json())["ignored"] == "issues"
         assert len(fake_github.requests) == read
+
+
+async def test_the_webhook_is_off_without_its_secret(services: Any) -> None:
+    from bot.web.routes import build_web_app
+
+    async with TestClient(TestServer(build_web_app(services))) as client:
+        body, headers = signed("ping", {"zen": "hi"})
+        response = await client.post("/github/webhook", data=body, headers=headers)
+        assert response.status == 404 and "GITHUB_WEBHOOK_SECRET" in (await response.json())["error"]
