@@ -154,6 +154,7 @@ class App:
         if self.slack is not None:
             await self.slack.close()
         if self.github is not None:
+            await self.services.github.stop_poll()
             await self.github.close()
         await self.db.dispose()
 
@@ -250,7 +251,7 @@ def _build_github(app: App) -> web_routes.Handler | None:
     app.github = client
     app.services.github.reader = client
     app.services.notifiers["github"] = GitHubNotifier(client)
-    app.ticker.add("github", app.services.github.poll_tick)
+    app.ticker.add("github", app.services.github.start_poll)
     if secrets.github_webhook_secret:
         return GitHubWebhook(secrets.github_webhook_secret, app.services).handle
     return None

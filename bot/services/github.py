@@ -11,6 +11,7 @@ webhook, or two replicas, at once add nothing twice."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -58,12 +59,26 @@ class GitHubService:
         # Set by the composition root when GITHUB_TOKEN is set (bot/app.py); None: GitHub is off.
         self.reader: GitHubReader | None = None
         self._next_poll: datetime | None = None
+        self._polling: asyncio.Task[None] | None = None
 
     @property
     def on(self) -> bool:
         return self.reader is not None and bool(self.settings.github.repositories)
 
     # -- the schedule and the webhook --------------------------------------------------------------------
+
+    async def start_poll(self) -> None:
+        """The ticker's job: start ``poll_tick`` in the background and return at once, so a slow GitHub
+        never holds up the reminders of the same tick. One poll at a time."""
+        if self._polling is not None and not self._polling.done():
+            return
+        self._polling = asyncio.create_task(self.poll_tick(), name="github-poll")
+        self._polling.add_done_callback(_log_failure)
+
+    async def stop_poll(self) -> None:
+        if self._polling is not None and not self._polling.done():
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
 
     async def poll_tick(self) -> None:
         """Run from the ticker: read every configured repository once per ``poll_seconds``."""
@@ -206,6 +221,11 @@ class GitHubService:
             log.info("GitHub: title of %s not fetched: %s", ref.target, exc)
             return FetchedTitle(None, f"The title of {ref.target} could not be fetched from GitHub ({exc}); "
                                    "your title is shown instead.")
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("GitHub poll failed; it runs again at the next tick", exc_info=task.exception())
 
 
 def _title(text: str) -> str:

@@ -8,6 +8,7 @@ was added reliably, so it triggers the same read as the poll, of that repository
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -16,9 +17,13 @@ from gidgethub.sansio import Event
 
 from bot.contracts.github import GitHubUnavailable
 from bot.services import Services
+from bot.services.github import SyncReport
 
 log = logging.getLogger("quorum.github")
 
+# GitHub gives up on a delivery after 10 s: a read that takes longer goes on in the background and the
+# delivery is answered 202 before then.
+ANSWER_WITHIN_SECONDS = 8.0
 # Events whose deliveries can change which issues carry a label (GitHub's event names).
 RELEVANT = frozenset({"issues", "pull_request", "label"})
 
@@ -27,6 +32,7 @@ class GitHubWebhook:
     def __init__(self, secret: str, services: Services) -> None:
         self._secret = secret
         self.services = services
+        self._background: set[asyncio.Task[object]] = set()  # reads that outlived their delivery's answer
 
     def __repr__(self) -> str:  # never the secret
         return "GitHubWebhook()"
@@ -47,10 +53,22 @@ class GitHubWebhook:
         repo = str(((event.data or {}).get("repository") or {}).get("full_name") or "")
         if event.event not in RELEVANT or not self.services.settings.github.configured(repo):
             return web.json_response({"ok": True, "ignored": event.event})
+        task: asyncio.Task[object] = asyncio.ensure_future(self.services.github.sync_repo(repo))
         try:
-            report = await self.services.github.sync_repo(repo)
+            report = await asyncio.wait_for(asyncio.shield(task), ANSWER_WITHIN_SECONDS)
+        except TimeoutError:
+            self._background.add(task)
+            task.add_done_callback(self._finished)
+            return web.json_response({"ok": True, "reading": repo}, status=202)
         except GitHubUnavailable as exc:
             # Recorded as handled anyway: the next poll reads the repository again.
             log.warning("GitHub webhook: could not read %s (%s); the next poll will", repo, exc)
             return web.json_response({"ok": True, "deferred": True}, status=202)
+        assert isinstance(report, SyncReport)
         return web.json_response({"ok": True, "added": report.added, "removed": report.removed})
+
+    def _finished(self, task: asyncio.Task[object]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("GitHub webhook: a background read failed (%s); the next poll reads again",
+                        task.exception())
