@@ -283,6 +283,9 @@ def adapter_status(settings: Settings) -> list[str]:
                    else "no webhook: set GITHUB_WEBHOOK_SECRET to read changes at once")
         lines.append(f"GitHub: on ({len(github.repositories)} repositories, {len(github.labels)} series labels, "
                      f"read every {github.poll_seconds} s; {webhook}).")
+        if not github.repositories or not github.labels:
+            lines.append("GitHub: list repositories and each series' label in [github] (docs/github.md), or "
+                         "no issue becomes an agenda item.")
     else:
         lines.append("GitHub: off. Set GITHUB_TOKEN to a fine-grained token (Issues read/write, Pull requests "
                      "read) and list repositories and labels in [github] (see docs/github.md).")
