@@ -29,6 +29,8 @@ from bot.services.backup import BackupService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
+from bot.services.github import GitHubService
+from bot.services.github_minutes import GitHubMinutes
 from bot.services.meeting_status import MeetingStatusNotices
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
@@ -41,11 +43,13 @@ from bot.services.rotation_requests import RotationRequests
 from bot.services.vote_audit import VoteAudit
 from bot.services.vote_notices import VoteNotices
 from bot.services.votes import VoteService
+from bot.web import routes as web_routes
 from bot.web.routes import build_web_app, ready, slack_http_mode
 from storage.db import Database, safe_url
 
 if TYPE_CHECKING:  # a platform's SDK is imported only when that platform is built
     from bot.adapters.discord.client import DiscordAdapter
+    from bot.adapters.github.client import GitHubClient
     from bot.adapters.slack import SlackAdapter
 
 log = logging.getLogger("quorum")
@@ -96,8 +100,14 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     status_notices = MeetingStatusNotices(reminders, outbox)
     meetings.status_hooks.append(status_notices.on_status_changed)
     meetings.on_series_changed(status_notices.on_series_changed)
+    # GitHub (docs/github.md): a linked issue's real title when an item is added, and the minutes of each
+    # GitHub-linked item commented on it when the minutes are published. Its reader comes with the token.
+    github = GitHubService(db, clock, settings, meetings)
     agenda = AgendaService(db, clock, settings, meetings)
     agenda.late_removal_hooks.append(status_notices.on_late_removal)
+    agenda.title_lookups.append(github.title_of)
+    notes = NotesService(db, clock, settings, meetings, rotation, outbox)
+    notes.publish_hooks.append(GitHubMinutes(settings, outbox).on_publish)
     return Services(
         db=db, clock=clock, settings=settings,
         members=members,
@@ -111,7 +121,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         outbox=outbox,
         rotation=rotation,
         rotation_requests=RotationRequests(db, clock, settings, meetings, rotation, outbox),
-        notes=NotesService(db, clock, settings, meetings, rotation, outbox),
+        notes=notes,
         votes=votes,
         vote_audit=VoteAudit(db),
         vote_notices=vote_notices,
@@ -123,6 +133,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         role_directories=role_directories,
         deadline_hooks=deadline_hooks,
         due_planners=due_planners,
+        github=github,
     )
 
 
@@ -139,6 +150,7 @@ class App:
     web_app: web.Application
     slack: SlackAdapter | None = None
     discord: DiscordAdapter | None = None
+    github: GitHubClient | None = None
 
     def wake_soon(self) -> None:
         self.ticker.wake_at(self.clock.now() + timedelta(seconds=1))
@@ -178,6 +190,9 @@ class App:
     async def close(self) -> None:
         if self.slack is not None:
             await self.slack.close()
+        if self.github is not None:
+            await self.services.github.stop_poll()
+            await self.github.close()
         await self.db.dispose()
 
 
@@ -231,8 +246,10 @@ def build_app(
         app.slack = _build_slack(app)
     if "discord" in chosen:
         app.discord = _build_discord(app)
+    github_webhook = _build_github(app) if settings.secrets.github_enabled else None
     slack_http = app.slack.handle_http if app.slack is not None and slack_http_mode(settings) else None
-    ready(web_app, services, slack_http, readiness=app.readiness, refresh_metrics=app.refresh_metrics)
+    ready(web_app, services, slack_http, github_webhook, readiness=app.readiness,
+          refresh_metrics=app.refresh_metrics)
     return app
 
 
@@ -260,6 +277,26 @@ def _build_discord(app: App) -> DiscordAdapter:
     return adapter
 
 
+def _build_github(app: App) -> web_routes.Handler | None:
+    """GitHub's client as the GitHub service's reader and the notifier of ``github_comment`` rows; its
+    labels are read on every tick (each ``[github] poll_seconds``); returns the webhook's handler when
+    GITHUB_WEBHOOK_SECRET is set."""
+    from bot.adapters.github.client import GitHubClient
+    from bot.adapters.github.notifier import GitHubNotifier
+    from bot.adapters.github.webhook import GitHubWebhook
+
+    secrets = app.settings.secrets
+    assert secrets.github_token is not None
+    client = GitHubClient(secrets.github_token, app.settings.github_api_url, app.clock)
+    app.github = client
+    app.services.github.reader = client
+    app.services.notifiers["github"] = GitHubNotifier(client)
+    app.ticker.add("github", app.services.github.start_poll)
+    if secrets.github_webhook_secret:
+        return GitHubWebhook(secrets.github_webhook_secret, app.services).handle
+    return None
+
+
 async def migrate(settings: Settings) -> None:
     from storage.migrate import upgrade  # Alembic: only the commands that migrate pay for importing it
 
@@ -280,6 +317,18 @@ def adapter_status(settings: Settings) -> list[str]:
     else:
         lines.append("Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (and SLACK_APP_TOKEN for Socket "
                      "Mode) from your Slack app (see docs/slack.md).")
+    github = settings.github
+    if settings.secrets.github_enabled:
+        webhook = ("webhook at POST /github/webhook" if settings.secrets.github_webhook_secret
+                   else "no webhook: set GITHUB_WEBHOOK_SECRET to read changes at once")
+        lines.append(f"GitHub: on ({len(github.repositories)} repositories, {len(github.labels)} series labels, "
+                     f"read every {github.poll_seconds} s; {webhook}).")
+        if not github.repositories or not github.labels:
+            lines.append("GitHub: list repositories and each series' label in [github] (docs/github.md), or "
+                         "no issue becomes an agenda item.")
+    else:
+        lines.append("GitHub: off. Set GITHUB_TOKEN to a fine-grained token (Issues read/write, Pull requests "
+                     "read) and list repositories and labels in [github] (see docs/github.md).")
     return lines
 
 

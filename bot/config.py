@@ -76,6 +76,25 @@ class DiscordConfig:
 
 
 @dataclass(frozen=True)
+class GitHubConfig:
+    """``[github]``: the repositories whose issues and pull requests Quorum reads and comments on, and the
+    label that puts an item on each series' agenda (series slug -> label). docs/github.md."""
+
+    repositories: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    poll_seconds: int = 300
+
+    def series_of_label(self, label: str) -> list[str]:
+        return [slug for slug, name in self.labels.items() if name.lower() == label.lower()]
+
+    def configured(self, repo: str) -> bool:
+        return repo.lower() in (r.lower() for r in self.repositories)
+
+
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Tokens from the environment. ``repr`` names which are present, never their values."""
 
@@ -83,6 +102,8 @@ class Secrets:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    github_token: str | None = field(default=None, repr=False)
+    github_webhook_secret: str | None = field(default=None, repr=False)
     # When set, GET /metrics asks for it as a bearer token.
     metrics_token: str | None = field(default=None, repr=False)
 
@@ -100,6 +121,10 @@ class Secrets:
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def github_enabled(self) -> bool:
+        return bool(self.github_token)
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,8 @@ class Settings:
     secrets: Secrets = Secrets()
     slack_api_url: str | None = None
     discord_api_url: str | None = None
+    github: GitHubConfig = GitHubConfig()
+    github_api_url: str = DEFAULT_GITHUB_API_URL
     source: str = "built-in defaults"
 
     def role_members(self, role: str) -> tuple[str, ...]:
@@ -195,12 +222,15 @@ _KNOWN = {
     "outbox": {"retention_days", "concurrency", "lease_seconds"},
     "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
     "scheduler": {"tick_seconds"},
+    "github": {"repositories", "labels", "poll_seconds"},
     "logging": {"level", "format"},
     "roles": None,  # any role name
 }
 _ROLE_KEYS = {"members", "discord_role", "slack_usergroup"}
 _SECRET_KEYS = {"token", "discord_token", "slack_bot_token", "slack_signing_secret", "slack_app_token",
                 "signing_secret", "bot_token", "app_token"}
+_SECRET_ENV = ("DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, GITHUB_TOKEN, "
+               "GITHUB_WEBHOOK_SECRET")
 _TYPE_NAMES = {int: "a whole number", str: "a string in quotes", bool: "true or false", list: "a list [..]",
                float: "a number", dict: "a table"}
 _MEMBER_ID = re.compile(r"^(console:[^\s:]+|discord:\d+|slack:[A-Z0-9]+:[A-Z0-9]+)$")
@@ -285,6 +315,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
     tick = _tick_seconds(reader)
     level = _log_level(reader)
     log_format = _log_format(reader, env)
+    github = _github(reader)
     if reader.problems:
         raise ConfigError(reader.problems, source)
     return Settings(
@@ -305,6 +336,8 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
         secrets=_secrets(env),
         slack_api_url=env.get("SLACK_API_URL") or None,
         discord_api_url=env.get("DISCORD_API_URL") or None,
+        github=github,
+        github_api_url=(env.get("GITHUB_API_URL") or DEFAULT_GITHUB_API_URL).rstrip("/"),
         source=source,
     )
 
@@ -315,7 +348,7 @@ def _check_known(reader: _Reader, raw: dict[str, Any]) -> None:
         if table not in _KNOWN:
             if isinstance(value, dict) and any("token" in k or "secret" in k for k in value):
                 reader.problem(table, None, "holds a secret: tokens are read only from environment variables "
-                               "(DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN); remove it")
+                               f"({_SECRET_ENV}); remove it")
             else:
                 reader.problem(table, None, f"unknown section; known sections are {', '.join(sorted(_KNOWN))}")
             continue
@@ -323,8 +356,7 @@ def _check_known(reader: _Reader, raw: dict[str, Any]) -> None:
         if keys is not None and isinstance(value, dict):
             for key in value:
                 if key in _SECRET_KEYS or "token" in key or "secret" in key:
-                    reader.problem(table, key, "secrets are read only from environment variables "
-                                   "(DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN); "
+                    reader.problem(table, key, f"secrets are read only from environment variables ({_SECRET_ENV}); "
                                    "remove it from the file")
                 elif key not in keys:
                     reader.problem(table, key, f"unknown key; known keys are {', '.join(sorted(keys))}")
@@ -490,6 +522,32 @@ def _log_format(reader: _Reader, env: Mapping[str, str]) -> LogFormat:
         return LOG_FORMATS[chosen]
     reader.problem("logging", "format", f"must be text or json (QUORUM_LOG_FORMAT or [logging] format), not {chosen!r}")
     return "text"
+_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+_LABEL_MAX = 50  # GitHub's own limit on a label's name
+
+
+def _github(reader: _Reader) -> GitHubConfig:
+    repositories = reader.strings("github", "repositories", ())
+    for repo in repositories:
+        if not _REPOSITORY.match(repo):
+            reader.problem("github", "repositories", f"'{repo}' is not a repository: write it as owner/name, "
+                           "e.g. apache/tvm")
+    labels_raw = reader.get("github", "labels", dict, {})
+    labels: dict[str, str] = {}
+    for slug, label in labels_raw.items():
+        if not isinstance(label, str) or not label.strip() or len(label) > _LABEL_MAX:
+            reader.problem("github", "labels", f"the label of series '{slug}' must be a label name in quotes "
+                           f"(at most {_LABEL_MAX} characters), e.g. {{ {slug} = \"{slug}-meeting\" }}")
+            continue
+        labels[str(slug)] = label.strip()
+    if labels and not repositories:
+        reader.problem("github", "repositories", "labels are set but no repository is: list the repositories "
+                       "whose labelled issues become agenda items, e.g. repositories = [\"apache/tvm\"]")
+    poll: int = reader.get("github", "poll_seconds", int, 300)
+    if not 60 <= poll <= 86400:
+        reader.problem("github", "poll_seconds", "must be between 60 and 86400 (seconds)")
+        poll = 300
+    return GitHubConfig(repositories=tuple(repositories), labels=labels, poll_seconds=poll)
 
 
 def _secrets(env: Mapping[str, str]) -> Secrets:
@@ -499,6 +557,8 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         slack_app_token=env.get("SLACK_APP_TOKEN") or None,
         metrics_token=env.get("QUORUM_METRICS_TOKEN") or None,
+        github_token=env.get("GITHUB_TOKEN") or None,
+        github_webhook_secret=env.get("GITHUB_WEBHOOK_SECRET") or None,
     )
 
 

@@ -421,3 +421,41 @@ class OutboxMessage(SQLModel, table=True):
 OUTBOX_KEY_PATTERN_INDEX = "ix_outbox_key_pattern"
 event.listen(OutboxMessage.__table__, "after_create", DDL(  # type: ignore[attr-defined]
     f"CREATE INDEX {OUTBOX_KEY_PATTERN_INDEX} ON outbox (key text_pattern_ops)").execute_if(dialect="postgresql"))
+
+
+# -- GitHub (migration 0011, docs/github.md) -----------------------------------------------------------------
+
+
+class GitHubLogin(SQLModel, table=True):
+    """A member's GitHub login (``/me github <login>``): items they label on GitHub are theirs."""
+
+    __tablename__ = "github_login"
+    __table_args__ = (UniqueConstraint("workspace_id", "login", name="uq_github_login"),)
+
+    workspace_id: str = Field(primary_key=True, max_length=100)
+    member_id: str = Field(primary_key=True, max_length=120)
+    login: str = Field(max_length=40)  # lower case: GitHub logins are case-insensitive
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class GitHubLabelItem(SQLModel, table=True):
+    """One labelling of an issue or PR (the ``labeled`` event's moment) and the agenda item it became, so
+    a label seen again on the next poll adds nothing, a label kept after the meeting does not carry the
+    item to the next one, and removing the label before the deadline removes the item it added.
+    ``item_id`` is None when the link was already on that agenda from chat (that item stays the
+    member's)."""
+
+    __tablename__ = "github_label_item"
+    __table_args__ = (
+        UniqueConstraint("series_id", "repo", "number", "labelled_at", name="uq_github_label_item"),
+        Index("ix_github_label_item_repo", "repo", "number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="series.id")
+    repo: str = Field(max_length=140)  # owner/name, lower case
+    number: int
+    labelled_at: datetime = Field(sa_column=_utc())
+    meeting_id: int = Field(foreign_key="meeting.id")
+    item_id: int | None = Field(default=None)
+    created_at: datetime = Field(sa_column=_utc())

@@ -74,3 +74,38 @@ def test_an_in_memory_sqlite_database_is_refused(url: str) -> None:
 def test_a_sqlite_file_url_is_accepted() -> None:
     assert load_settings(None, {"QUORUM_DATABASE_URL": "sqlite+aiosqlite:////var/lib/quorum/q.db"}).database_url \
         == "sqlite+aiosqlite:////var/lib/quorum/q.db"
+
+
+def test_github_section_and_its_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "q.toml"
+    path.write_text('[github]\nrepositories = ["apache/tvm"]\nlabels = { community = "tvm-meeting" }\n'
+                    'poll_seconds = 120\n', encoding="utf-8")
+    settings = load_settings(path, {"GITHUB_TOKEN": "github_pat_secret123", "GITHUB_WEBHOOK_SECRET": "hook-secret",
+                                    "GITHUB_API_URL": "http://127.0.0.1:9/"})
+    assert settings.github.repositories == ("apache/tvm",) and settings.github.labels == {"community": "tvm-meeting"}
+    assert settings.github.poll_seconds == 120 and settings.github_api_url == "http://127.0.0.1:9"
+    assert settings.secrets.github_enabled and settings.secrets.github_webhook_secret == "hook-secret"
+    assert "github_pat_secret123" not in repr(settings) and "hook-secret" not in repr(settings)
+    assert load_settings(None, {}).github_api_url == "https://api.github.com"
+
+
+def test_github_mistakes_are_explained(tmp_path: Path) -> None:
+    path = tmp_path / "q.toml"
+    path.write_text('[github]\nrepositories = ["tvm"]\nlabels = { community = "" }\npoll_seconds = 5\n'
+                    'token = "ghp_oops"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, {})
+    text = str(caught.value)
+    assert "'tvm' is not a repository: write it as owner/name" in text
+    assert "the label of series 'community' must be a label name" in text
+    assert "github.poll_seconds: must be between 60 and 86400" in text
+    assert "line 5: github.token: secrets are read only from environment variables" in text and "GITHUB_TOKEN" in text
+    assert "ghp_oops" not in text
+
+
+def test_github_token_is_redacted_from_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("quorum.test.redact-github")
+    logger.addFilter(RedactSecrets(Secrets(github_token="github_pat_11ABCDEF")))
+    with caplog.at_level(logging.INFO, logger="quorum.test.redact-github"):
+        logger.info("calling with %s", "github_pat_11ABCDEF")
+    assert "github_pat_11ABCDEF" not in caplog.text and "[redacted]" in caplog.text

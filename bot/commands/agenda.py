@@ -36,9 +36,11 @@ async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         f"{format_zone_line(view.starts_at, series.timezone, series.display_zones)}.\n"
         f"The agenda closes {format_home(view.deadline, series.timezone)}."
     )
+    if added.note:
+        text += f"\nNote: {added.note}"
     return Reply(text=text, **meeting_moments(view),
                  data={"item": {"id": item.id, "position": item.position, "title": item.title, "link": item.link},
-                       "meeting": meeting_data(view)})
+                       "meeting": meeting_data(view), **({"note": added.note} if added.note else {})})
 
 
 @REGISTRY.command("agenda list", "Show the agenda of the next meeting (or the meeting on date=).", SERIES, DATE)

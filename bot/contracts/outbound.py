@@ -11,8 +11,12 @@ from typing import Literal, Protocol, get_args
 from bot.contracts.reply import Reply
 
 # "dm" (target: member id) | "channel" (target: channel id) | "update" (target: message ref)
-OutboundKind = Literal["dm", "channel", "update"]
+# Posts on the community's public record, delivered by that service's notifier whatever the workspace's
+# platform: "github_comment" (target: "owner/repo#number"; the comment made, or edited, on that issue or PR).
+OutboundKind = Literal["dm", "channel", "update", "github_comment"]
 OUTBOUND_KINDS: tuple[OutboundKind, ...] = get_args(OutboundKind)
+# The notifier (by its ``platform`` name) of kinds that do not go to the workspace's chat platform.
+SERVICE_OF_KIND: dict[OutboundKind, str] = {"github_comment": "github"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class DirectMessagesClosed(DeliveryError):
 
 
 class Notifier(Protocol):
-    platform: str  # "console" | "discord" | "slack"
+    platform: str  # "console" | "discord" | "slack" | "github"
 
     async def send(self, message: OutboundMessage) -> str | None:
         """Deliver the message; return the platform's reference to the posted message (for later

@@ -12,6 +12,7 @@ from bot.services.backup import BackupService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
+from bot.services.github import GitHubService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.notes import NotesService
@@ -59,3 +60,6 @@ class Services:
     # the reminder service holds these same lists.
     deadline_hooks: list[DeadlineHook]
     due_planners: list[DuePlanner]
+    # Agenda items from GitHub labels, members' logins, issue titles (docs/github.md); its reader is set by
+    # bot/app.py when GITHUB_TOKEN is set.
+    github: GitHubService

@@ -22,9 +22,23 @@ from storage.queries import meetings as meetings_q
 
 
 @dataclass(frozen=True)
+class FetchedTitle:
+    """A linked page's real title (``title``), or why it could not be fetched (``note``, shown to the member)."""
+
+    title: str | None
+    note: str | None = None
+
+
+# Given a link, its real title, or None when the lookup does not handle such links (GitHub: bot/services/github.py).
+TitleLookup = Callable[[str], Awaitable[FetchedTitle | None]]
+
+
+@dataclass(frozen=True)
 class Added:
     item: AgendaEntry
     meeting: MeetingView
+    # Said to the member after the confirmation, e.g. that the linked issue's title could not be fetched.
+    note: str | None = None
 
 
 # Called in the transaction of a chair's removal after the agenda closed: (session, series, meeting row,
@@ -39,11 +53,21 @@ class AgendaService:
         self.settings = settings
         self.meetings = meetings
         self.late_removal_hooks: list[LateRemovalHook] = []
+        # Asked in turn before an item is stored; the first that knows the link gives its real title. They
+        # never raise and bound their own waiting, so a site that is down never blocks the member.
+        self.title_lookups: list[TitleLookup] = []
 
     async def add(
         self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None
     ) -> Added:
         title = validate_title(title)
+        note = None
+        for lookup in self.title_lookups:
+            fetched = await lookup(link.strip().strip("<>"))
+            if fetched is not None:
+                title = validate_title(fetched.title) if fetched.title else title
+                note = fetched.note
+                break
         now = self.clock.now()
         async with self.db.write() as session:
             series = await self.meetings.series_in(session, actor.workspace_id, slug)
@@ -94,7 +118,7 @@ class AgendaService:
             await meetings_q.touch_series(session, series.id, now)
             views = await self.meetings.views(session, series, [occurrence], items={meeting_id: [*items, row]})
         self.meetings.notify_changed(series.id)
-        return Added(AgendaEntry.of(row), views[0])
+        return Added(AgendaEntry.of(row), views[0], note)
 
     async def _offer_next(self, session: AsyncSession, series: SeriesInfo, after: datetime | None = None) -> str:
         """The sentence offering the next meeting whose agenda is still open."""

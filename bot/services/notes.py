@@ -3,6 +3,7 @@ minutes (Markdown) that are published to the series' channel and exported."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -111,6 +112,11 @@ def _entry(row: MeetingNote, names: dict[str, str]) -> NoteEntry:
                      row.created_at)
 
 
+# Run by ``publish`` in its transaction, with the meeting and its notes: write more posts of the minutes
+# to the outbox (GitHub comments, bot/services/github_minutes.py); return how many were written.
+PublishHook = Callable[[AsyncSession, Meeting, MeetingNotes], Awaitable[int]]
+
+
 class NotesService:
     def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService,
                  rotation: RotationService, outbox: Outbox) -> None:
@@ -120,6 +126,7 @@ class NotesService:
         self.meetings = meetings
         self.rotation = rotation
         self.outbox = outbox
+        self.publish_hooks: list[PublishHook] = []
 
     async def _meeting(self, session: AsyncSession, series: SeriesInfo, day: date | None) -> Occurrence:
         """The meeting on ``day``; without a day, the one in progress or the latest that ended less than
@@ -219,6 +226,9 @@ class NotesService:
                     reply=Reply(text=minutes, ephemeral=False, title=None, kind="minutes",
                                 moments=(row.starts_at,), data={"markdown": minutes, "meeting": row.id,
                                                                 "series": series.slug}))
-        if posted:
+            extra = 0
+            for hook in self.publish_hooks:
+                extra += await hook(session, row, loaded)
+        if posted or extra:
             self.outbox.written()
         return Published(loaded, key if postable else None, posted)

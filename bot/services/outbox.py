@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.contracts.actor import platform_of
 from bot.contracts.outbound import (
     OUTBOUND_KINDS,
+    SERVICE_OF_KIND,
     DeliveryError,
     DirectMessagesClosed,
     Notifier,
@@ -271,13 +272,13 @@ class OutboxDispatcher:
 
     async def _send(self, row: q.Claimed) -> tuple[str | None, DeliveryError | None] | None:
         """(platform reference, None) when sent, (None, error) when not; None when ``stop`` came first."""
-        platform = platform_of(row.workspace_id)
-        notifier = self.notifiers.get(platform)
-        if notifier is None:
-            return None, DeliveryError(f"no {platform} notifier is running (is the {platform} adapter on?)")
         kind = outbound_kind(row.kind)
         if kind is None:
             return None, DeliveryError(f"unknown message kind '{row.kind}'", transient=False)
+        platform = destination(row)
+        notifier = self.notifiers.get(platform)
+        if notifier is None:
+            return None, DeliveryError(f"no {platform} notifier is running (is the {platform} adapter on?)")
         message = OutboundMessage(
             id=row.id, key=row.key, workspace_id=row.workspace_id, kind=kind, target=row.target,
             reply=reply_from_json(json.loads(row.payload)), fallback_channel=row.fallback_channel,
@@ -339,10 +340,17 @@ Recorded = tuple[q.Claimed, dict[str, Any], Reply | None]
 _DELIVERY_OUTCOME = {"sent": "sent", "pending": "retried", "failed": "failed", "missed": "missed"}
 
 
+def destination(row: q.Claimed) -> str:
+    """The notifier a row goes to: a post on a public record (GitHub, the forum) to that service's, chat to
+    the workspace's platform."""
+    kind = outbound_kind(row.kind)
+    return (SERVICE_OF_KIND.get(kind) if kind is not None else None) or platform_of(row.workspace_id)
+
+
 def _count_deliveries(outcomes: list[Recorded]) -> None:
     """Counted once recorded, so a delivery whose outcome a crash lost is counted when it is sent again."""
     for row, outcome, _ in outcomes:
-        DELIVERIES.labels(platform=platform_of(row.workspace_id), outcome=_DELIVERY_OUTCOME[outcome["status"]]).inc()
+        DELIVERIES.labels(platform=destination(row), outcome=_DELIVERY_OUTCOME[outcome["status"]]).inc()
 
 
 class _Recorder:

@@ -358,7 +358,9 @@ class ReminderService:
         people = [(occurrence.host, messages.AS_HOST), (occurrence.note_taker, messages.AS_NOTE_TAKER)]
         subscribers = (await subs_q.subscribers_of(session, [series.id]))[series.id]
         people.extend((member, messages.AS_SUBSCRIBER) for member in subscribers)
-        authors = {i.author for i in items}
+        # Items labelled on GitHub by someone who has not linked their login (author "github:<login>") have
+        # no member to remind (docs/github.md).
+        authors = {i.author for i in items if not i.author.startswith("github:")}
         ids = {p for p, _ in people if p} | authors
         members = {m.id: m for m in await members_q.members_of(session, series.workspace_id, ids)}
         for member_id, reason in people:

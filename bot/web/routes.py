@@ -1,5 +1,5 @@
 """The HTTP server's routes: the liveness and readiness checks, the metrics, the calendar feeds, the
-subscription page and the Slack endpoint.
+subscription page, the Slack endpoint and GitHub's webhook.
 
 ``quorum run`` starts listening before it has imported the rest of the bot or migrated the database, so
 this module imports nothing but aiohttp: the routes find the services in a ``WebState`` that start-up
@@ -29,6 +29,7 @@ class WebState:
 
     services: Services | None = None
     slack: Handler | None = None
+    github: Handler | None = None  # set when GITHUB_WEBHOOK_SECRET is (bot/adapters/github/webhook.py)
     readiness: Readiness | None = None
     # Brings the gauges read from the database up to date before /metrics answers.
     refresh_metrics: Callable[[], Awaitable[None]] | None = None
@@ -115,6 +116,15 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     return await handler(request)
 
 
+async def github_webhook(request: web.Request) -> web.StreamResponse:
+    services_of(request)
+    handler = request.app[STATE_KEY].github
+    if handler is None:
+        return web.json_response({"error": "GitHub webhooks are off here: set GITHUB_WEBHOOK_SECRET (and "
+                                           "GITHUB_TOKEN), see docs/github.md"}, status=404)
+    return await handler(request)
+
+
 def build_web_app(services: Services | None = None, *, slack_http: bool = False) -> web.Application:
     """The routes, answering 503 (but ``/health/live``) until ``ready`` is called, or at once when
     ``services`` is given. ``slack_http``: Slack in HTTP mode, so ``POST /slack/events`` exists."""
@@ -128,16 +138,20 @@ def build_web_app(services: Services | None = None, *, slack_http: bool = False)
     app.router.add_get("/calendar/{name}", calendar)
     if slack_http:
         app.router.add_post("/slack/events", slack_events)
+    app.router.add_post("/github/webhook", github_webhook)
     if services is not None:
         ready(app, services)
     return app
 
 
-def ready(app: web.Application, services: Services, slack: Handler | None = None, *,
-          readiness: Readiness | None = None, refresh_metrics: Callable[[], Awaitable[None]] | None = None) -> None:
-    """Start answering with these services (and this Slack handler, when Slack runs in HTTP mode)."""
+def ready(app: web.Application, services: Services, slack: Handler | None = None, github: Handler | None = None,
+          *, readiness: Readiness | None = None,
+          refresh_metrics: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Start answering with these services (and this Slack handler, when Slack runs in HTTP mode; this
+    GitHub webhook handler, when GITHUB_WEBHOOK_SECRET is set)."""
     state = app[STATE_KEY]
     state.slack = slack
+    state.github = github
     state.readiness = readiness
     state.refresh_metrics = refresh_metrics
     state.services = services
