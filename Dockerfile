@@ -4,7 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    QUORUM_DATABASE_URL=sqlite+aiosqlite:////data/quorum.db
+    QUORUM_DATA_DIR=/data
 
 # tzdata (the OS package) for tools in the image; the app itself reads the tzdata wheel it depends on.
 RUN apt-get update \
