@@ -363,7 +363,7 @@ def _beside_config(url: str, config_path: Path | None) -> str:
     prefix = "sqlite+aiosqlite:///"
     if config_path is None or not url.startswith(prefix):
         return url
-    database, query = (url.removeprefix(prefix).split("?", 1) + [""])[:2]
+    database, _, query = url.removeprefix(prefix).partition("?")
     if not database or database.startswith(("/", "~", ":")) or database.startswith("file:"):
         return url
     return _sqlite_url(config_path.expanduser().absolute().parent / database) + (f"?{query}" if query else "")
