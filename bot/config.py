@@ -157,9 +157,9 @@ def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Se
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            line = path.read_bytes()[:exc.start].count(b"\n") + 1
+            bad_line = path.read_bytes()[:exc.start].count(b"\n") + 1
             raise ConfigError([ConfigProblem("file", f"is not UTF-8 text (byte {exc.start + 1} cannot be read): "
-                                             "save the file as UTF-8 and try again", line)], str(path)) from exc
+                                             "save the file as UTF-8 and try again", bad_line)], str(path)) from exc
         except OSError as exc:
             raise ConfigError([ConfigProblem(str(path), f"cannot read the file ({exc.strerror})")], str(path)) from exc
         try:
