@@ -187,3 +187,17 @@ def test_read_only_commands_still_read_an_existing_database(quorum: QuorumRunner
     quorum("console", "--workspace", "tvm", "--user", "alice", stdin="/meeting list\n")
     result = quorum(command, check=False)
     assert "There is no database" not in result.stderr and "no Quorum data" not in result.stderr
+
+
+def test_without_a_config_the_database_is_in_the_users_data_folder(quorum_env: dict[str, str], tmp_path: Path) -> None:
+    """No config file and no QUORUM_DATA_DIR: Quorum's own folder ($XDG_DATA_HOME/quorum) is created for
+    the database by the commands that create it, never by one that only reads."""
+    env = {k: v for k, v in quorum_env.items() if k not in ("QUORUM_DATABASE_URL", "QUORUM_CONFIG")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    work = tmp_path / "work"
+    work.mkdir()
+    line = one_sentence(run_quorum(env, work, "outbox"))
+    assert line.startswith(f"There is no database at {tmp_path / 'xdg' / 'quorum' / 'quorum.db'}")
+    assert not (tmp_path / "xdg").exists()
+    assert run_quorum(env, work, "db", "upgrade").returncode == 0
+    assert (tmp_path / "xdg" / "quorum" / "quorum.db").is_file() and list(work.iterdir()) == []
