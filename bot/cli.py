@@ -244,6 +244,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if problem is not None:
                 print(f"FAILED: {problem}", file=sys.stderr)
                 return 1
+        if not votes:
+            print(f"Nothing to verify: {args.file} holds no votes (is it the export you meant?).", file=sys.stderr)
+            return 1
         print(f"ok: {len(votes)} votes and {events} events in {args.file} match their hash chains")
         return 0
 

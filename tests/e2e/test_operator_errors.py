@@ -147,6 +147,10 @@ def test_verify_on_a_database_without_votes_says_nothing_was_verified(quorum: Qu
     quorum_env["QUORUM_DATABASE_URL"] = database_url
     line = one_sentence(quorum("verify", check=False))
     assert line.startswith("Nothing to verify: the database holds no votes"), line
+    exported = quorum("export", "--format", "json").stdout
+    (tmp_path / "export.json").write_text(exported, encoding="utf-8")
+    from_file = one_sentence(quorum("verify", "--file", str(tmp_path / "export.json"), check=False))
+    assert from_file.startswith(f"Nothing to verify: {tmp_path / 'export.json'} holds no votes"), from_file
 
 
 def test_default_database_is_beside_the_config_not_in_the_current_directory(quorum_env: dict[str, str],
