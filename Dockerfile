@@ -4,7 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    QUORUM_DATABASE_URL=sqlite+aiosqlite:////data/quorum.db
+    QUORUM_DATA_DIR=/data
 
 # No OS packages: the zone database is the tzdata wheel the app depends on (zones are exact whatever the image).
 RUN useradd --create-home --uid 10001 quorum \

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
+from bot.errors import OperatorError
 from bot.logs import configure_logging
 
 if TYPE_CHECKING:  # the app (every layer) is imported only by the subcommands that need it
@@ -20,7 +21,28 @@ if TYPE_CHECKING:  # the app (every layer) is imported only by the subcommands t
 
 def _settings(args: argparse.Namespace) -> Settings:
     path = resolve_config_path(args.config, os.environ)
-    return load_settings(path)
+    env = dict(os.environ)
+    # quorum run --port/--host mean what QUORUM_PORT/QUORUM_HOST mean (over the config file).
+    if getattr(args, "port", None) is not None:
+        env["QUORUM_PORT"] = str(args.port)
+    if getattr(args, "host", None):
+        env["QUORUM_HOST"] = args.host
+    return load_settings(path, env)
+
+
+def _can_create_database(settings: Settings) -> None:
+    """Before a command that creates the database (run, db upgrade, console): Quorum's own per-user folder is
+    created when the config-less default database lives there; a folder the operator named is never
+    created, and one that is missing or may not be written is an ``OperatorError``."""
+    from bot.config import DATABASE_FILE_NAME, user_data_dir
+    from storage.problems import sqlite_cannot_open, sqlite_file
+
+    own = user_data_dir(os.environ)
+    if sqlite_file(settings.database_url) == own / DATABASE_FILE_NAME:
+        own.mkdir(parents=True, exist_ok=True)
+    problem = sqlite_cannot_open(settings.database_url)
+    if problem is not None:
+        raise OperatorError(problem)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -39,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.run import run
 
     settings = _settings(args)
+    _can_create_database(settings)
     configure_logging(settings.log_level, settings.secrets, settings.log_format)
     asyncio.run(run(settings))
     return 0
@@ -48,29 +71,69 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade_sync
 
     settings = _settings(args)
+    _can_create_database(settings)
     upgrade_sync(settings.database_url)
     print("database is up to date")
     return 0
 
 
 def _with_app(args: argparse.Namespace, body: Callable[[App], Awaitable[int]], clock: Clock | None = None, *,
-              console_as_json: bool = False, outbox_workspace: str | None = None) -> int:
-    """Run ``body`` with a migrated app on the configured database, closing it whatever happens."""
+              console_as_json: bool = False, outbox_workspace: str | None = None, reads_only: bool = False) -> int:
+    """Run ``body`` with a migrated app on the configured database, closing it whatever happens.
+    ``reads_only`` (verify, export, outbox): a database that does not exist, or holds no Quorum tables,
+    is an error, never created."""
     from bot.app import build_app, command_line_platforms
 
     settings = _settings(args)
     configure_logging("WARNING", settings.secrets, settings.log_format)
+    if reads_only:
+        _refuse_missing_database(settings, args.command)
+    else:
+        _can_create_database(settings)
 
     async def main() -> int:
         app = build_app(settings, clock, platforms=command_line_platforms(settings),
                         console_as_json=console_as_json, outbox_workspace=outbox_workspace)
-        await app.migrate()
+        try:
+            if reads_only:
+                await _refuse_empty_database(app, args.command)
+            await app.migrate()
+        except BaseException:
+            await app.close()
+            raise
         try:
             return await body(app)
         finally:
             await app.close()
 
     return asyncio.run(main())
+
+
+def _refuse_missing_database(settings: Settings, command: str) -> None:
+    from storage.problems import sqlite_cannot_open, sqlite_file
+
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.is_file():
+        raise OperatorError(f"There is no database at {path}, so quorum {command} has nothing to read: check the "
+                            f"path (QUORUM_DATABASE_URL, [database] url in {_config_name(settings)}, "
+                            "QUORUM_DATA_DIR); quorum run or quorum db upgrade creates it.")
+    problem = sqlite_cannot_open(settings.database_url)
+    if problem is not None:
+        raise OperatorError(problem)
+
+
+def _config_name(settings: Settings) -> str:
+    return "the config" if settings.source == "built-in defaults" else settings.source
+
+
+async def _refuse_empty_database(app: App, command: str) -> None:
+    from storage.db import safe_url
+    from storage.problems import holds_quorum_tables
+
+    if not await holds_quorum_tables(app.db.engine):
+        raise OperatorError(f"The database {safe_url(app.settings.database_url)} holds no Quorum data (no tables), "
+                            f"so quorum {command} has nothing to read: check QUORUM_DATABASE_URL or [database] url "
+                            f"in {_config_name(app.settings)}.")
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -127,7 +190,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 1
         return 0
 
-    return _with_app(args, body)
+    return _with_app(args, body, reads_only=True)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -216,6 +279,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if problem is not None:
                 print(f"FAILED: {problem}", file=sys.stderr)
                 return 1
+        if not votes:
+            print(f"Nothing to verify: {args.file} holds no votes (is it the export you meant?).", file=sys.stderr)
+            return 1
         print(f"ok: {len(votes)} votes and {events} events in {args.file} match their hash chains")
         return 0
 
@@ -224,10 +290,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if report.problem is not None:
             print(f"FAILED: {report.problem}", file=sys.stderr)
             return 1
+        if report.votes == 0:
+            # "ok" would claim a check that did not happen (a wrong database looks just like this).
+            print("Nothing to verify: the database holds no votes (is QUORUM_DATABASE_URL or [database] url the "
+                  "database you meant?).", file=sys.stderr)
+            return 1
         print(f"ok: {report.votes} votes and {report.events} events match their hash chains")
         return 0
 
-    return _with_app(args, body)
+    return _with_app(args, body, reads_only=True)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -237,7 +308,13 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         sys.stdout.write(await outbox_report(app.db, args.limit))
         return 0
 
-    return _with_app(args, body)
+    return _with_app(args, body, reads_only=True)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port: give a number between 1 and 65535")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,7 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="config file (default: $QUORUM_CONFIG, else config/quorum.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="run the web server, scheduler and configured adapters").set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help="run the web server, scheduler and configured adapters")
+    run.add_argument("--port", type=_port, help="listen on this port (default: $QUORUM_PORT, else [web] port, 8080)")
+    run.add_argument("--host", help="listen on this address (default: $QUORUM_HOST, else [web] host, 127.0.0.1)")
+    run.set_defaults(func=cmd_run)
 
     console = sub.add_parser("console", help="answer commands from standard input, one per line")
     console.add_argument("--workspace", required=True, help="a console workspace name, or a platform workspace id")
@@ -294,15 +374,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # The config's own problems are reported by check-config; other commands stop on them too.
-    if args.func is not cmd_check_config:
-        try:
-            _settings(args)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                print(f"{exc.source}: {problem}", file=sys.stderr)
-            print("Fix the config (quorum check-config shows every problem) and try again.", file=sys.stderr)
-            return 2
-    return int(args.func(args) or 0)
+    if args.func is cmd_check_config:
+        return int(args.func(args) or 0)
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{exc.source}: {problem}", file=sys.stderr)
+        print("Fix the config (quorum check-config shows every problem) and try again.", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except OperatorError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except Exception as exc:
+        # A database that cannot be reached or opened is the operator's to fix: one sentence, no traceback.
+        # Anything else is a bug and keeps its traceback.
+        from storage.problems import explain_database_error
+
+        message = explain_database_error(exc, settings.database_url)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ LOG_FORMATS: dict[str, LogFormat] = {"text": "text", "json": "json"}
 
 DEFAULT_CONFIG_PATH = Path("config/quorum.toml")
 EXAMPLE_CONFIG_PATH = Path("config/quorum.example.toml")
+# What ``Settings()`` holds when built in code; ``load_settings`` replaces it by ``default_database_url``.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/quorum.db"
+DATABASE_FILE_NAME = "quorum.db"
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,10 @@ def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Se
     if path is not None:
         try:
             text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            bad_line = path.read_bytes()[:exc.start].count(b"\n") + 1
+            raise ConfigError([ConfigProblem("file", f"is not UTF-8 text (byte {exc.start + 1} cannot be read): "
+                                             "save the file as UTF-8 and try again", bad_line)], str(path)) from exc
         except OSError as exc:
             raise ConfigError([ConfigProblem(str(path), f"cannot read the file ({exc.strerror})")], str(path)) from exc
         try:
@@ -209,7 +215,32 @@ def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Se
             message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
             raise ConfigError([ConfigProblem("toml", f"not valid TOML: {message}", line)], str(path)) from exc
         source = str(path)
-    return _build(raw, text, environ, source)
+    return _build(raw, text, environ, source, path)
+
+
+def default_database_url(config_path: Path | None, env: Mapping[str, str]) -> str:
+    """The SQLite file used when no URL is configured: in ``$QUORUM_DATA_DIR``, else beside the config
+    file, else in the user's data folder (``$XDG_DATA_HOME/quorum``, else ``~/.local/share/quorum``). Never
+    the current directory: the same command run from another folder must find the same database."""
+    return _sqlite_url(_default_data_dir(config_path, env) / DATABASE_FILE_NAME)
+
+
+def _default_data_dir(config_path: Path | None, env: Mapping[str, str]) -> Path:
+    if env.get("QUORUM_DATA_DIR"):
+        return Path(env["QUORUM_DATA_DIR"]).expanduser().absolute()
+    if config_path is not None:
+        return config_path.expanduser().absolute().parent
+    return user_data_dir(env)
+
+
+def user_data_dir(env: Mapping[str, str]) -> Path:
+    """Quorum's own folder for a config-less start (created by the commands that create the database)."""
+    base = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else Path.home() / ".local" / "share"
+    return base.expanduser().absolute() / "quorum"
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
 
 
 _KNOWN = {
@@ -299,13 +330,13 @@ class _Reader:
             return default
 
 
-def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) -> Settings:
+def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str, path: Path | None) -> Settings:
     """Each section is read by its own function; their problems are collected, each with its line, and
     raised together so one run of ``quorum check-config`` lists them all."""
     reader = _Reader(raw, text)
     _check_known(reader, raw)
-    database_url = _database_url(reader, env)
-    web = _web(reader)
+    database_url = _database_url(reader, env, path)
+    web = _web(reader, env)
     roles, chair_roles, binding_role = _permissions(reader, _roles(reader))
     zones = _display_zones(reader)
     hosts = tuple(h.lower() for h in reader.strings("defaults", "allowed_link_hosts", ()))
@@ -362,8 +393,13 @@ def _check_known(reader: _Reader, raw: dict[str, Any]) -> None:
                     reader.problem(table, key, f"unknown key; known keys are {', '.join(sorted(keys))}")
 
 
-def _database_url(reader: _Reader, env: Mapping[str, str]) -> str:
-    database_url: str = env.get("QUORUM_DATABASE_URL") or reader.get("database", "url", str, DEFAULT_DATABASE_URL)
+def _database_url(reader: _Reader, env: Mapping[str, str], config_path: Path | None) -> str:
+    if env.get("QUORUM_DATABASE_URL"):
+        database_url = env["QUORUM_DATABASE_URL"]
+    else:
+        written: str | None = reader.get("database", "url", str, None)
+        database_url = (default_database_url(config_path, env) if written is None
+                        else _beside_config(written, config_path))
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         reader.problem("database", "url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
     elif database_url.startswith("sqlite+aiosqlite://") and _sqlite_in_memory(database_url):
@@ -373,15 +409,36 @@ def _database_url(reader: _Reader, env: Mapping[str, str]) -> str:
     return database_url
 
 
-def _web(reader: _Reader) -> WebConfig:
+def _beside_config(url: str, config_path: Path | None) -> str:
+    """A relative SQLite path in the config file is read from the config file's folder, not from the
+    current directory, so the database does not depend on where the command runs."""
+    prefix = "sqlite+aiosqlite:///"
+    if config_path is None or not url.startswith(prefix):
+        return url
+    database, _, query = url.removeprefix(prefix).partition("?")
+    if not database or database.startswith(("/", "~", ":")) or database.startswith("file:"):
+        return url
+    return _sqlite_url(config_path.expanduser().absolute().parent / database) + (f"?{query}" if query else "")
+
+
+def _web(reader: _Reader, env: Mapping[str, str]) -> WebConfig:
     port = reader.get("web", "port", int, 8080)
     if not 0 < port < 65536:
         reader.problem("web", "port", "must be between 1 and 65535")
         port = 8080
+    if env.get("QUORUM_PORT"):
+        # The environment (and quorum run --port, which sets it) wins over the file.
+        text = env["QUORUM_PORT"].strip()
+        if text.isdigit() and 0 < int(text) < 65536:
+            port = int(text)
+        else:
+            reader.problems.append(ConfigProblem("QUORUM_PORT", f"'{text[:20]}' is not a port: give a number "
+                                                 "between 1 and 65535"))
+    host: str = env.get("QUORUM_HOST") or reader.get("web", "host", str, "127.0.0.1")
     public_url = reader.get("web", "public_url", str, f"http://localhost:{port}")
     if not public_url.startswith(("http://", "https://")):
         reader.problem("web", "public_url", "must start with http:// or https://")
-    return WebConfig(host=reader.get("web", "host", str, "127.0.0.1"), port=port, public_url=public_url.rstrip("/"))
+    return WebConfig(host=host, port=port, public_url=public_url.rstrip("/"))
 
 
 def _roles(reader: _Reader) -> dict[str, RoleConfig]:

@@ -24,3 +24,8 @@ class PermissionDenied(QuorumError):
 
 class Conflict(QuorumError):
     """The request clashes with the current state (duplicate link, deadline passed, vote closed...)."""
+
+
+class OperatorError(Exception):
+    """A problem the operator running ``quorum`` can fix (a busy port, a missing database): the message
+    is one sentence saying what and how; the command prints it and exits non-zero, with no traceback."""

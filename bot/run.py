@@ -10,13 +10,16 @@ bot/app.py (the composition root) migrates, builds the app and hands the routes 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.config import Settings
+from bot.errors import OperatorError
 from bot.web.routes import build_web_app, slack_http_mode
 
 log = logging.getLogger("quorum")
@@ -46,10 +49,26 @@ async def run(settings: Settings) -> None:
     runner = web.AppRunner(build_web_app(slack_http=slack_http_mode(settings)), access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+        try:
+            await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+        except OSError as exc:
+            raise OperatorError(cannot_listen(exc, settings.web.host, settings.web.port)) from exc
         log.info("Quorum is listening on http://%s:%s; starting up.", settings.web.host, settings.web.port)
         serve_until = await asyncio.to_thread(_import_bot, settings)
     except BaseException:
         await runner.cleanup()
         raise
     await serve_until(settings, runner, stop)
+
+
+def cannot_listen(error: OSError, host: str, port: int) -> str:
+    """Why the web server could not listen, and how to fix it, in one sentence."""
+    choose = "choose another with quorum run --port N or QUORUM_PORT (or [web] port in the config)"
+    if error.errno == errno.EADDRINUSE:
+        return f"Port {port} on {host} is already in use (another Quorum, or another server): stop it, or {choose}."
+    if error.errno == errno.EACCES:
+        return f"Not allowed to listen on port {port} on {host} (ports below 1024 need privileges): {choose}."
+    if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+        return (f"Cannot listen on {host}: it is not an address of this machine; use 127.0.0.1 (this machine only) "
+                "or 0.0.0.0 (every interface) with quorum run --host, QUORUM_HOST or [web] host.")
+    return f"Cannot listen on {host}:{port} ({error.strerror or error}): {choose}, or fix the host with --host."

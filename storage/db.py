@@ -36,9 +36,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -144,12 +143,8 @@ def create_engine(url: str, *, echo: bool = False, for_reads: bool = False,
     replaces SQLite's default wait for another process's lock (migrations wait long, see above)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:":
-            # Create the file's directory if we can. If we cannot, say nothing here: the first use of the
-            # database fails with SQLite's own error, and what does not need it (/health/live) still runs.
-            with suppress(OSError):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # SQLite creates the file on first use, never its folder, and neither do we: a mistyped folder
+        # must fail (storage/problems.py says so in one sentence), not become a second, empty database.
         engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), echo=echo,
                                      pool_size=4 if for_reads else 2, max_overflow=4 if for_reads else 2)
         _prepare_sqlite(engine, for_reads=for_reads, busy_timeout_ms=busy_timeout_ms)

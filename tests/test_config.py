@@ -109,3 +109,40 @@ def test_github_token_is_redacted_from_logs(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.INFO, logger="quorum.test.redact-github"):
         logger.info("calling with %s", "github_pat_11ABCDEF")
     assert "github_pat_11ABCDEF" not in caplog.text and "[redacted]" in caplog.text
+def test_default_database_is_beside_the_config_or_in_the_data_dir(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "quorum.toml"
+    config.parent.mkdir()
+    config.write_text("[web]\nport = 8080\n", encoding="utf-8")
+    assert load_settings(config, {}).database_url == f"sqlite+aiosqlite:///{tmp_path / 'etc' / 'quorum.db'}"
+    data = load_settings(config, {"QUORUM_DATA_DIR": str(tmp_path / "data")})
+    assert data.database_url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'quorum.db'}"
+    # No config file: the user's data folder, never the current directory.
+    alone = load_settings(None, {"XDG_DATA_HOME": str(tmp_path / "xdg")})
+    assert alone.database_url == f"sqlite+aiosqlite:///{tmp_path / 'xdg' / 'quorum' / 'quorum.db'}"
+
+
+def test_a_relative_sqlite_path_in_the_file_is_read_from_the_config_folder(tmp_path: Path) -> None:
+    config = tmp_path / "quorum.toml"
+    config.write_text('[database]\nurl = "sqlite+aiosqlite:///data/q.db"\n', encoding="utf-8")
+    assert load_settings(config, {}).database_url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'q.db'}"
+    config.write_text('[database]\nurl = "sqlite+aiosqlite:////srv/q.db"\n', encoding="utf-8")
+    assert load_settings(config, {}).database_url == "sqlite+aiosqlite:////srv/q.db"
+
+
+def test_quorum_port_and_host_override_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "quorum.toml"
+    config.write_text('[web]\nport = 8080\nhost = "127.0.0.1"\n', encoding="utf-8")
+    settings = load_settings(config, {"QUORUM_PORT": "9090", "QUORUM_HOST": "0.0.0.0"})
+    assert (settings.web.host, settings.web.port) == ("0.0.0.0", 9090)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, {"QUORUM_PORT": "0"})
+    assert str(caught.value) == "QUORUM_PORT: '0' is not a port: give a number between 1 and 65535"
+
+
+def test_a_config_that_is_not_utf8_is_one_problem(tmp_path: Path) -> None:
+    config = tmp_path / "quorum.toml"
+    config.write_bytes(b"[web]\n# caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, {})
+    (problem,) = caught.value.problems
+    assert problem.line == 2 and "is not UTF-8 text" in problem.message

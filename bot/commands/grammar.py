@@ -5,11 +5,12 @@ an item or a vote. Parsing never raises anything but ``InvalidInput``."""
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.commands.options import Token
+from bot.commands.options import Option, Token
 from bot.commands.registry import REGISTRY, Command, Registry
 from bot.errors import InvalidInput
 
@@ -17,8 +18,19 @@ MAX_COMMAND_LENGTH = 4000
 _QUOTES = {'"': '"', "“": "”", "”": "”"}
 
 
+def refuse_control_characters(text: str) -> None:
+    """Text that members type is stored and repeated: a NUL (which PostgreSQL cannot store in text) or
+    another control character is refused here, where every command's text enters, on every database.
+    Tabs and line breaks are spaces between words, not refused."""
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
+            raise InvalidInput(f"The command has an invisible control character (U+{ord(char):04X}) at character "
+                               f"{position}: remove it (retype that part) and try again.")
+
+
 def tokenize(text: str) -> list[Token]:
     """Split on spaces outside quotes. ``key="a b"`` stays one token with the quotes removed."""
+    refuse_control_characters(text)
     if len(text) > MAX_COMMAND_LENGTH:
         raise InvalidInput(
             f"That command is {len(text)} characters long: keep it under {MAX_COMMAND_LENGTH} and put the "
@@ -121,22 +133,44 @@ def bind(command: Command, tokens: list[Token]) -> dict[str, Any]:
             raise InvalidInput(f"{key}= is given twice: give it once.")
         raw[key] = value
     pending = [o for o in command.positional_options() if o.name not in raw]
+    bare_text: tuple[Option, int] | None = None  # quoted text given as a bare word: maybe the first of several
     for index, token in enumerate(positional):
         if pending and pending[0].greedy:
             raw[pending.pop(0).name] = " ".join(t.text for t in positional[index:])
             break
         while pending and not pending[0].accepts(token):
             pending.pop(0)
+        if bare_text is not None and (not pending or not replace(pending[0], required=False).accepts(token)):
+            # `/agenda add Release plan <link>`: the next word fits nothing, or not the shape of what comes next.
+            raise _unquoted(command, *bare_text, positional)
         if not pending:
             raise InvalidInput(f"I don't know what '{token.text[:60]}' is for in /{command.name}. "
                                f"Usage: {command.usage()}")
-        raw[pending.pop(0).name] = token.text
+        option = pending.pop(0)
+        if option.quoted_text and not token.quoted and bare_text is None:
+            bare_text = (option, index)
+        raw[option.name] = token.text
     return convert(command, raw)
+
+
+def _unquoted(command: Command, option: Option, start: int, positional: list[Token]) -> InvalidInput:
+    """Several bare words where one quoted text was meant: say so, with the words quoted."""
+    words = []
+    for token in positional[start:]:
+        if token.quoted or "://" in token.text or token.text.startswith(("@", "#", "<")):
+            break
+        words.append(token.text)
+    before = "".join(f"{token.text} " for token in positional[:start])
+    return InvalidInput(f"Put the {option.noun} in quotes when it has several words, for example "
+                        f"/{command.name} {before}\"{' '.join(words)[:80]}\". Usage: {command.usage()}")
 
 
 def convert(command: Command, raw: Mapping[str, str]) -> dict[str, Any]:
     """Parse raw string values into typed values and check required options. Shared with adapters
     whose platform delivers options already split (Discord)."""
+    for value in raw.values():
+        if value is not None:
+            refuse_control_characters(str(value))
     args: dict[str, Any] = {}
     for option in command.options:
         if option.name in raw and raw[option.name] is not None:

@@ -33,7 +33,7 @@ def notes_data(loaded: MeetingNotes) -> list[dict[str, Any]]:
 
 @REGISTRY.command(
     "notes add", "Record a note, decision or action item (note-taker, host or chair).",
-    Option("text", Kind.WORD, "The note, in quotes.", required=True, positional=True, placeholder='"<text>"'),
+    Option("text", Kind.WORD, "The note, in quotes.", required=True, positional=True, placeholder='"<note>"'),
     Option("item", Kind.REF, "The agenda item it is about, like #12."),
     Option("kind", Kind.CHOICE, "note (default), decision or action.", choices=("note", "decision", "action")),
     Option("owner", Kind.MEMBER, "Who does it (action items), as @name."),

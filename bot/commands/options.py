@@ -74,6 +74,16 @@ class Option:
     # Takes every remaining positional word (``/quorum help agenda add``).
     greedy: bool = False
 
+    @property
+    def quoted_text(self) -> bool:
+        """Free text that is written in quotes when it has spaces (a title, a note, a comment)."""
+        return self.kind is Kind.TEXT or (self.placeholder or "").startswith('"')
+
+    @property
+    def noun(self) -> str:
+        """What the member calls this value: ``"<note>"`` is a note."""
+        return (self.placeholder or "").strip('"<>') or self.name
+
     def usage(self) -> str:
         shown = self.placeholder or f"<{self.name}>"
         if not self.positional:
@@ -129,6 +139,10 @@ class Option:
         if self.kind is Kind.TEXT:
             return validate_title(text, self.name)
         if not text:
+            if self.quoted_text:
+                # `/notes add ""`: say what is empty in the member's words (the note), not the option's name.
+                noun = self.noun
+                raise InvalidInput(f"The {noun} is empty: write it in quotes, for example \"your {noun} here\".")
             raise InvalidInput(f"{self.name}= is empty: give a value, for example {self.example()}.")
         match self.kind:
             case Kind.WORD:

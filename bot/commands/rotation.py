@@ -90,7 +90,27 @@ async def rotation_show(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 @REGISTRY.command("rotation join", "Join the host or notes roster of a series.", DUTY, SERIES)
 async def rotation_join(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     series = await ctx.services.rotation_requests.join(ctx.actor, args["duty"], args.get("series"))
-    return await _show(ctx, series.slug, f"You joined the {DUTY_WORDS[args['duty']]} roster of {series.name}.")
+    view = await ctx.services.rotation.show(ctx.actor.workspace_id, series.slug)
+    # The member's own turns, not the whole table (/rotation show has that).
+    joined = f"You joined the {DUTY_WORDS[args['duty']]} roster of {series.name}."
+    text = joined + "\n" + own_turns(view, ctx.actor.member_id)
+    return Reply(text=text, ephemeral=True, data={"rotation": rotation_data(view)},
+                 moments=tuple(o.starts_at for o, _a, _s in view.upcoming))
+
+
+def own_turns(view: RotationView, member: str) -> str:
+    """The member's turns among the upcoming meetings, each marked provisional until its agenda closes."""
+    lines = []
+    for occurrence, assignment, _skipped in view.upcoming:
+        duties = [word for word, who in (("host", assignment.host.member), ("note-taker", assignment.notes.member))
+                  if who == member and not assignment.cancelled]
+        if duties:
+            mark = "" if assignment.fixed else " (provisional)"
+            lines.append(f"- {format_home(occurrence.starts_at, view.series.timezone)}: {' and '.join(duties)}{mark}")
+    if not lines:
+        return (f"You have no turn among the next {len(view.upcoming)} meetings yet; members who served least go "
+                "first. /rotation show shows the whole table.")
+    return "Your next turns:\n" + "\n".join(lines) + "\n/rotation show shows the whole table."
 
 
 @REGISTRY.command("rotation leave", "Leave the host or notes roster of a series.", DUTY, SERIES)

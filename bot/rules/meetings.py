@@ -62,3 +62,12 @@ def plan(
 
 def with_status(meeting: Occurrence, status: str) -> Occurrence:
     return replace(meeting, status=status)
+
+
+def as_settled(occurrence: Occurrence, has_items: bool, now: datetime) -> Occurrence:
+    """A meeting that has started is held (it had agenda items) or cancelled (it had none), as the tick at
+    its deadline and start would have marked it: so it reads right even when no tick ran then (the bot was
+    down, for any length of time). Only for showing; the tick stores the same status."""
+    if occurrence.status != "scheduled" or occurrence.starts_at > now:
+        return occurrence
+    return replace(occurrence, status="held" if has_items else "cancelled")

@@ -329,6 +329,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def assigned(view: MeetingView, member: str | None) -> str:
+    """A host or note-taker as shown in the feed and on the page: the rotation's pick is marked
+    "(provisional)" until it is fixed at the agenda deadline, so nobody takes it as settled."""
+    name = view.name_of(member)
+    if name is None:
+        return "not assigned yet"
+    return f"{name} (provisional)" if view.provisional else name
+
+
 def describe(view: MeetingView, zones: tuple[str, ...], url: str) -> str:
     """An event's DESCRIPTION: the time in each display zone, status, host, note-taker and agenda."""
     series = view.series
@@ -339,8 +348,8 @@ def describe(view: MeetingView, zones: tuple[str, ...], url: str) -> str:
     status = {"cancelled": "cancelled", "held": "held", "scheduled": "scheduled"}.get(view.status, view.status)
     lines.append("")
     lines.append(f"Status: {status}")
-    lines.append(f"Host: {view.name_of(occurrence.host) or 'not assigned yet'}")
-    lines.append(f"Note-taker: {view.name_of(occurrence.note_taker) or 'not assigned yet'}")
+    lines.append(f"Host: {assigned(view, occurrence.host)}")
+    lines.append(f"Note-taker: {assigned(view, occurrence.note_taker)}")
     lines.append("Agenda:" if view.agenda else "Agenda: no items yet")
     for item in view.agenda:
         lines.append(f"{item.position}. {item.title} {item.link} (added by {item.author_name})")

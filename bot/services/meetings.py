@@ -12,7 +12,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.rules.meetings import Occurrence, extra_key, plan, regular_key
+from bot.rules.meetings import Occurrence, as_settled, extra_key, plan, regular_key
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
 from bot.rules.time import WeeklyRule, format_home, refuse_gap, strict_instant
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
@@ -174,6 +174,9 @@ class MeetingService:
         """The meetings as shown, with their agendas (``items`` when the caller has just read them)."""
         if items is None:
             items = await agenda_q.items_of_many(session, [m.meeting_id for m in meetings if m.meeting_id is not None])
+        # Past meetings read as held or cancelled even if no tick ran at their start (an outage).
+        now = self.clock.now()
+        meetings = [as_settled(m, bool(items.get(m.meeting_id or -1)), now) for m in meetings]
         provisional = await self._assignment_provider(session, series, meetings) if self._assignment_provider else {}
         meetings = [replace(m, host=provisional[m.key][0], note_taker=provisional[m.key][1])
                     if m.key in provisional else m for m in meetings]

@@ -215,7 +215,7 @@ class NotesService:
             self._require_scribe(actor, row, "publish the minutes", loaded.names)
             if not loaded.notes:
                 raise Conflict(f"{loaded.title} of {format_home(row.starts_at, series.timezone)} has no notes yet, "
-                               'so there are no minutes to publish: add some with /notes add "<text>".')
+                               'so there are no minutes to publish: add some with /notes add "<note>".')
             key = f"minutes:{row.id}:{max(n.id for n in loaded.notes)}"
             postable = series.channel is not None or platform_of(series.workspace_id) == "console"
             posted = False

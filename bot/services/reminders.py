@@ -201,6 +201,8 @@ class ReminderService:
                 return None
             version = row.plan_version  # read before anything planning depends on (plans_q.store_plan)
             series = SeriesInfo.of(row)
+            if await self._settle_older(session, series, now - LOOKBACK):
+                stepped.append("older")
             window_end = now + self._lookahead(series)
             # A weekly series has a meeting in any 8 days after the window (cancelled ones included).
             found = await self.meetings.occurrences(session, series, now - LOOKBACK, window_end + timedelta(days=8))
@@ -272,6 +274,27 @@ class ReminderService:
         if occurrence.starts_at > now:
             later.append(occurrence.starts_at)
         return min(later) if later else None
+
+    async def _settle_older(self, session: AsyncSession, series: SeriesInfo, before: datetime) -> bool:
+        """Meetings that started before the look-back and are still 'scheduled' (the bot was down longer
+        than LOOKBACK) are marked as the ticks would have at their deadline and start: held with agenda
+        items, cancelled without. Nothing is sent for them: a message this late would only mislead.
+        (Meetings never stored had no items; the views show them cancelled, bot/rules/meetings.py
+        as_settled.) Returns whether any was marked."""
+        rows = await meetings_q.scheduled_before(session, series.id, before)
+        if not rows:
+            return False
+        items = await agenda_q.items_of_many(session, [r.id for r in rows if r.id is not None])
+        now = self.clock.now()
+        for row in rows:
+            row.status = "held" if items.get(row.id or -1) else "cancelled"
+            row.status_reason = None if row.status == "held" else NO_ITEMS
+            row.status_changed_by = SYSTEM
+            row.updated_at = now
+        await meetings_q.touch_series(session, series.id, now)
+        log.info("marked %d meeting(s) of %s that started during an outage as held or cancelled (nothing sent)",
+                 len(rows), series.slug)
+        return True
 
     async def _mark_held(self, session: AsyncSession, occurrence: Occurrence) -> None:
         assert occurrence.meeting_id is not None

@@ -4,6 +4,7 @@ Both are plain functions of a ``VoteView`` so the outbox can post them later wit
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -100,10 +101,19 @@ def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply
     lines.append(f"If it closed now: {decision.explanation}.")
     lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\"; "
                  "+0 and -0 count as 0. Anyone may vote; only the electorate's votes are binding.")
-    return Reply(text="\n".join(lines), title=f"[VOTE] {view.title}", ephemeral=False, kind="vote",
+    return Reply(text="\n".join(lines), title=f"[VOTE] {untagged(view.title)}", ephemeral=False, kind="vote",
                  buttons=vote_buttons(view), moments=(view.closes_at,), moment_labels=("vote closes",),
                  data={"vote": vote_data(view)},
                  live_vote=view.id)
+
+
+_TAG = re.compile(r"^\s*(\[(VOTE|RESULT)\]\s*)+", re.IGNORECASE)
+
+
+def untagged(title: str) -> str:
+    """The title without a leading ``[VOTE]`` (or ``[RESULT]``) the chair typed out of habit: the headings
+    add the tag themselves, and "[VOTE] [VOTE] Release 1.0" reads like a mistake."""
+    return _TAG.sub("", title) or title
 
 
 def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
@@ -135,8 +145,9 @@ def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
     if view.close_forced:
         lines.append("Closed early with force=yes.")
     lines.append(f"Log head digest: {view.head_digest} (check it with quorum verify).")
-    return Reply(text="\n".join(lines), title=f"[RESULT][VOTE] {view.title}", ephemeral=False, kind="vote",
-                 moments=(view.closed_at,), moment_labels=("vote closed",), data={"vote": vote_data(view)})
+    return Reply(text="\n".join(lines), title=f"[RESULT][VOTE] {untagged(view.title)}", ephemeral=False,
+                 kind="vote", moments=(view.closed_at,), moment_labels=("vote closed",),
+                 data={"vote": vote_data(view)})
 
 
 def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ...]) -> Reply:
@@ -154,6 +165,7 @@ def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ..
                  f"(electorate of {len(view.electorate)}).")
     lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\" (+0 and -0 count as 0); "
                  f"/vote status #{view.id} shows the tally so far.")
-    return Reply(text="\n".join(lines), title=f"[VOTE] Reminder: {view.title}", ephemeral=False, kind="reminder",
-                 buttons=vote_buttons(view), moments=(view.closes_at,), moment_labels=("vote closes",),
+    return Reply(text="\n".join(lines), title=f"[VOTE] Reminder: {untagged(view.title)}", ephemeral=False,
+                 kind="reminder", buttons=vote_buttons(view), moments=(view.closes_at,),
+                 moment_labels=("vote closes",),
                  data={"vote_id": view.id, "closes_at": iso(view.closes_at)})

@@ -17,7 +17,7 @@ from bot.rules.member_text import strip_bidi
 from bot.rules.parsing import WEEKDAY_NAMES
 from bot.rules.time import format_home, render_in_zones
 from bot.services import Services
-from bot.services.calendar import Feed, Listing, PrivateFeed, SeriesPage
+from bot.services.calendar import Feed, Listing, PrivateFeed, SeriesPage, assigned
 
 # Same shape as series slugs; anything else (dots, slashes, encoded separators) never reaches a lookup.
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -207,8 +207,8 @@ def _series_section(page: SeriesPage, *, heading: bool) -> list[str]:
         zones = render_in_zones(view.starts_at, series.timezone, series.display_zones)[1:]
         if zones:
             out.append("<ul>" + "".join(f"<li>{escape(z.label())}</li>" for z in zones) + "</ul>")
-        host = view.name_of(view.occurrence.host) or "not assigned yet"
-        notes = view.name_of(view.occurrence.note_taker) or "not assigned yet"
+        host = assigned(view, view.occurrence.host)
+        notes = assigned(view, view.occurrence.note_taker)
         out.append(f"<p>Host: {escape(host)} · Note-taker: {escape(notes)}</p>")
         if view.agenda:
             out.append("<ol>" + "".join(

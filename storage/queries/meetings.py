@@ -116,3 +116,14 @@ async def get_or_create_meeting(session: AsyncSession, values: dict[str, Any]) -
 
 async def count_meetings(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(Meeting))).scalar_one())
+
+
+async def scheduled_before(session: AsyncSession, series_id: int, before: datetime) -> list[Meeting]:
+    """Stored meetings of the series still 'scheduled' that started before ``before``: the ones an outage
+    longer than the planner's look-back left unmarked. Reads the series' past meetings through
+    ix_meeting_series_starts (a few hundred rows after years of weekly meetings) once per planning."""
+    rows = await session.execute(
+        select(Meeting).where(col(Meeting.series_id) == series_id, col(Meeting.status) == "scheduled",
+                              col(Meeting.starts_at) < before).order_by(col(Meeting.starts_at))
+    )
+    return list(rows.scalars())
