@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.errors import InvalidInput
 from bot.rules.parsing import parse_duration, parse_zone
@@ -67,6 +68,23 @@ class DiscordConfig:
 
 
 @dataclass(frozen=True)
+class ForumConfig:
+    """The community's Discourse forum (docs/forum.md). Off unless ``url`` is set and DISCOURSE_API_KEY is."""
+
+    url: str | None = None  # e.g. https://discuss.tvm.apache.org
+    username: str = "system"  # the account the API key acts as (Api-Username)
+    category: str | None = None  # default category (id or slug) for series with no forum_category of their own
+    # A meeting's topic opens right after the previous meeting, but never more than this before it.
+    topic_lead: timedelta = timedelta(days=7)
+    # How long adding an agenda item waits for the forum to tell a linked topic's title.
+    lookup_timeout: timedelta = timedelta(seconds=3)
+
+    @property
+    def host(self) -> str | None:
+        return urlsplit(self.url).hostname if self.url else None
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Tokens from the environment. ``repr`` names which are present, never their values."""
 
@@ -74,10 +92,11 @@ class Secrets:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    discourse_api_key: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         present = [name for name in ("discord_token", "slack_bot_token", "slack_signing_secret",
-                                     "slack_app_token") if getattr(self, name)]
+                                     "slack_app_token", "discourse_api_key") if getattr(self, name)]
         return f"Secrets(present={present})"
 
     @property
@@ -101,12 +120,18 @@ class Settings:
     reminders: ReminderConfig = ReminderConfig()
     outbox: OutboxConfig = OutboxConfig()
     discord: DiscordConfig = DiscordConfig()
+    forum: ForumConfig = ForumConfig()
     tick_seconds: int = 30
     log_level: str = "INFO"
     secrets: Secrets = Secrets()
     slack_api_url: str | None = None
     discord_api_url: str | None = None
     source: str = "built-in defaults"
+
+    @property
+    def forum_enabled(self) -> bool:
+        """A forum URL in the config and its API key in the environment: the forum notifier runs."""
+        return bool(self.forum.url and self.secrets.discourse_api_key)
 
     def role_members(self, role: str) -> tuple[str, ...]:
         config = self.roles.get(role)
@@ -177,13 +202,14 @@ _KNOWN = {
                   "max_attempts"},
     "outbox": {"retention_days"},
     "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
+    "forum": {"url", "username", "category", "topic_lead", "lookup_timeout_seconds"},
     "scheduler": {"tick_seconds"},
     "logging": {"level"},
     "roles": None,  # any role name
 }
 _ROLE_KEYS = {"members", "discord_role", "slack_usergroup"}
 _SECRET_KEYS = {"token", "discord_token", "slack_bot_token", "slack_signing_secret", "slack_app_token",
-                "signing_secret", "bot_token", "app_token"}
+                "signing_secret", "bot_token", "app_token", "api_key", "discourse_api_key"}
 _TYPE_NAMES = {int: "a whole number", str: "a string in quotes", bool: "true or false", list: "a list [..]",
                float: "a number", dict: "a table"}
 _MEMBER_ID = re.compile(r"^(console:[^\s:]+|discord:\d+|slack:[A-Z0-9]+:[A-Z0-9]+)$")
@@ -265,6 +291,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
     reminders = _reminders(reader)
     discord = _discord(reader)
     outbox = _outbox(reader)
+    forum = _forum(reader)
     tick = _tick_seconds(reader)
     level = _log_level(reader)
     if reader.problems:
@@ -280,6 +307,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str) 
         reminders=reminders,
         outbox=outbox,
         discord=discord,
+        forum=forum,
         tick_seconds=tick,
         log_level=level,
         secrets=_secrets(env),
@@ -295,7 +323,8 @@ def _check_known(reader: _Reader, raw: dict[str, Any]) -> None:
         if table not in _KNOWN:
             if isinstance(value, dict) and any("token" in k or "secret" in k for k in value):
                 reader.problem(table, None, "holds a secret: tokens are read only from environment variables "
-                               "(DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN); remove it")
+                               "(DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, "
+                               "DISCOURSE_API_KEY); remove it")
             else:
                 reader.problem(table, None, f"unknown section; known sections are {', '.join(sorted(_KNOWN))}")
             continue
@@ -438,6 +467,27 @@ def _outbox(reader: _Reader) -> OutboxConfig:
     return OutboxConfig(retention=timedelta(days=retention_days))
 
 
+def _forum(reader: _Reader) -> ForumConfig:
+    url = reader.get("forum", "url", str, None)
+    if url is not None:
+        url = url.rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            reader.problem("forum", "url", f"'{url}' is not a web address: write it like https://discuss.example.org")
+            url = None
+    category = reader.get("forum", "category", (str, int), None)
+    lead = reader.duration("forum", "topic_lead", timedelta(days=7))
+    if not timedelta(hours=1) <= lead <= timedelta(days=28):
+        reader.problem("forum", "topic_lead", "must be between 1h and 28d")
+        lead = timedelta(days=7)
+    timeout = reader.get("forum", "lookup_timeout_seconds", (int, float), 3)
+    if not 0 < timeout <= 30:
+        reader.problem("forum", "lookup_timeout_seconds", "must be more than 0 and at most 30")
+        timeout = 3
+    return ForumConfig(url=url, username=reader.get("forum", "username", str, "system"),
+                       category=str(category) if category is not None else None, topic_lead=lead,
+                       lookup_timeout=timedelta(seconds=timeout))
+
+
 def _tick_seconds(reader: _Reader) -> int:
     tick: int = reader.get("scheduler", "tick_seconds", int, 30)
     if not 1 <= tick <= 3600:
@@ -460,6 +510,7 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        discourse_api_key=env.get("DISCOURSE_API_KEY") or None,
     )
 
 

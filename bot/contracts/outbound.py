@@ -11,8 +11,17 @@ from typing import Literal, Protocol, get_args
 from bot.contracts.reply import Reply
 
 # "dm" (target: member id) | "channel" (target: channel id) | "update" (target: message ref)
-OutboundKind = Literal["dm", "channel", "update"]
+# Public-record posts on an outside service (docs/forum.md):
+# "forum_topic" (target: the topic's external id): open the topic, or edit its title and first post;
+# "forum_post" (target: "ext:<external id>" or "id:<topic id>"): reply in the topic, or edit the reply
+# carrying the same marker (``reply.data["marker"]``) when there is one.
+OutboundKind = Literal["dm", "channel", "update", "forum_topic", "forum_post"]
 OUTBOUND_KINDS: tuple[OutboundKind, ...] = get_args(OutboundKind)
+
+# Kinds delivered by an outside service's notifier rather than the workspace's chat platform: the
+# dispatcher picks ``notifiers[SERVICE_OF_KIND[kind]]`` for these, ``notifiers[platform_of(workspace)]``
+# for the rest.
+SERVICE_OF_KIND: dict[OutboundKind, str] = {"forum_topic": "forum", "forum_post": "forum"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ class DirectMessagesClosed(DeliveryError):
 
 
 class Notifier(Protocol):
-    platform: str  # "console" | "discord" | "slack"
+    platform: str  # "console" | "discord" | "slack" | "forum"
 
     async def send(self, message: OutboundMessage) -> str | None:
         """Deliver the message; return the platform's reference to the posted message (for later

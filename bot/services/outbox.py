@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.contracts.actor import platform_of
 from bot.contracts.outbound import (
     OUTBOUND_KINDS,
+    SERVICE_OF_KIND,
     DeliveryError,
     DirectMessagesClosed,
     Notifier,
@@ -238,13 +239,14 @@ class OutboxDispatcher:
             )
 
     async def _send(self, row: q.Claimed) -> tuple[str | None, DeliveryError | None]:
-        platform = platform_of(row.workspace_id)
-        notifier = self.notifiers.get(platform)
-        if notifier is None:
-            return None, DeliveryError(f"no {platform} notifier is running (is the {platform} adapter on?)")
         kind = outbound_kind(row.kind)
         if kind is None:
             return None, DeliveryError(f"unknown message kind '{row.kind}'", transient=False)
+        # Public-record posts go to their service (the forum), the rest to the workspace's platform.
+        platform = SERVICE_OF_KIND.get(kind) or platform_of(row.workspace_id)
+        notifier = self.notifiers.get(platform)
+        if notifier is None:
+            return None, DeliveryError(f"no {platform} notifier is running (is the {platform} adapter on?)")
         message = OutboundMessage(
             id=row.id, key=row.key, workspace_id=row.workspace_id, kind=kind, target=row.target,
             reply=reply_from_json(json.loads(row.payload)), fallback_channel=row.fallback_channel,
