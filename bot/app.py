@@ -9,8 +9,8 @@ import asyncio
 import gc
 import importlib
 import logging
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -28,6 +28,7 @@ from bot.services.agenda import AgendaService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
+from bot.services.forum import ForumRecord
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.notes import NotesService
@@ -83,6 +84,17 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     # every tick (votes: reminders before the close, the automatic close).
     deadline_hooks: list[DeadlineHook] = [rotation.fix_assignment]
     due_planners: list[DuePlanner] = [vote_notices.plan]
+    # The forum record (docs/forum.md): each meeting's topic follows the reminder planner (opened, edited,
+    # finalised beside the chat announcement); minutes and votes add replies and topics in their own
+    # transactions. All of it through the outbox, delivered by the "forum" notifier (build_app).
+    forum = ForumRecord(settings, meetings, outbox)
+    reminders = ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners)
+    reminders.occurrence_planners.append(forum.plan_meeting)
+    reminders.extra_lookahead = forum.lookahead()
+    notes = NotesService(db, clock, settings, meetings, rotation, outbox)
+    notes.publish_hooks.append(forum.on_minutes)
+    votes.open_hooks.append(forum.on_vote_open)
+    votes.close_hooks.append(forum.on_vote_close)
     return Services(
         db=db, clock=clock, settings=settings,
         members=members,
@@ -95,17 +107,18 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         outbox=outbox,
         rotation=rotation,
         rotation_requests=RotationRequests(db, clock, settings, meetings, rotation, outbox),
-        notes=NotesService(db, clock, settings, meetings, rotation, outbox),
+        notes=notes,
         votes=votes,
         vote_audit=VoteAudit(db),
         vote_notices=vote_notices,
-        reminders=ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners),
+        reminders=reminders,
         outbox_dispatcher=OutboxDispatcher(db, clock, settings, notifiers, workspace_id=outbox_workspace,
                                            outbox=outbox),
         notifiers=notifiers,
         role_directories=role_directories,
         deadline_hooks=deadline_hooks,
         due_planners=due_planners,
+        forum=forum,
     )
 
 
@@ -122,6 +135,8 @@ class App:
     web_app: web.Application
     slack: SlackAdapter | None = None
     discord: DiscordAdapter | None = None
+    # Called by ``close``: HTTP sessions of outside services (the forum).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def wake_soon(self) -> None:
         self.ticker.wake_at(self.clock.now() + timedelta(seconds=1))
@@ -140,6 +155,8 @@ class App:
     async def close(self) -> None:
         if self.slack is not None:
             await self.slack.close()
+        for closer in self.closers:
+            await closer()
         await self.db.dispose()
 
 
@@ -193,6 +210,8 @@ def build_app(
         app.slack = _build_slack(app)
     if "discord" in chosen:
         app.discord = _build_discord(app)
+    if settings.forum_enabled:
+        _build_forum(app)
     slack_http = app.slack.handle_http if app.slack is not None and slack_http_mode(settings) else None
     ready(web_app, services, slack_http)
     return app
@@ -205,6 +224,20 @@ def _build_slack(app: App) -> SlackAdapter:
     app.services.notifiers["slack"] = adapter.notifier
     app.services.role_directories["slack"] = adapter.directory
     return adapter
+
+
+def _build_forum(app: App) -> None:
+    """The Discourse forum: the outbox's "forum" notifier, and topic lookups for agenda links."""
+    from bot.adapters.discourse.client import DiscourseClient
+    from bot.adapters.discourse.notifier import ForumNotifier
+    from bot.adapters.discourse.topics import DiscourseTopics
+
+    forum = app.settings.forum
+    assert forum.url is not None and app.settings.secrets.discourse_api_key is not None
+    client = DiscourseClient(forum.url, forum.username, app.settings.secrets.discourse_api_key)
+    app.services.notifiers["forum"] = ForumNotifier(client, forum.category)
+    app.services.agenda.forum_topics = DiscourseTopics(client, forum.lookup_timeout)
+    app.closers.append(client.close)
 
 
 def _build_discord(app: App) -> DiscordAdapter:
@@ -240,7 +273,20 @@ def adapter_status(settings: Settings) -> list[str]:
     else:
         lines.append("Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (and SLACK_APP_TOKEN for Socket "
                      "Mode) from your Slack app (see docs/slack.md).")
+    lines.append(forum_status(settings))
     return lines
+
+
+def forum_status(settings: Settings) -> str:
+    """Whether meeting and vote topics go to a Discourse forum, and what is missing if not."""
+    forum = settings.forum
+    if settings.forum_enabled:
+        return f"Forum: on ({forum.url} as {forum.username}; default category {forum.category or 'none'})."
+    if forum.url:
+        return (f"Forum: off. [forum] url is {forum.url}, but DISCOURSE_API_KEY is not set: create an API key "
+                "for the forum user (see docs/forum.md) and set it.")
+    return ("Forum: off. To announce meetings and votes on a Discourse forum, add [forum] url, username and "
+            "category to the config and set DISCOURSE_API_KEY (see docs/forum.md).")
 
 
 async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.Event) -> None:

@@ -74,6 +74,7 @@ class ForumConfig:
     url: str | None = None  # e.g. https://discuss.tvm.apache.org
     username: str = "system"  # the account the API key acts as (Api-Username)
     category: str | None = None  # default category (id or slug) for series with no forum_category of their own
+    vote_category: str | None = None  # where [VOTE] topics go (default: ``category``)
     # A meeting's topic opens right after the previous meeting, but never more than this before it.
     topic_lead: timedelta = timedelta(days=7)
     # How long adding an agenda item waits for the forum to tell a linked topic's title.
@@ -202,7 +203,7 @@ _KNOWN = {
                   "max_attempts"},
     "outbox": {"retention_days"},
     "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
-    "forum": {"url", "username", "category", "topic_lead", "lookup_timeout_seconds"},
+    "forum": {"url", "username", "category", "vote_category", "topic_lead", "lookup_timeout_seconds"},
     "scheduler": {"tick_seconds"},
     "logging": {"level"},
     "roles": None,  # any role name
@@ -467,6 +468,10 @@ def _outbox(reader: _Reader) -> OutboxConfig:
     return OutboxConfig(retention=timedelta(days=retention_days))
 
 
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def _forum(reader: _Reader) -> ForumConfig:
     url = reader.get("forum", "url", str, None)
     if url is not None:
@@ -485,6 +490,7 @@ def _forum(reader: _Reader) -> ForumConfig:
         timeout = 3
     return ForumConfig(url=url, username=reader.get("forum", "username", str, "system"),
                        category=str(category) if category is not None else None, topic_lead=lead,
+                       vote_category=_optional_str(reader.get("forum", "vote_category", (str, int), None)),
                        lookup_timeout=timedelta(seconds=timeout))
 
 

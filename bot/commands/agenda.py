@@ -36,6 +36,8 @@ async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         f"{format_zone_line(view.starts_at, series.timezone, series.display_zones)}.\n"
         f"The agenda closes {format_home(view.deadline, series.timezone)}."
     )
+    if added.note:
+        text += "\n" + added.note
     return Reply(text=text, moments=(view.starts_at,),
                  data={"item": {"id": item.id, "position": item.position, "title": item.title, "link": item.link},
                        "meeting": meeting_data(view)})

@@ -11,6 +11,7 @@ from bot.services.agenda import AgendaService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
+from bot.services.forum import ForumRecord
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
 from bot.services.notes import NotesService
@@ -57,3 +58,5 @@ class Services:
     # the reminder service holds these same lists.
     deadline_hooks: list[DeadlineHook]
     due_planners: list[DuePlanner]
+    # The community's forum record (bot/services/forum.py); writes nothing unless a forum is configured.
+    forum: ForumRecord | None = None

@@ -3,6 +3,7 @@ minutes (Markdown) that are published to the series' channel and exported."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -111,6 +112,10 @@ def _entry(row: MeetingNote, names: dict[str, str]) -> NoteEntry:
                      row.created_at)
 
 
+# (session, series, meeting id, occurrence key, the notes) -> whether anything was written to the outbox.
+PublishHook = Callable[[AsyncSession, SeriesInfo, int, str, "MeetingNotes"], Awaitable[bool]]
+
+
 class NotesService:
     def __init__(self, db: Database, clock: Clock, settings: Settings, meetings: MeetingService,
                  rotation: RotationService, outbox: Outbox) -> None:
@@ -120,6 +125,8 @@ class NotesService:
         self.meetings = meetings
         self.rotation = rotation
         self.outbox = outbox
+        # Filled by build_services (bot/app.py): the forum's replies, written in the publish transaction.
+        self.publish_hooks: list[PublishHook] = []
 
     async def _meeting(self, session: AsyncSession, series: SeriesInfo, day: date | None) -> Occurrence:
         """The meeting on ``day``; without a day, the one in progress or the latest that ended less than
@@ -212,6 +219,10 @@ class NotesService:
             key = f"minutes:{row.id}:{max(n.id for n in loaded.notes)}"
             postable = series.channel is not None or platform_of(series.workspace_id) == "console"
             posted = False
+            # The public record (the forum): replies in the meeting's topic and on forum-linked items.
+            recorded = False
+            for hook in self.publish_hooks:
+                recorded = await hook(session, series, row.id, row.occurrence_key, loaded) or recorded
             if postable:
                 minutes = loaded.minutes()
                 posted = await self.outbox.enqueue(
@@ -219,6 +230,6 @@ class NotesService:
                     reply=Reply(text=minutes, ephemeral=False, title=None, kind="minutes",
                                 moments=(row.starts_at,), data={"markdown": minutes, "meeting": row.id,
                                                                 "series": series.slug}))
-        if posted:
+        if posted or recorded:
             self.outbox.written()
         return Published(loaded, key if postable else None, posted)

@@ -9,7 +9,6 @@ in an error message."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -56,14 +55,14 @@ class DiscourseClient:
         return self._session
 
     async def request(self, method: str, path: str, *, json: dict[str, Any] | None = None,
-                      params: Iterable[tuple[str, str]] | None = None, timeout: float | None = None,
+                      params: Iterable[tuple[str, str]] | None = None, seconds: float | None = None,
                       missing_ok: bool = False) -> dict[str, Any] | None:
         """One call; the decoded JSON answer, or None for a 404 when ``missing_ok``."""
         url = self.base_url + path
         try:
             async with self._http().request(
                 method, url, json=json, params=list(params) if params is not None else None,
-                timeout=aiohttp.ClientTimeout(total=timeout) if timeout is not None else None,
+                timeout=aiohttp.ClientTimeout(total=seconds) if seconds is not None else None,
             ) as response:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
@@ -71,7 +70,7 @@ class DiscourseClient:
                     body: Any = await response.json(content_type=None)
                 except ValueError:
                     body = None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryError(f"the forum did not answer {method} {path}: {type(exc).__name__}") from None
         if 200 <= status < 300:
             return body if isinstance(body, dict) else {}
@@ -93,8 +92,9 @@ class DiscourseClient:
         """GET /t/external_id/{external_id}.json (Discourse redirects to the topic; aiohttp follows)."""
         return await self.request("GET", f"/t/external_id/{external_id}.json", missing_ok=True)
 
-    async def topic(self, topic_id: int, *, timeout: float | None = None) -> dict[str, Any] | None:
-        return await self.request("GET", f"/t/{topic_id}.json", missing_ok=True, timeout=timeout)
+    async def topic(self, topic_id: int, *, seconds: float | None = None) -> dict[str, Any] | None:
+        """GET /t/{id}.json; ``seconds``: give up sooner than the client's usual timeout."""
+        return await self.request("GET", f"/t/{topic_id}.json", missing_ok=True, seconds=seconds)
 
     async def create_topic(self, *, title: str, raw: str, category: int | None, external_id: str) -> dict[str, Any]:
         """POST /posts.json with a title: a new topic. A second topic with the same ``external_id`` is
