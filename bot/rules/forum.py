@@ -41,13 +41,11 @@ def vote_external_id(vote_id: int) -> str:
     return _bounded(f"quorum-v{vote_id}")
 
 
-def topic_opens_at(starts_at: datetime, previous_start: datetime | None, previous_duration: timedelta,
-                   lead: timedelta) -> datetime:
-    """Right after the previous meeting ends, but never more than ``lead`` before this one."""
+def topic_opens_at(starts_at: datetime, previous_done: datetime | None, lead: timedelta) -> datetime:
+    """Right after the previous meeting is done with (it ended, or it was called off at its deadline), but
+    never more than ``lead`` before this one."""
     earliest = starts_at - lead
-    if previous_start is None:
-        return earliest
-    return max(earliest, previous_start + previous_duration)
+    return earliest if previous_done is None else max(earliest, previous_done)
 
 
 def eligible_from(published_at: datetime, published_before: timedelta) -> datetime:

@@ -112,8 +112,12 @@ class ForumRecord:
         before = await self.meetings.occurrences(session, series, occurrence.starts_at - lead, occurrence.starts_at)
         previous = [o for o in before if o.starts_at < occurrence.starts_at]
         last = max(previous, key=lambda o: o.starts_at) if previous else None
-        return topic_opens_at(occurrence.starts_at, last.starts_at if last else None,
-                              last.duration if last else timedelta(), lead)
+        if last is None:
+            return topic_opens_at(occurrence.starts_at, None, lead)
+        # A cancelled meeting is done with at its agenda deadline, when "no meeting this week" is announced.
+        done = (agenda_deadline(last.starts_at, series.deadline) if last.status == "cancelled"
+                else last.starts_at + last.duration)
+        return topic_opens_at(occurrence.starts_at, done, lead)
 
     async def _topic_reply(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence,
                            items: list[AgendaEntry], now: datetime, category: str) -> Reply:

@@ -59,6 +59,7 @@ class FakeTopic:
 class Fault:
     status: int
     retry_after: str | None = None
+    after: bool = False  # do the work, then answer the error (the answer was lost on the way back)
 
 
 class FakeDiscourse:
@@ -77,6 +78,10 @@ class FakeDiscourse:
     # -- test helpers --------------------------------------------------------------------------
     def fail_next(self, status: int, count: int = 1, *, retry_after: str | None = None) -> None:
         self.faults.extend(Fault(status, retry_after) for _ in range(count))
+
+    def lose_next_write_answer(self) -> None:
+        """The next POST or PUT is carried out, but its answer is a 502 (as if the proxy lost it)."""
+        self.faults.append(Fault(502, after=True))
 
     def add_topic(self, title: str, created_at: datetime, username: str = "someone") -> FakeTopic:
         """A topic a member opened on the forum (e.g. a pre-RFC)."""
@@ -132,6 +137,12 @@ class FakeDiscourse:
             return web.json_response({"errors": ["You are not permitted to view the requested resource. "
                                                  "The API username or key is invalid."],
                                       "error_type": "invalid_access"}, status=403)
+        if self.faults and self.faults[0].after:
+            if request.method not in ("POST", "PUT"):
+                return await handler(request)
+            self.faults.pop(0)
+            await handler(request)
+            return web.Response(status=502, text="Bad Gateway")
         if self.faults:
             fault = self.faults.pop(0)
             if fault.status == 429:
