@@ -235,7 +235,7 @@ def _build_forum(app: App) -> None:
     forum = app.settings.forum
     assert forum.url is not None and app.settings.secrets.discourse_api_key is not None
     client = DiscourseClient(forum.url, forum.username, app.settings.secrets.discourse_api_key)
-    app.services.notifiers["forum"] = ForumNotifier(client, forum.category)
+    app.services.notifiers["forum"] = ForumNotifier(client, forum.category, app.clock)
     app.services.agenda.forum_topics = DiscourseTopics(client, forum.lookup_timeout)
     app.closers.append(client.close)
 

@@ -9,17 +9,26 @@
   reply is posted. Discourse replies take no idempotency key, so the marker is how a repeated send finds
   the post it already made.
 
-It returns ``"<topic id>:<post id>"`` as the platform reference."""
+It returns ``"<topic id>:<post id>"`` as the platform reference.
+
+Rate limits: at most ``MAX_CONCURRENT`` sends talk to the forum at once (Discourse limits admin API keys to
+60 requests a minute by default), and once the forum answers 429 every send waits out its ``Retry-After``
+(refused at once, as a retry at the right time) instead of each message meeting the limit again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.adapters.discourse.client import DiscourseClient, ForumRefused
+from bot.clock import Clock
 from bot.contracts.outbound import DeliveryError, OutboundMessage
 
 log = logging.getLogger("quorum.forum")
+
+MAX_CONCURRENT = 4
 
 
 def marker_comment(marker: str) -> str:
@@ -30,16 +39,29 @@ def marker_comment(marker: str) -> str:
 class ForumNotifier:
     platform = "forum"
 
-    def __init__(self, client: DiscourseClient, default_category: str | None) -> None:
+    def __init__(self, client: DiscourseClient, default_category: str | None, clock: Clock) -> None:
         self.client = client
         self.default_category = default_category
+        self.clock = clock
         self._categories: dict[str, int] = {}
+        self._limit = asyncio.Semaphore(MAX_CONCURRENT)
+        self._paused_until: datetime | None = None
 
     async def send(self, message: OutboundMessage) -> str | None:
-        if message.kind == "forum_topic":
-            return await self._topic(message)
-        if message.kind == "forum_post":
-            return await self._post(message)
+        async with self._limit:
+            now = self.clock.now()
+            if self._paused_until is not None and now < self._paused_until:
+                wait = (self._paused_until - now).total_seconds()
+                raise DeliveryError("the forum asked to slow down; waiting", transient=True, retry_after=wait)
+            try:
+                if message.kind == "forum_topic":
+                    return await self._topic(message)
+                if message.kind == "forum_post":
+                    return await self._post(message)
+            except DeliveryError as exc:
+                if exc.retry_after:
+                    self._paused_until = self.clock.now() + timedelta(seconds=exc.retry_after)
+                raise
         raise DeliveryError(f"the forum cannot deliver a '{message.kind}' message", transient=False)
 
     async def _category(self, wanted: str | None) -> int | None:

@@ -4,13 +4,19 @@ the outbox retries."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.adapters.discourse.client import DiscourseClient, ForumRefused
 from bot.adapters.discourse.notifier import ForumNotifier
+from bot.clock import ManualClock
 from bot.contracts.outbound import DeliveryError, OutboundKind, OutboundMessage
 from bot.contracts.reply import Reply
 from tests.fakes.discourse import API_KEY, FakeDiscourse
+from tests.helpers import utc
+
+CLOCK = ManualClock(utc(2027, 3, 10, 12))
 
 
 def message(kind: OutboundKind, target: str, text: str, title: str | None = None, **data: object) -> OutboundMessage:
@@ -19,7 +25,7 @@ def message(kind: OutboundKind, target: str, text: str, title: str | None = None
 
 
 async def test_a_topic_is_opened_once_and_then_edited(forum: FakeDiscourse, client: DiscourseClient) -> None:
-    notifier = ForumNotifier(client, "meetings")
+    notifier = ForumNotifier(client, "meetings", CLOCK)
     ref = await notifier.send(message("forum_topic", "quorum-1-2027-03-17", "Agenda: none yet", "TVM, Wed"))
     topic = forum.topic_by_external_id("quorum-1-2027-03-17")
     assert topic is not None and ref == f"{topic.id}:{topic.posts[0].id}"
@@ -34,7 +40,7 @@ async def test_a_topic_is_opened_once_and_then_edited(forum: FakeDiscourse, clie
 
 async def test_a_duplicate_external_id_422_becomes_an_edit(forum: FakeDiscourse, client: DiscourseClient) -> None:
     # Another replica opened the topic between our lookup and our create: the forum refuses the second.
-    notifier = ForumNotifier(client, None)
+    notifier = ForumNotifier(client, None, CLOCK)
     await client.create_topic(title="First", raw="one", category=None, external_id="quorum-x")
     with pytest.raises(ForumRefused) as refused:
         await client.create_topic(title="Second", raw="two", category=None, external_id="quorum-x")
@@ -53,7 +59,7 @@ async def test_a_duplicate_external_id_422_becomes_an_edit(forum: FakeDiscourse,
 
 
 async def test_a_reply_is_made_once_and_edited_by_its_marker(forum: FakeDiscourse, client: DiscourseClient) -> None:
-    notifier = ForumNotifier(client, None)
+    notifier = ForumNotifier(client, None, CLOCK)
     await notifier.send(message("forum_topic", "quorum-m", "body", "Meeting"))
     first = await notifier.send(message("forum_post", "ext:quorum-m", "Minutes v1", marker="minutes:1"))
     second = await notifier.send(message("forum_post", "ext:quorum-m", "Minutes v2", marker="minutes:1"))
@@ -65,11 +71,16 @@ async def test_a_reply_is_made_once_and_edited_by_its_marker(forum: FakeDiscours
 
 
 async def test_faults_map_to_retries_and_refusals(forum: FakeDiscourse, client: DiscourseClient) -> None:
-    notifier = ForumNotifier(client, None)
+    notifier = ForumNotifier(client, None, CLOCK)
     forum.fail_next(429, retry_after="17")
     with pytest.raises(DeliveryError) as limited:
         await notifier.send(message("forum_topic", "quorum-r", "body", "T"))
     assert limited.value.transient and limited.value.retry_after == 17
+    calls = len(forum.calls)
+    with pytest.raises(DeliveryError) as waiting:  # everyone waits out the limit, without asking again
+        await notifier.send(message("forum_topic", "quorum-other", "body", "T"))
+    assert waiting.value.retry_after == 17 and len(forum.calls) == calls
+    CLOCK.advance(timedelta(seconds=17))
     forum.fail_next(500)
     with pytest.raises(DeliveryError) as failed:
         await notifier.send(message("forum_topic", "quorum-r", "body", "T"))
@@ -88,7 +99,7 @@ async def test_a_wrong_key_is_final_and_the_key_never_shows(forum: FakeDiscourse
     bad = DiscourseClient(forum.url, "quorum-bot", "wrong-key")
     try:
         with pytest.raises(ForumRefused) as refused:
-            await ForumNotifier(bad, None).send(message("forum_topic", "quorum-k", "body", "T"))
+            await ForumNotifier(bad, None, CLOCK).send(message("forum_topic", "quorum-k", "body", "T"))
     finally:
         await bad.close()
     assert not refused.value.transient and refused.value.status == 403
