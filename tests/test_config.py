@@ -74,3 +74,23 @@ def test_an_in_memory_sqlite_database_is_refused(url: str) -> None:
 def test_a_sqlite_file_url_is_accepted() -> None:
     assert load_settings(None, {"QUORUM_DATABASE_URL": "sqlite+aiosqlite:////var/lib/quorum/q.db"}).database_url \
         == "sqlite+aiosqlite:////var/lib/quorum/q.db"
+
+
+def test_forum_section_and_its_key_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "quorum.toml"
+    path.write_text('[forum]\nurl = "https://discuss.example.org/"\nusername = "quorum"\ncategory = "meetings"\n'
+                    'topic_lead = "3d"\n', encoding="utf-8")
+    settings = load_settings(path, {"DISCOURSE_API_KEY": "k-123"})
+    assert settings.forum.url == "https://discuss.example.org" and settings.forum.host == "discuss.example.org"
+    assert settings.forum.topic_lead.days == 3 and settings.forum_enabled
+    assert "k-123" not in repr(settings)
+    assert not load_settings(path, {}).forum_enabled
+
+
+def test_forum_problems_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "quorum.toml"
+    path.write_text('[forum]\nurl = "discuss.example.org"\ntopic_lead = "60d"\napi_key = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, {})
+    text = str(raised.value)
+    assert "forum.url" in text and "forum.topic_lead" in text and "forum.api_key" in text
