@@ -12,7 +12,7 @@ class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Secrets) -> None:
         super().__init__()
         self._values = [v for v in (secrets.discord_token, secrets.slack_bot_token, secrets.slack_signing_secret,
-                                    secrets.slack_app_token) if v and len(v) >= 6]
+                                    secrets.slack_app_token, secrets.discourse_api_key) if v and len(v) >= 6]
 
     def _clean(self, text: str) -> str:
         for value in self._values:
