@@ -1,7 +1,8 @@
 """A local fake Discourse: the endpoints Quorum calls, answering with the fields and status codes
 Discourse documents (docs.discourse.org): ``Api-Key``/``Api-Username`` auth (403 without), topics created by
 POST /posts.json with an ``external_id`` that is unique (422 for a second one), lookups by external id
-(a redirect to the topic, 404 when unknown), post edits, title edits, replies, categories.
+(a redirect to the topic, 404 when unknown), posts' ``raw`` only with ``include_raw``, post edits, title
+edits, replies, categories.
 
 Faults are queued by tests: ``fail_next(status, count, retry_after=...)`` makes the next ``count`` calls
 answer ``status`` (a 429 with ``Retry-After``, a 500) before doing anything."""
@@ -29,10 +30,10 @@ class FakePost:
     created_at: datetime
     revisions: int = 1
 
-    def json(self) -> dict[str, Any]:
-        return {"id": self.id, "topic_id": self.topic_id, "post_number": self.post_number, "username": self.username,
-                "raw": self.raw, "cooked": f"<p>{self.raw}</p>", "created_at": self.created_at.isoformat(),
-                "version": self.revisions}
+    def json(self, *, include_raw: bool = True) -> dict[str, Any]:
+        shown = {"id": self.id, "topic_id": self.topic_id, "post_number": self.post_number, "username": self.username,
+                 "cooked": f"<p>{self.raw}</p>", "created_at": self.created_at.isoformat(), "version": self.revisions}
+        return {**shown, "raw": self.raw} if include_raw else shown
 
 
 @dataclass
@@ -48,11 +49,12 @@ class FakeTopic:
     def slug(self) -> str:
         return "-".join(self.title.lower().split())[:40] or "topic"
 
-    def json(self) -> dict[str, Any]:
+    def json(self, *, include_raw: bool = False) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "fancy_title": self.title, "slug": self.slug,
                 "category_id": self.category_id, "external_id": self.external_id,
                 "created_at": self.created_at.isoformat(), "posts_count": len(self.posts),
-                "post_stream": {"posts": [p.json() for p in self.posts[:20]], "stream": [p.id for p in self.posts]}}
+                "post_stream": {"posts": [p.json(include_raw=include_raw) for p in self.posts[:20]],
+                                "stream": [p.id for p in self.posts]}}
 
 
 @dataclass
@@ -180,12 +182,14 @@ class FakeDiscourse:
         raise web.HTTPFound(f"/t/{topic.slug}/{topic.id}.json")
 
     async def show_topic(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(self._topic(request).json())
+        return web.json_response(self._topic(request).json(include_raw="include_raw" in request.query))
 
     async def topic_posts(self, request: web.Request) -> web.StreamResponse:
         topic = self._topic(request)
         wanted = {int(v) for v in request.query.getall("post_ids[]", [])}
-        return web.json_response({"post_stream": {"posts": [p.json() for p in topic.posts if p.id in wanted]}})
+        raw = "include_raw" in request.query
+        return web.json_response({"post_stream": {"posts": [p.json(include_raw=raw) for p in topic.posts
+                                                            if p.id in wanted]}})
 
     async def update_topic(self, request: web.Request) -> web.StreamResponse:
         topic = self._topic(request)

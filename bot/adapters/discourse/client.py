@@ -108,10 +108,6 @@ class DiscourseClient:
         await self.request("PUT", f"/t/-/{topic_id}.json", json={"title": title})
 
     # -- posts -------------------------------------------------------------------------------
-    async def post(self, post_id: int) -> dict[str, Any] | None:
-        """GET /posts/{id}.json: includes the post's ``raw`` (markdown as written)."""
-        return await self.request("GET", f"/posts/{post_id}.json", missing_ok=True)
-
     async def reply(self, topic_id: int, raw: str) -> dict[str, Any]:
         return await self.request("POST", "/posts.json", json={"topic_id": topic_id, "raw": raw}) or {}
 
@@ -119,15 +115,15 @@ class DiscourseClient:
         await self.request("PUT", f"/posts/{post_id}.json", json={"post": {"raw": raw}})
 
     async def posts_of(self, topic: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every post of a topic (the topic answer holds the first page; the rest by id, a page at a time)."""
-        stream = topic.get("post_stream") or {}
-        posts: list[dict[str, Any]] = list(stream.get("posts") or [])
-        seen = {p.get("id") for p in posts}
-        missing = [i for i in stream.get("stream") or [] if i not in seen]
-        for start in range(0, len(missing), POSTS_PER_PAGE):
-            page = missing[start:start + POSTS_PER_PAGE]
+        """Every post of a topic with its ``raw`` markdown, a page of ids at a time
+        (GET /t/{id}/posts.json?post_ids[]=..&include_raw=true: within the ``topics: read`` scope, unlike
+        GET /posts/{id}.json)."""
+        stream = (topic.get("post_stream") or {}).get("stream") or []
+        posts: list[dict[str, Any]] = []
+        for start in range(0, len(stream), POSTS_PER_PAGE):
+            page = stream[start:start + POSTS_PER_PAGE]
             body = await self.request("GET", f"/t/{topic['id']}/posts.json",
-                                      params=[("post_ids[]", str(i)) for i in page])
+                                      params=[("include_raw", "true"), *(("post_ids[]", str(i)) for i in page)])
             posts.extend(((body or {}).get("post_stream") or {}).get("posts") or [])
         return posts
 

@@ -102,8 +102,7 @@ class ForumNotifier:
             raise DeliveryError(f"forum topic {topic_id} has no first post to edit", transient=False)
         if topic.get("title") != title:
             await self.client.set_title(topic_id, title)
-        current = await self.client.post(int(first["id"]))
-        if current is None or current.get("raw") != raw:  # an unchanged body is not edited (no empty revision)
+        if first.get("raw") != raw:  # an unchanged body is not edited (no empty revision)
             await self.client.edit_post(int(first["id"]), raw)
         return f"{topic_id}:{first['id']}"
 
@@ -115,9 +114,8 @@ class ForumNotifier:
         for post in await self.client.posts_of(topic):
             if post.get("username") != self.client.username or post.get("post_number") == 1:
                 continue
-            full = await self.client.post(int(post["id"]))
-            if full is not None and marker_comment(marker) in str(full.get("raw", "")):
-                if full.get("raw") != raw:
+            if marker_comment(marker) in str(post.get("raw", "")):
+                if post.get("raw") != raw:
                     await self.client.edit_post(int(post["id"]), raw)
                 return f"{topic_id}:{post['id']}"
         created = await self.client.reply(topic_id, raw)

@@ -105,3 +105,16 @@ async def test_a_wrong_key_is_final_and_the_key_never_shows(forum: FakeDiscourse
     assert not refused.value.transient and refused.value.status == 403
     assert "wrong-key" not in str(refused.value) and "wrong-key" not in repr(bad)
     assert API_KEY not in repr(DiscourseClient(forum.url, "u", API_KEY))
+
+
+async def test_the_marker_is_found_past_the_first_page_of_posts(forum: FakeDiscourse, client: DiscourseClient) -> None:
+    notifier = ForumNotifier(client, None, CLOCK)
+    await notifier.send(message("forum_topic", "quorum-long", "body", "Busy"))
+    topic = forum.topic_by_external_id("quorum-long")
+    assert topic is not None
+    await notifier.send(message("forum_post", "ext:quorum-long", "Minutes v1", marker="minutes:7"))
+    for n in range(30):  # a lively thread: the bot's reply is now far from the last page
+        forum._add_post(topic, "member", f"reply {n}", topic.created_at)
+    await notifier.send(message("forum_post", "ext:quorum-long", "Minutes v2", marker="minutes:7"))
+    mine = [p for p in topic.posts if p.username == "quorum-bot"]
+    assert len(mine) == 2 and mine[1].raw.startswith("Minutes v2")
