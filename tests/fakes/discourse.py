@@ -141,11 +141,12 @@ class FakeDiscourse:
                                       "error_type": "invalid_access"}, status=403)
         if self.faults and self.faults[0].after:
             if request.method not in ("POST", "PUT"):
-                return await handler(request)
+                passed: web.StreamResponse = await handler(request)
+                return passed
             self.faults.pop(0)
             await handler(request)
             return web.Response(status=502, text="Bad Gateway")
-        if self.faults:
+        if self.faults and not self.faults[0].after:
             fault = self.faults.pop(0)
             if fault.status == 429:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
