@@ -156,7 +156,7 @@ class ForumRecord:
             wrote |= await self.outbox.enqueue(
                 session, key=f"forum:minutes:{meeting_id}:{latest}", workspace_id=series.workspace_id,
                 kind="forum_post", target=f"ext:{external_id}",
-                reply=Reply(text=forum_text.minutes_reply(notes.minutes()), ephemeral=False, kind="minutes",
+                reply=Reply(text=forum_text.minutes_reply(notes.minutes_input()), ephemeral=False, kind="minutes",
                             data={"marker": f"minutes:{meeting_id}"}))
         topic_link = None
         for item in notes.items:

@@ -6,12 +6,13 @@ inject markup. Pure: the forum service reads what they name and decides when the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.rules.forum import neutral
+from bot.rules.minutes import MinutesInput, render_minutes
 from bot.rules.parsing import format_duration
 from bot.rules.time import agenda_deadline, format_home, render_in_zones
 from bot.services.views import AgendaEntry, SeriesInfo
@@ -85,8 +86,16 @@ def meeting_topic(settings: Settings, series: SeriesInfo, *, name: str | None, s
     return TopicText(title, "\n".join(lines))
 
 
-def minutes_reply(minutes_markdown: str) -> str:
-    return minutes_markdown.rstrip() + "\n"
+def minutes_reply(minutes: MinutesInput) -> str:
+    """The minutes as chat gets them, with every piece of member text neutralised for the forum."""
+    def named(name: str | None) -> str | None:
+        return neutral(name) if name else name
+
+    safe = replace(
+        minutes, title=neutral(minutes.title), host=named(minutes.host), note_taker=named(minutes.note_taker),
+        items=[replace(i, title=neutral(i.title), author_name=neutral(i.author_name)) for i in minutes.items],
+        notes=[replace(n, text=neutral(n.text), owner_name=named(n.owner_name)) for n in minutes.notes])
+    return render_minutes(safe).rstrip() + "\n"
 
 
 def item_reply(meeting_title_text: str, starts_at: datetime, series: SeriesInfo, item: AgendaEntry,

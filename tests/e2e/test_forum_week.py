@@ -121,12 +121,13 @@ async def test_a_forum_week_then_an_empty_week_then_a_flaky_forum(
         assert topic.title == "TVM Community Meeting, Wed 2022-03-02" and len(topic.posts) == 1
 
         clock.set(utc(2022, 3, 2, 16, 40))
-        await ok(app.dispatcher, alice, '/notes add "Everyone agrees on one meeting" item=#1 kind=decision')
+        await ok(app.dispatcher, alice, '/notes add "@everyone agrees on one meeting" item=#1 kind=decision')
         await ok(app.dispatcher, alice, "/notes publish")
         await ok(app.dispatcher, alice, "/notes publish")  # the same minutes: nothing new
         await app.reminders_tick()
         assert len(topic.posts) == 2 and topic.posts[1].username == USERNAME
-        assert "Everyone agrees on one meeting" in topic.posts[1].raw
+        assert "@\u200beveryone agrees on one meeting" in topic.posts[1].raw  # no mass ping on the forum
+        assert "@everyone" not in topic.posts[1].raw + pre_rfc.posts[-1].raw
         assert len(pre_rfc.posts) == 2 and "**Decisions**" in pre_rfc.posts[1].raw
         await ok(app.dispatcher, alice, '/notes add "Write the RFC" item=#1 kind=action owner=@bob')
         await ok(app.dispatcher, alice, "/notes publish")  # republished: the replies are edited

@@ -15,6 +15,7 @@ from bot.app import App, adapter_status, build_app
 from bot.clock import ManualClock
 from bot.config import ForumConfig, Secrets, Settings
 from bot.rules.forum import vote_external_id
+from bot.services.outbox import outbox_report
 from storage.queries import outbox as outbox_q
 from tests.fakes.discourse import API_KEY, USERNAME, FakeDiscourse
 from tests.helpers import SEED_SERIES, Members, ok, run, utc
@@ -122,3 +123,22 @@ def test_run_without_a_key_says_how_to_add_the_forum(settings: Settings) -> None
     assert "DISCOURSE_API_KEY is not set" in adapter_status(half)[-1]
     on = replace(half, secrets=Secrets(discourse_api_key="k-secret"))
     assert adapter_status(on)[-1].startswith("Forum: on") and "k-secret" not in " ".join(adapter_status(on))
+
+
+async def test_a_refused_key_fails_visibly_in_quorum_outbox(database_url: str, settings: Settings, clock: ManualClock,
+                                                            members: Members, forum: FakeDiscourse) -> None:
+    wrong = replace(settings, database_url=database_url,
+                    forum=ForumConfig(url=forum.url, username=USERNAME, category="meetings"),
+                    secrets=Secrets(discourse_api_key="wrong-key-123456"))
+    app = build_app(wrong, clock)
+    app.services.notifiers["console"] = ConsoleNotifier(io.StringIO())
+    try:
+        clock.set(utc(2022, 3, 1, 10))
+        await ok(app.dispatcher, members.chair("alice"), SEED_SERIES)
+        await app.reminders_tick()
+        report = await outbox_report(app.db)
+    finally:
+        await app.close()
+    assert forum.topics == {}
+    assert "failed  " in report and "forum_topic to quorum-m1-2022-03-02" in report
+    assert "The API username or key is invalid" in report and "wrong-key" not in report
