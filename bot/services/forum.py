@@ -138,8 +138,7 @@ class ForumRecord:
             items=items, host=view.name_of(view.occurrence.host), note_taker=view.name_of(view.occurrence.note_taker),
             final=final, reason=reason, following=following)
         return Reply(text=text.body, title=text.title, ephemeral=False, kind="announcement",
-                     data={"category": category, "series": series.slug, "occurrence": occurrence.key,
-                           "final": final, "status": occurrence.status})
+                     data={"category": category, "series": series.slug, "occurrence": occurrence.key})
 
     # -- minutes --------------------------------------------------------------------------------
     async def on_minutes(self, session: AsyncSession, series: SeriesInfo, meeting_id: int, occurrence_key: str,
