@@ -142,3 +142,24 @@ async def test_a_refused_key_fails_visibly_in_quorum_outbox(database_url: str, s
     assert forum.topics == {}
     assert "failed  " in report and "forum_topic to quorum-m1-2022-03-02" in report
     assert "The API username or key is invalid" in report and "wrong-key" not in report
+
+
+async def test_cancel_restore_and_removal_edit_the_same_topic(app: App, clock: ManualClock, members: Members,
+                                                              forum: FakeDiscourse) -> None:
+    alice, bob = members.chair("alice"), members.member("bob")
+    clock.set(utc(2022, 3, 1, 10))
+    await ok(app.dispatcher, alice, SEED_SERIES)
+    await ok(app.dispatcher, bob, '/agenda add "Relay VM" https://github.com/apache/tvm/issues/1')
+    await app.reminders_tick()
+    (topic,) = forum.topics.values()
+    assert "1. [Relay VM](" in topic.posts[0].raw
+    await ok(app.dispatcher, alice, '/meeting cancel 2022-03-02 reason="release week"')
+    await app.reminders_tick()
+    assert topic.title.startswith("[No meeting this week] ")
+    assert "cancelled because a chair cancelled it: release week" in topic.posts[0].raw
+    await ok(app.dispatcher, alice, "/meeting restore 2022-03-02")
+    await app.reminders_tick()
+    assert topic.title == "TVM Community Meeting, Wed 2022-03-02"
+    await ok(app.dispatcher, bob, "/agenda remove #1")
+    await app.reminders_tick()
+    assert "_No items yet._" in topic.posts[0].raw and len(forum.topics) == 1 and len(topic.posts) == 1
