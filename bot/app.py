@@ -9,8 +9,8 @@ import asyncio
 import gc
 import importlib
 import logging
-from collections.abc import Awaitable, Collection
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -29,6 +29,7 @@ from bot.services.backup import BackupService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
+from bot.services.forum import ForumRecord
 from bot.services.github import GitHubService
 from bot.services.github_minutes import GitHubMinutes
 from bot.services.meeting_status import MeetingStatusNotices
@@ -95,7 +96,13 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     # every tick (votes: reminders before the close, the automatic close).
     deadline_hooks: list[DeadlineHook] = [rotation.fix_assignment]
     due_planners: list[DuePlanner] = [vote_notices.plan]
+    # The forum record (docs/forum.md): each meeting's topic follows the reminder planner (opened, edited,
+    # finalised beside the chat announcement); minutes and votes add replies and topics in their own
+    # transactions. All of it through the outbox, delivered by the "forum" notifier (build_app).
+    forum = ForumRecord(settings, meetings, outbox)
     reminders = ReminderService(db, clock, settings, meetings, outbox, deadline_hooks, due_planners)
+    reminders.occurrence_planners.append(forum.plan_meeting)
+    reminders.extra_lookahead = forum.lookahead()
     # A cancel or restore after the announcement is told to the channel, in its own transaction.
     status_notices = MeetingStatusNotices(reminders, outbox)
     meetings.status_hooks.append(status_notices.on_status_changed)
@@ -108,6 +115,9 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
     agenda.title_lookups.append(github.title_of)
     notes = NotesService(db, clock, settings, meetings, rotation, outbox)
     notes.publish_hooks.append(GitHubMinutes(settings, outbox).on_publish)
+    notes.publish_hooks.append(forum.on_minutes)
+    votes.open_hooks.append(forum.on_vote_open)
+    votes.close_hooks.append(forum.on_vote_close)
     return Services(
         db=db, clock=clock, settings=settings,
         members=members,
@@ -134,6 +144,7 @@ def build_services(db: Database, clock: Clock, settings: Settings, *,
         deadline_hooks=deadline_hooks,
         due_planners=due_planners,
         github=github,
+        forum=forum,
     )
 
 
@@ -151,6 +162,8 @@ class App:
     slack: SlackAdapter | None = None
     discord: DiscordAdapter | None = None
     github: GitHubClient | None = None
+    # Called by ``close``: HTTP sessions of outside services (the forum).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def wake_soon(self) -> None:
         self.ticker.wake_at(self.clock.now() + timedelta(seconds=1))
@@ -193,6 +206,8 @@ class App:
         if self.github is not None:
             await self.services.github.stop_poll()
             await self.github.close()
+        for closer in self.closers:
+            await closer()
         await self.db.dispose()
 
 
@@ -247,6 +262,8 @@ def build_app(
     if "discord" in chosen:
         app.discord = _build_discord(app)
     github_webhook = _build_github(app) if settings.secrets.github_enabled else None
+    if settings.forum_enabled:
+        _build_forum(app)
     slack_http = app.slack.handle_http if app.slack is not None and slack_http_mode(settings) else None
     ready(web_app, services, slack_http, github_webhook, readiness=app.readiness,
           refresh_metrics=app.refresh_metrics)
@@ -262,6 +279,20 @@ def _build_slack(app: App) -> SlackAdapter:
     # Commands acknowledged by a process that died before running them are run on a tick (any replica's).
     app.ticker.add("slack-replay", adapter.replay_interrupted)
     return adapter
+
+
+def _build_forum(app: App) -> None:
+    """The Discourse forum: the outbox's "forum" notifier, and topic lookups for agenda links."""
+    from bot.adapters.discourse.client import DiscourseClient
+    from bot.adapters.discourse.notifier import ForumNotifier
+    from bot.adapters.discourse.topics import DiscourseTopics
+
+    forum = app.settings.forum
+    assert forum.url is not None and app.settings.secrets.discourse_api_key is not None
+    client = DiscourseClient(forum.url, forum.username, app.settings.secrets.discourse_api_key)
+    app.services.notifiers["forum"] = ForumNotifier(client, forum.category, app.clock)
+    app.services.agenda.forum_topics = DiscourseTopics(client, forum.lookup_timeout)
+    app.closers.append(client.close)
 
 
 def _build_discord(app: App) -> DiscordAdapter:
@@ -329,7 +360,20 @@ def adapter_status(settings: Settings) -> list[str]:
     else:
         lines.append("GitHub: off. Set GITHUB_TOKEN to a fine-grained token (Issues read/write, Pull requests "
                      "read) and list repositories and labels in [github] (see docs/github.md).")
+    lines.append(forum_status(settings))
     return lines
+
+
+def forum_status(settings: Settings) -> str:
+    """Whether meeting and vote topics go to a Discourse forum, and what is missing if not."""
+    forum = settings.forum
+    if settings.forum_enabled:
+        return f"Forum: on ({forum.url} as {forum.username}; default category {forum.category or 'none'})."
+    if forum.url:
+        return (f"Forum: off. [forum] url is {forum.url}, but DISCOURSE_API_KEY is not set: create an API key "
+                "for the forum user (see docs/forum.md) and set it.")
+    return ("Forum: off. To announce meetings and votes on a Discourse forum, add [forum] url, username and "
+            "category to the config and set DISCOURSE_API_KEY (see docs/forum.md).")
 
 
 async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.Event) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from bot.errors import InvalidInput
 from bot.rules.parsing import parse_duration, parse_zone
@@ -97,6 +98,24 @@ DEFAULT_GITHUB_API_URL = "https://api.github.com"
 
 
 @dataclass(frozen=True)
+class ForumConfig:
+    """The community's Discourse forum (docs/forum.md). Off unless ``url`` is set and DISCOURSE_API_KEY is."""
+
+    url: str | None = None  # e.g. https://discuss.tvm.apache.org
+    username: str = "system"  # the account the API key acts as (Api-Username)
+    category: str | None = None  # default category (id or slug) for series with no forum_category of their own
+    vote_category: str | None = None  # where [VOTE] topics go (default: ``category``)
+    # A meeting's topic opens right after the previous meeting, but never more than this before it.
+    topic_lead: timedelta = timedelta(days=7)
+    # How long adding an agenda item waits for the forum to tell a linked topic's title.
+    lookup_timeout: timedelta = timedelta(seconds=3)
+
+    @property
+    def host(self) -> str | None:
+        return urlsplit(self.url).hostname if self.url else None
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Tokens from the environment. ``repr`` names which are present, never their values."""
 
@@ -106,6 +125,7 @@ class Secrets:
     slack_app_token: str | None = field(default=None, repr=False)
     github_token: str | None = field(default=None, repr=False)
     github_webhook_secret: str | None = field(default=None, repr=False)
+    discourse_api_key: str | None = field(default=None, repr=False)
     # When set, GET /metrics asks for it as a bearer token.
     metrics_token: str | None = field(default=None, repr=False)
 
@@ -141,6 +161,7 @@ class Settings:
     reminders: ReminderConfig = ReminderConfig()
     outbox: OutboxConfig = OutboxConfig()
     discord: DiscordConfig = DiscordConfig()
+    forum: ForumConfig = ForumConfig()
     tick_seconds: int = 30
     log_level: str = "INFO"
     log_format: LogFormat = "text"
@@ -153,6 +174,11 @@ class Settings:
     github: GitHubConfig = GitHubConfig()
     github_api_url: str = DEFAULT_GITHUB_API_URL
     source: str = "built-in defaults"
+
+    @property
+    def forum_enabled(self) -> bool:
+        """A forum URL in the config and its API key in the environment: the forum notifier runs."""
+        return bool(self.forum.url and self.secrets.discourse_api_key)
 
     def role_members(self, role: str) -> tuple[str, ...]:
         config = self.roles.get(role)
@@ -252,6 +278,7 @@ _KNOWN = {
                   "max_attempts"},
     "outbox": {"retention_days", "concurrency", "lease_seconds"},
     "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
+    "forum": {"url", "username", "category", "vote_category", "topic_lead", "lookup_timeout_seconds"},
     "scheduler": {"tick_seconds"},
     "github": {"repositories", "labels", "poll_seconds"},
     "logging": {"level", "format"},
@@ -259,9 +286,9 @@ _KNOWN = {
 }
 _ROLE_KEYS = {"members", "discord_role", "slack_usergroup"}
 _SECRET_KEYS = {"token", "discord_token", "slack_bot_token", "slack_signing_secret", "slack_app_token",
-                "signing_secret", "bot_token", "app_token"}
+                "signing_secret", "bot_token", "app_token", "api_key", "discourse_api_key"}
 _SECRET_ENV = ("DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, GITHUB_TOKEN, "
-               "GITHUB_WEBHOOK_SECRET")
+               "GITHUB_WEBHOOK_SECRET, DISCOURSE_API_KEY")
 _TYPE_NAMES = {int: "a whole number", str: "a string in quotes", bool: "true or false", list: "a list [..]",
                float: "a number", dict: "a table"}
 _MEMBER_ID = re.compile(r"^(console:[^\s:]+|discord:\d+|slack:[A-Z0-9]+:[A-Z0-9]+)$")
@@ -343,6 +370,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str, 
     reminders = _reminders(reader)
     discord = _discord(reader)
     outbox = _outbox(reader)
+    forum = _forum(reader)
     tick = _tick_seconds(reader)
     level = _log_level(reader)
     log_format = _log_format(reader, env)
@@ -360,6 +388,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str, 
         reminders=reminders,
         outbox=outbox,
         discord=discord,
+        forum=forum,
         tick_seconds=tick,
         log_level=level,
         log_format=log_format,
@@ -556,6 +585,32 @@ def _outbox(reader: _Reader) -> OutboxConfig:
                         lease=timedelta(seconds=lease_seconds))
 
 
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _forum(reader: _Reader) -> ForumConfig:
+    url = reader.get("forum", "url", str, None)
+    if url is not None:
+        url = url.rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            reader.problem("forum", "url", f"'{url}' is not a web address: write it like https://discuss.example.org")
+            url = None
+    category = reader.get("forum", "category", (str, int), None)
+    lead = reader.duration("forum", "topic_lead", timedelta(days=7))
+    if not timedelta(hours=1) <= lead <= timedelta(days=28):
+        reader.problem("forum", "topic_lead", "must be between 1h and 28d")
+        lead = timedelta(days=7)
+    timeout = reader.get("forum", "lookup_timeout_seconds", (int, float), 3)
+    if not 0 < timeout <= 30:
+        reader.problem("forum", "lookup_timeout_seconds", "must be more than 0 and at most 30")
+        timeout = 3
+    return ForumConfig(url=url, username=reader.get("forum", "username", str, "system"),
+                       category=str(category) if category is not None else None, topic_lead=lead,
+                       vote_category=_optional_str(reader.get("forum", "vote_category", (str, int), None)),
+                       lookup_timeout=timedelta(seconds=timeout))
+
+
 def _tick_seconds(reader: _Reader) -> int:
     tick: int = reader.get("scheduler", "tick_seconds", int, 30)
     if not 1 <= tick <= 3600:
@@ -616,6 +671,7 @@ def _secrets(env: Mapping[str, str]) -> Secrets:
         metrics_token=env.get("QUORUM_METRICS_TOKEN") or None,
         github_token=env.get("GITHUB_TOKEN") or None,
         github_webhook_secret=env.get("GITHUB_WEBHOOK_SECRET") or None,
+        discourse_api_key=env.get("DISCOURSE_API_KEY") or None,
     )
 
 

@@ -88,6 +88,11 @@ class Series(SQLModel, table=True):
     plan_at: datetime = Field(default=PLAN_NOW, sa_column=Column(
         UTCDateTime(), nullable=False, server_default="1970-01-01 00:00:00"))
     plan_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # The forum (docs/forum.md, migration 0011): the category of this series' meeting topics (None: the
+    # config's default), and the pre-RFC rule: a linked forum topic must have been published at least
+    # this many minutes before the meeting (None: no rule).
+    forum_category: str | None = Field(default=None, max_length=100)
+    published_before_minutes: int | None = None
 
 
 class Meeting(SQLModel, table=True):

@@ -146,3 +146,21 @@ def test_a_config_that_is_not_utf8_is_one_problem(tmp_path: Path) -> None:
         load_settings(config, {})
     (problem,) = caught.value.problems
     assert problem.line == 2 and "is not UTF-8 text" in problem.message
+def test_forum_section_and_its_key_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "quorum.toml"
+    path.write_text('[forum]\nurl = "https://discuss.example.org/"\nusername = "quorum"\ncategory = "meetings"\n'
+                    'topic_lead = "3d"\n', encoding="utf-8")
+    settings = load_settings(path, {"DISCOURSE_API_KEY": "k-123"})
+    assert settings.forum.url == "https://discuss.example.org" and settings.forum.host == "discuss.example.org"
+    assert settings.forum.topic_lead.days == 3 and settings.forum_enabled
+    assert "k-123" not in repr(settings)
+    assert not load_settings(path, {}).forum_enabled
+
+
+def test_forum_problems_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "quorum.toml"
+    path.write_text('[forum]\nurl = "discuss.example.org"\ntopic_lead = "60d"\napi_key = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, {})
+    text = str(raised.value)
+    assert "forum.url" in text and "forum.topic_lead" in text and "forum.api_key" in text

@@ -14,6 +14,12 @@ from bot.commands.render import meeting_data, meeting_duties, meeting_moments, m
 from bot.contracts.reply import Reply
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
 from bot.rules.time import format_zone_line
+from bot.services.forum_text import forum_summary
+
+FORUM_OPTIONS = (
+    Option("forum_category", Kind.WORD, "Forum category for meeting topics (slug or id), or off (docs/forum.md)."),
+    Option("published_before", Kind.WORD, "Linked forum topics must be this old at the meeting, e.g. 24h, or off."),
+)
 
 
 @REGISTRY.command("meeting next", "Show the next meeting: times in every zone, host, note-taker, agenda.", SERIES)
@@ -60,6 +66,7 @@ async def meeting_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     Option("start", Kind.DATE, "First meeting date, YYYY-MM-DD (default: from today)."),
     Option("channel", Kind.WORD, "Channel where announcements and minutes go."),
     Option("links", Kind.WORD, "Hosts agenda links must be on, comma-separated, e.g. github.com,discuss.example.org."),
+    *FORUM_OPTIONS,
     chair_only=True,
 )
 async def series_create(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
@@ -68,7 +75,8 @@ async def series_create(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         ctx.actor, slug=args["slug"], name=args["name"], weekday=args["weekday"], local_time=args["time"],
         timezone=args["tz"], duration=args.get("duration", timedelta(minutes=60)),
         deadline=args.get("deadline", timedelta(hours=24)), zones=args.get("zones"), start=args.get("start"),
-        channel=args.get("channel"), link_hosts=hosts,
+        channel=args.get("channel"), link_hosts=hosts, forum_category=args.get("forum_category"),
+        published_before=args.get("published_before"),
     )
     first = series.rule.occurrences(ctx.services.clock.now(), 1)
     first_line = format_zone_line(first[0][1], series.timezone, series.display_zones) if first else "none"
@@ -80,6 +88,19 @@ async def series_create(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     return Reply(text=text, ephemeral=False, moments=tuple(f[1] for f in first),
                  data={"series": {"slug": series.slug, "name": series.name, "timezone": series.timezone,
                                   "weekday": series.weekday, "time": f"{series.local_time:%H:%M}"}})
+
+
+@REGISTRY.command(
+    "meeting series edit", "Change a series' forum settings (docs/forum.md).",
+    Option("slug", Kind.SLUG, "The series' slug.", required=True, positional=True, autocomplete="series",
+           placeholder="<series>"),
+    *FORUM_OPTIONS,
+    chair_only=True,
+)
+async def series_edit(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    series = await ctx.services.meetings.edit_series(ctx.actor, args["slug"], forum_category=args.get("forum_category"),
+                                                     published_before=args.get("published_before"))
+    return Reply(text=f"Updated {series.slug}: {forum_summary(series, ctx.services.settings)}", ephemeral=False)
 
 
 @REGISTRY.command("meeting series list", "List the meeting series of this workspace.")

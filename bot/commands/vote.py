@@ -41,6 +41,7 @@ async def vote_open(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         ctx.actor, args["title"], link=args.get("link"), rule=args.get("rule", DEFAULT_RULE),
         duration=args.get("duration"), role=args.get("role"), force=bool(args.get("force", False)),
     )
+    ctx.services.outbox.written()  # the forum's [VOTE] topic, if any, goes out now rather than at the next tick
     return vote_message(view, ctx.services.clock.now(), _zones(ctx))
 
 

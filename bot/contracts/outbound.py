@@ -12,11 +12,17 @@ from bot.contracts.reply import Reply
 
 # "dm" (target: member id) | "channel" (target: channel id) | "update" (target: message ref)
 # Posts on the community's public record, delivered by that service's notifier whatever the workspace's
-# platform: "github_comment" (target: "owner/repo#number"; the comment made, or edited, on that issue or PR).
-OutboundKind = Literal["dm", "channel", "update", "github_comment"]
+# platform (docs/forum.md, docs/github.md):
+# "forum_topic" (target: the topic's external id): open the topic, or edit its title and first post;
+# "forum_post" (target: "ext:<external id>" or "id:<topic id>"): reply in the topic, or edit the reply
+# carrying the same marker (``reply.data["marker"]``) when there is one;
+# "github_comment" (target: "owner/repo#number"; the comment made, or edited, on that issue or PR).
+OutboundKind = Literal["dm", "channel", "update", "forum_topic", "forum_post", "github_comment"]
 OUTBOUND_KINDS: tuple[OutboundKind, ...] = get_args(OutboundKind)
-# The notifier (by its ``platform`` name) of kinds that do not go to the workspace's chat platform.
-SERVICE_OF_KIND: dict[OutboundKind, str] = {"github_comment": "github"}
+# Kinds delivered by an outside service's notifier (by its ``platform`` name) rather than the workspace's
+# chat platform: the dispatcher picks ``notifiers[SERVICE_OF_KIND[kind]]`` for these,
+# ``notifiers[platform_of(workspace)]`` for the rest.
+SERVICE_OF_KIND: dict[OutboundKind, str] = {"forum_topic": "forum", "forum_post": "forum", "github_comment": "github"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ class DirectMessagesClosed(DeliveryError):
 
 
 class Notifier(Protocol):
-    platform: str  # "console" | "discord" | "slack" | "github"
+    platform: str  # "console" | "discord" | "slack" | "forum" | "github"
 
     async def send(self, message: OutboundMessage) -> str | None:
         """Deliver the message; return the platform's reference to the posted message (for later

@@ -12,6 +12,7 @@ from bot.services.backup import BackupService
 from bot.services.calendar import CalendarService
 from bot.services.event_mirror import EventMirrorService
 from bot.services.export import ExportService
+from bot.services.forum import ForumRecord
 from bot.services.github import GitHubService
 from bot.services.meetings import MeetingService
 from bot.services.members import MemberService
@@ -63,3 +64,5 @@ class Services:
     # Agenda items from GitHub labels, members' logins, issue titles (docs/github.md); its reader is set by
     # bot/app.py when GITHUB_TOKEN is set.
     github: GitHubService
+    # The community's forum record (bot/services/forum.py); writes nothing unless a forum is configured.
+    forum: ForumRecord | None = None

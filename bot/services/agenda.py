@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.actor import Actor
+from bot.contracts.forum import ForumTopicInfo, ForumTopics, ForumUnavailable
 from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.rules.agenda import MAX_ITEMS_PER_MEETING, agenda_open, reorder
+from bot.rules.forum import eligible_from, topic_id_in
 from bot.rules.links import normalize_link, validate_link, validate_title
+from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
 from bot.services.meetings import MeetingService, require_chair
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
@@ -37,7 +40,8 @@ TitleLookup = Callable[[str], Awaitable[FetchedTitle | None]]
 class Added:
     item: AgendaEntry
     meeting: MeetingView
-    # Said to the member after the confirmation, e.g. that the linked issue's title could not be fetched.
+    # What the member should know about the link: the title came from the forum, or the linked issue's or
+    # topic's title could not be fetched (docs/forum.md, docs/github.md).
     note: str | None = None
 
 
@@ -56,18 +60,42 @@ class AgendaService:
         # Asked in turn before an item is stored; the first that knows the link gives its real title. They
         # never raise and bound their own waiting, so a site that is down never blocks the member.
         self.title_lookups: list[TitleLookup] = []
+        # Set by build_app when a forum is configured (bot/adapters/discourse/topics.py).
+        self.forum_topics: ForumTopics | None = None
+
+    async def _linked_topic(self, link: str) -> tuple[ForumTopicInfo | None, str | None]:
+        """The forum topic a link points at, asked before the transaction and never for long: when the
+        forum does not answer, the item is added anyway, with a note saying what was not checked."""
+        topic_id = topic_id_in(link, self.settings.forum.host)
+        if topic_id is None or self.forum_topics is None:
+            return None, None
+        try:
+            info = await self.forum_topics.topic(topic_id)
+        except ForumUnavailable:
+            return None, ("The forum did not answer, so the topic's title and publication time were not checked; "
+                          "the item was added with the title you gave.")
+        if info is None:
+            raise NotFound(f"The forum has no topic {topic_id} (or the bot cannot see it): check the link.")
+        return info, f"Title taken from the forum topic: \"{info.title}\"."
+
+    async def _fetched_title(self, link: str) -> tuple[str | None, str | None]:
+        """The real title of a link another site knows (GitHub), and what to tell the member about it."""
+        for lookup in self.title_lookups:
+            fetched = await lookup(link)
+            if fetched is not None:
+                return fetched.title, fetched.note
+        return None, None
 
     async def add(
         self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None
     ) -> Added:
         title = validate_title(title)
-        note = None
-        for lookup in self.title_lookups:
-            fetched = await lookup(link.strip().strip("<>"))
-            if fetched is not None:
-                title = validate_title(fetched.title) if fetched.title else title
-                note = fetched.note
-                break
+        topic, note = await self._linked_topic(link.strip())
+        if topic is not None and topic.title.strip():
+            title = validate_title(topic.title[:200])
+        elif topic is None and note is None:
+            fetched, note = await self._fetched_title(link.strip().strip("<>"))
+            title = validate_title(fetched) if fetched else title
         now = self.clock.now()
         async with self.db.write() as session:
             series = await self.meetings.series_in(session, actor.workspace_id, slug)
@@ -92,6 +120,8 @@ class AgendaService:
                     f"{format_home(view.deadline, series.timezone)} ({_hours(series)} before the meeting); "
                     + await self._offer_next(session, series, after=occurrence.starts_at)
                 )
+            if topic is not None and series.published_before is not None:
+                await self._require_published(session, series, occurrence.starts_at, topic, series.published_before)
             if occurrence.meeting_id is None:  # its first item: store the meeting
                 occurrence = occurrence_of(await self.meetings.stored(session, series, occurrence))
             meeting_id = occurrence.meeting_id
@@ -119,6 +149,25 @@ class AgendaService:
             views = await self.meetings.views(session, series, [occurrence], items={meeting_id: [*items, row]})
         self.meetings.notify_changed(series.id)
         return Added(AgendaEntry.of(row), views[0], note)
+
+    async def _require_published(self, session: AsyncSession, series: SeriesInfo, starts_at: datetime,
+                                 topic: ForumTopicInfo, wait: timedelta) -> None:
+        """The pre-RFC rule: refused, with when it becomes eligible and the next meeting it can go to."""
+        eligible = eligible_from(topic.published_at, wait)
+        if starts_at >= eligible:
+            return
+        offer = "no later meeting is open for items yet."
+        for later in await self.meetings.upcoming_in(session, series, 6, include_cancelled=False,
+                                                     after=eligible - timedelta(microseconds=1)):
+            view = MeetingView(series, later)
+            if later.starts_at >= eligible and agenda_open(self.clock.now(), view.deadline):
+                offer = (f"the next meeting it can go to is {format_home(later.starts_at, series.timezone)}: add it "
+                         f"with date={view.local_date.isoformat()}.")
+                break
+        raise Conflict(
+            f"The forum topic \"{topic.title}\" was published {format_home(topic.published_at, series.timezone)}; "
+            f"{series.name} takes forum topics published at least {format_duration(wait)} before the meeting, so it "
+            f"becomes eligible for meetings from {format_home(eligible, series.timezone)}; {offer}")
 
     async def _offer_next(self, session: AsyncSession, series: SeriesInfo, after: datetime | None = None) -> str:
         """The sentence offering the next meeting whose agenda is still open."""

@@ -12,6 +12,7 @@ from bot.rules.github_minutes import comment_marker, item_comment
 from bot.rules.minutes import MinutesNote
 from bot.services.notes import MeetingNotes
 from bot.services.outbox import Outbox
+from bot.services.views import SeriesInfo
 from storage.db import AsyncSession
 from storage.models import Meeting
 from storage.queries import outbox as outbox_q
@@ -26,13 +27,14 @@ class GitHubMinutes:
         self.settings = settings
         self.outbox = outbox
 
-    async def on_publish(self, session: AsyncSession, meeting: Meeting, notes: MeetingNotes) -> int:
-        """Write one outbox row per GitHub-linked item; return how many were written. The key ends with
+    async def on_publish(self, session: AsyncSession, series: SeriesInfo, meeting: Meeting,
+                         notes: MeetingNotes) -> bool:
+        """Write one outbox row per GitHub-linked item; return whether any was written. The key ends with
         the latest note's id, so publishing again after new notes writes a new row, which edits the
         comment made before (its id, from the earlier row, rides along)."""
         repositories = self.settings.github.repositories
         if not repositories or meeting.id is None or not notes.notes:
-            return 0
+            return False
         latest = max(n.id for n in notes.notes)
         written = 0
         for item in notes.items:
@@ -60,4 +62,4 @@ class GitHubMinutes:
             written += await self.outbox.enqueue(
                 session, key=latest_key, workspace_id=notes.series.workspace_id, kind="github_comment",
                 target=ref.target, reply=Reply(text=body, ephemeral=False, kind="minutes", data=data))
-        return written
+        return written > 0

@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -13,7 +14,7 @@ from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence, as_settled, extra_key, plan, regular_key
-from bot.rules.parsing import WEEKDAY_NAMES, format_duration
+from bot.rules.parsing import WEEKDAY_NAMES, format_duration, parse_duration
 from bot.rules.time import WeeklyRule, format_home, refuse_gap, strict_instant
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
@@ -24,6 +25,7 @@ from storage.queries import members as members_q
 from storage.records import AgendaItemRecord
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+FORUM_CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 HORIZON = timedelta(days=5 * 366)  # how far ahead "the next meeting" is searched
 MAX_DEADLINE = timedelta(days=14)
 MAX_MEETING_DURATION = timedelta(hours=12)
@@ -76,8 +78,11 @@ class MeetingService:
         start: date | None = None,
         channel: str | None = None,
         link_hosts: tuple[str, ...] | None = None,
+        forum_category: str | None = None,
+        published_before: str | None = None,
     ) -> SeriesInfo:
         require_chair(actor, "create a series", self.settings.chair_roles)
+        forum = forum_fields(forum_category, published_before)
         if not SLUG.match(slug) or not any(ch.isalpha() for ch in slug):
             raise InvalidInput(
                 f"'{slug}' cannot be a series slug: use 2-40 lowercase letters, digits and dashes (at least one "
@@ -100,7 +105,7 @@ class MeetingService:
             duration_minutes=int(duration.total_seconds() // 60),
             deadline_minutes=int(deadline.total_seconds() // 60),
             display_zones=",".join(display), link_hosts=",".join(link_hosts or self.settings.allowed_link_hosts),
-            channel=channel, created_by=actor.member_id, created_at=now, updated_at=now,
+            channel=channel, created_by=actor.member_id, created_at=now, updated_at=now, **forum,
         )
         async with self.db.write() as session:
             if not await q.insert_series(session, row):
@@ -108,6 +113,22 @@ class MeetingService:
             stored = await q.series_by_slug(session, slug)
             assert stored is not None and stored.id is not None
         self.notify_changed(stored.id)
+        return SeriesInfo.of(stored)
+
+    async def edit_series(self, actor: Actor, slug: str, *, forum_category: str | None = None,
+                          published_before: str | None = None) -> SeriesInfo:
+        """``/meeting series edit``: the forum settings of a series (docs/forum.md)."""
+        require_chair(actor, "edit a series", self.settings.chair_roles)
+        if forum_category is None and published_before is None:
+            raise InvalidInput("Nothing to change: give forum_category=<slug or id|off> or published_before=<24h|off>, "
+                               "for example /meeting series edit tvm forum_category=meetings.")
+        values = forum_fields(forum_category, published_before)
+        async with self.db.write() as session:
+            series = await self.series_in(session, actor.workspace_id, slug)
+            await q.update_series(session, series.id, values, self.clock.now())
+            stored = await q.series_by_id(session, series.id)
+            assert stored is not None
+        self.notify_changed(series.id)
         return SeriesInfo.of(stored)
 
     async def list_series(self, workspace_id: str) -> list[SeriesInfo]:
@@ -300,6 +321,24 @@ class MeetingService:
             view = (await self.views(session, series, [replace(occurrence_of(row))]))[0]
         self.notify_changed(series.id)
         return view
+
+
+def forum_fields(category: str | None, published_before: str | None) -> dict[str, Any]:
+    """The stored values of ``forum_category=`` and ``published_before=`` (only those given)."""
+    values: dict[str, Any] = {}
+    if category is not None:
+        cleaned = category.strip()
+        if not FORUM_CATEGORY.match(cleaned):
+            raise InvalidInput(f"forum_category={category} is not a category: give its slug or id as the forum shows "
+                               "it (e.g. forum_category=meetings), or off for no forum topics.")
+        values["forum_category"] = None if cleaned.lower() == "default" else cleaned.lower()
+    if published_before is not None:
+        if published_before.strip().lower() in ("off", "none", "0"):
+            values["published_before_minutes"] = None
+        else:
+            wait = parse_duration(published_before, maximum=timedelta(days=14))
+            values["published_before_minutes"] = int(wait.total_seconds() // 60)
+    return values
 
 
 def require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...] = ()) -> None:

@@ -112,9 +112,10 @@ def _entry(row: MeetingNote, names: dict[str, str]) -> NoteEntry:
                      row.created_at)
 
 
-# Run by ``publish`` in its transaction, with the meeting and its notes: write more posts of the minutes
-# to the outbox (GitHub comments, bot/services/github_minutes.py); return how many were written.
-PublishHook = Callable[[AsyncSession, Meeting, MeetingNotes], Awaitable[int]]
+# Run by ``publish`` in its transaction, with the series, the meeting and its notes: write more posts of the
+# minutes to the outbox (GitHub comments, bot/services/github_minutes.py; forum replies, bot/services/forum.py);
+# return whether anything was written.
+PublishHook = Callable[[AsyncSession, SeriesInfo, Meeting, "MeetingNotes"], Awaitable[bool]]
 
 
 class NotesService:
@@ -126,6 +127,8 @@ class NotesService:
         self.meetings = meetings
         self.rotation = rotation
         self.outbox = outbox
+        # Filled by build_services (bot/app.py): GitHub comments and forum replies, written in the publish
+        # transaction.
         self.publish_hooks: list[PublishHook] = []
 
     async def _meeting(self, session: AsyncSession, series: SeriesInfo, day: date | None) -> Occurrence:
@@ -219,6 +222,10 @@ class NotesService:
             key = f"minutes:{row.id}:{max(n.id for n in loaded.notes)}"
             postable = series.channel is not None or platform_of(series.workspace_id) == "console"
             posted = False
+            # The public record (the forum): replies in the meeting's topic and on forum-linked items.
+            recorded = False
+            for hook in self.publish_hooks:
+                recorded = await hook(session, series, row, loaded) or recorded
             if postable:
                 minutes = loaded.minutes()
                 posted = await self.outbox.enqueue(
@@ -226,9 +233,6 @@ class NotesService:
                     reply=Reply(text=minutes, ephemeral=False, title=None, kind="minutes",
                                 moments=(row.starts_at,), data={"markdown": minutes, "meeting": row.id,
                                                                 "series": series.slug}))
-            extra = 0
-            for hook in self.publish_hooks:
-                extra += await hook(session, row, loaded)
-        if posted or extra:
+        if posted or recorded:
             self.outbox.written()
         return Published(loaded, key if postable else None, posted)

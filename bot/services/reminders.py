@@ -51,6 +51,10 @@ log = logging.getLogger("quorum.reminders")
 
 DeadlineHook = Callable[[AsyncSession, SeriesInfo, Meeting], Awaitable[None]]
 DuePlanner = Callable[[AsyncSession, datetime, Outbox], Awaitable[datetime | None]]
+# Called for every meeting planned, after its deadline step, with its agenda: writes what else follows the
+# meeting (its forum topic, bot/services/forum.py); returns when it next has something to do.
+OccurrencePlanner = Callable[[AsyncSession, SeriesInfo, Occurrence, list[AgendaEntry], datetime],
+                             Awaitable[datetime | None]]
 
 # Meetings that started up to this long ago are still looked at (marked held, late deadline steps);
 # older ones are history.
@@ -105,6 +109,10 @@ class ReminderService:
         self.deadline_hooks = deadline_hooks
         self.due_planners = due_planners
         self._planned_all = False  # the first tick of a process plans every series (run_due)
+        # Filled by build_services (bot/app.py): the forum topic of each meeting, and how far ahead of a
+        # meeting it opens (the planning window must reach that far).
+        self.occurrence_planners: list[OccurrencePlanner] = []
+        self.extra_lookahead = timedelta()
 
     # -- members' settings ------------------------------------------------------------------
     async def set_offsets(self, actor: Actor, text: str) -> tuple[timedelta, ...] | None:
@@ -184,7 +192,7 @@ class ReminderService:
         reminders = self.settings.reminders
         longest = max(series.deadline + reminders.channel_before_deadline, MAX_OFFSET,
                       reminders.author_offset, *reminders.member_offsets)
-        return longest + WRITE_AHEAD + timedelta(days=1)
+        return max(longest + WRITE_AHEAD, self.extra_lookahead) + timedelta(days=1)
 
     async def _plan_series(self, series_id: int) -> datetime | None:
         """Plan the series' meetings in the window and store when it next has something to do: the
@@ -235,6 +243,11 @@ class ReminderService:
             items = [AgendaEntry.of(i) for i in await agenda_q.items_of(session, occurrence.meeting_id)]
         if occurrence.starts_at <= now and occurrence.status == "scheduled" and items:
             await self._mark_held(session, occurrence)
+        later: list[datetime] = []
+        for occurrence_planner in self.occurrence_planners:
+            found = await occurrence_planner(session, series, occurrence, items, now)
+            if found is not None and found > now:
+                later.append(found)
         wanted = await self._wanted(session, series, occurrence, items, now)
         wanted_keys = {p.key for p in wanted} | {announce_key}
         for planned in wanted:
@@ -268,7 +281,7 @@ class ReminderService:
                     "status": "missed" if overdue else "cancelled",
                     "last_error": "not sent in time; no longer useful" if overdue else
                     "no longer wanted (meeting cancelled or changed, or the member opted out)"})
-        later = [p.due_at - WRITE_AHEAD for p in wanted if p.due_at - WRITE_AHEAD > now]
+        later.extend(p.due_at - WRITE_AHEAD for p in wanted if p.due_at - WRITE_AHEAD > now)
         if deadline > now:
             later.append(deadline)
         if occurrence.starts_at > now:

@@ -32,6 +32,8 @@ class SeriesInfo:
     channel: str | None
     feed_token: str | None
     updated_at: datetime
+    forum_category: str | None = None
+    published_before: timedelta | None = None  # the pre-RFC rule (docs/forum.md)
 
     @property
     def rule(self) -> WeeklyRule:
@@ -47,6 +49,9 @@ class SeriesInfo:
             duration=timedelta(minutes=row.duration_minutes), deadline=timedelta(minutes=row.deadline_minutes),
             display_zones=split_list(row.display_zones), link_hosts=split_list(row.link_hosts),
             channel=row.channel, feed_token=row.feed_token, updated_at=row.updated_at,
+            forum_category=row.forum_category,
+            published_before=(timedelta(minutes=row.published_before_minutes)
+                              if row.published_before_minutes is not None else None),
         )
 
 

@@ -160,6 +160,8 @@ class VoteService:
         # posts the result and cancels reminders in the same transaction as the close or the ballot.
         self.close_hooks: list[CloseHook] = []
         self.cast_hooks: list[CastHook] = []
+        # The forum's [VOTE] topic (bot/services/forum.py), written in the opening's transaction.
+        self.open_hooks: list[Callable[[AsyncSession, VoteView], Awaitable[None]]] = []
         # Electorates of the votes cast on lately. A snapshot is written once, with the vote, and never
         # changed, so a cast need not read its rows again (a few hundred, the costliest read of a cast).
         self._electorates: dict[tuple[int, str, datetime], tuple[tuple[str, str], ...]] = {}
@@ -223,7 +225,10 @@ class VoteService:
                 "electorate_digest": digest,
             })
             await q.update_vote(session, vote.id, head_digest=event.hash)
-            return await self._view(session, vote.id)
+            view = await self._view(session, vote.id)
+            for open_hook in self.open_hooks:
+                await open_hook(session, view)
+            return view
 
     async def _snapshot(self, actor: Actor, role: str) -> list[tuple[str, str]]:
         """Who holds ``role`` now: config members, grants the platform reported, and a fresh listing from

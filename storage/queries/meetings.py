@@ -62,6 +62,13 @@ async def insert_series(session: AsyncSession, series: Series) -> bool:
     return inserted
 
 
+async def update_series(session: AsyncSession, series_id: int, values: dict[str, Any], now: datetime) -> None:
+    """Change a series' settings; like ``touch_series`` it plans the series again."""
+    if values:
+        await session.execute(update(_SERIES_TABLE).where(_SERIES_TABLE.c.id == series_id).values(**values))
+    await touch_series(session, series_id, now)
+
+
 async def touch_series(session: AsyncSession, series_id: int, now: datetime) -> None:
     """Mark the series as changed, which invalidates its calendar feed and plans its reminders again."""
     await session.execute(_TOUCH_SERIES, {"series": series_id, "now": now})
