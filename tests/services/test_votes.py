@@ -107,7 +107,8 @@ async def test_cast_change_and_close_with_an_apache_result(dispatcher: Dispatche
     assert "  +1 bob (\"convinced\")" in closed.text and "  +0 carol" in closed.text
     assert "Non-binding: 0 +1, 0 0, 1 -1" in closed.text
     assert "Every member of the electorate voted." in closed.text
-    assert f"Log head digest: {vote['head_digest']}" in closed.text
+    assert f"Final digest: {vote['head_digest']}" in closed.text
+    assert f"Opened digest: {vote['opened_digest']}" in closed.text and vote["opened_digest"] != vote["head_digest"]
     async with services.db.read() as session:
         ballots = (await q.ballots_of_many(session, [vote_id]))[vote_id]
     assert [e["kind"] for e in await log_of(services, vote_id)] == ["open", "ballot", "change", "ballot", "ballot",

@@ -1,0 +1,40 @@
+"""votes' record (issue 17): the opening event's digest on the vote, and where each electorate member's
+binding status came from
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.types import UTCDateTime
+
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("vote") as batch:
+        batch.add_column(sa.Column("opened_digest", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("vote_electorate") as batch:
+        batch.add_column(sa.Column("source", sa.String(length=20), nullable=True))
+        batch.add_column(sa.Column("seen_at", UTCDateTime(), nullable=True))
+    # Derivable, so backfilled: the opened digest is the hash of the vote's first event, as stored. No
+    # event is re-hashed; the source of an old electorate is not in its log, so it stays unknown (NULL).
+    event = sa.table("vote_event", sa.column("vote_id"), sa.column("seq"), sa.column("hash"))
+    vote = sa.table("vote", sa.column("id"), sa.column("opened_digest"))
+    op.execute(vote.update().values(opened_digest=sa.select(event.c.hash).where(
+        event.c.vote_id == vote.c.id, event.c.seq == 1).scalar_subquery()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("vote_electorate") as batch:
+        batch.drop_column("seen_at")
+        batch.drop_column("source")
+    with op.batch_alter_table("vote") as batch:
+        batch.drop_column("opened_digest")
