@@ -323,6 +323,7 @@ class LogCheck:
                 if not _same(key, logged_member[key], value):
                     return differs(f"electorate member {member.member_id}'s {key}", logged_member[key], value)
         seen_voters: set[str] = set()
+        misplaced: ChainProblem | None = None
         for position, ballot in enumerate(stated.ballots):
             if position and position % every == 0:
                 yield
@@ -339,17 +340,18 @@ class LogCheck:
             for key, found, want in _ballot_fields(ballot, logged, entry.changes):
                 if want is not UNLOGGED and not _same(key, want, found):
                     return differs(f"ballot of {ballot.voter}: {key}", want, found)
-            if entry.position != position:
-                return ChainProblem(vid, None, f"vote #{vid}: the ballot of {ballot.voter} is listed as number "
-                                    f"{position + 1} but the log has it cast number {entry.position + 1}.",
-                                    field="ballot order")
+            if entry.position != position and misplaced is None:
+                # Reported after the missing ones: a ballot removed moves every later one up.
+                misplaced = ChainProblem(vid, None, f"vote #{vid}: the ballot of {ballot.voter} is listed as "
+                                         f"number {position + 1} but the log has it cast number "
+                                         f"{entry.position + 1}.", field="ballot order")
         for index, voter in enumerate(self.current):
             if index and index % every == 0:
                 yield
             if voter not in seen_voters:
                 return ChainProblem(vid, None, f"vote #{vid}: the ballot of {voter} is in the log but missing.",
                                     field="ballots")
-        return None
+        return misplaced
 
 
 def _tally_differs(vote_id: int, logged: Mapping[str, Mapping[str, int]], found: Mapping[str, Any]) -> ChainProblem:
