@@ -257,11 +257,13 @@ class VoteService:
             if found is not None:
                 listing = dict(found)
                 await self.members.record_role_listing(workspace, role, sorted(listing), listing)
+        # A member both listed in the config and by the platform is named by the config, the record
+        # anyone can read (Slack's listing also returns the config's members: bot/adapters/slack/identity.py).
         sources: dict[str, tuple[str, datetime | None]] = {}
-        for member in listing or {}:
-            sources[member] = (SOURCE_LISTING, None)
         for member in self.settings.role_members(role):
-            sources.setdefault(member, (SOURCE_CONFIG, None))
+            sources[member] = (SOURCE_CONFIG, None)
+        for member in listing or {}:
+            sources.setdefault(member, (SOURCE_LISTING, None))
         if listing is None:
             for member, seen in sorted((await self.members.role_evidence(workspace, role)).items()):
                 sources.setdefault(member, (SOURCE_SEEN, seen))

@@ -175,6 +175,9 @@ async def test_a_platform_listing_joins_the_snapshot(dispatcher: Dispatcher, mem
     assert "Gil G." in reply.text
     assert directory.asked == [("tvm", "PMC")]
     assert await services.members.role_holders("tvm", "PMC") == ["console:carol", "console:gil", "console:hana"]
+    listed = await ok(dispatcher, members.member("zoe"), f"/vote electorate #{reply.data['vote']['id']}")
+    assert "  Gil G. (console:gil): platform listing" in listed.text and "  carol (console:carol): config" in listed.text
+    assert listed.ephemeral and [m["source"] for m in listed.data["electorate"]] == ["config", "listing", "listing"]
 
 
 async def test_config_only_members_are_named_by_the_platform(dispatcher: Dispatcher, members: Members,
