@@ -288,10 +288,28 @@ class LogCheck:
             if "explanation" in self.closed and self.closed["explanation"] != decision.explanation:
                 return ChainProblem(vid, seq, f"vote #{vid}'s close event explains "
                                     f"{self.closed['explanation']!r} but its ballots give {decision.explanation!r}.")
+            if self.format >= 2 and (problem := self._close_problem(seq)) is not None:
+                return problem
             if "tally" in self.closed and self.closed["tally"] != {"binding": binding.as_dict(),
                                                                    "non_binding": other.as_dict()}:
                 return ChainProblem(vid, seq, f"vote #{vid}'s close event records the tally "
                                     f"{self.closed['tally']!r}, which its ballots do not give.")
+        return None
+
+    def _close_problem(self, seq: int) -> ChainProblem | None:
+        """A format-2 close whose why does not fit its who and when: a close at the deadline is by nobody
+        and at the deadline; an early one is by a member, and forced exactly when some member of the
+        electorate had not voted (bot/services/votes.py ``close``)."""
+        closed, vid = self.closed or {}, self.vote_id
+        reason, by, forced = closed.get("reason"), closed.get("closed_by"), closed.get("forced")
+        everyone = all(m in self.current and self.current[m].ballot.binding for m in self.electorate)
+        fits = {"deadline": by is None and not forced and same_instant(closed.get("closed_at"),
+                                                                       self.opened.get("closes_at")),
+                "all-voted": by is not None and not forced and everyone,
+                "forced": by is not None and forced is True and not everyone}
+        if not fits.get(str(reason), False):
+            return ChainProblem(vid, seq, f"vote #{vid}'s close event gives the reason {reason!r}, which its "
+                                f"closer ({by!r}), force flag ({forced!r}) and time do not fit.", field="close")
         return None
 
     def end_steps(self, stated: StatedVote, every: int = 1000) -> Steps[ChainProblem | None]:

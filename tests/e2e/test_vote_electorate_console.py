@@ -96,7 +96,7 @@ def test_recent_role_evidence_counts_and_says_when_it_was_seen(
     assert "  alice (console:alice): config" in listing["text"]
     member = next(m for m in listing["data"]["electorate"] if m["member"] == "console:frank")
     assert member == {"member": "console:frank", "name": "frank", "source": "seen", "seen_at": "2022-02-19T09:30:00Z"}
-    code, out, _err = quorum.cli("export", "--format", "json")
+    _code, out, _err = quorum.cli("export", "--format", "json")
     exported = json.loads(out)["votes"][0]
     assert exported["electorate_sources"]["console:frank"] == {"source": "seen", "seen_at": "2022-02-19T09:30:00Z"}
     assert exported["electorate_sources"]["console:bob"] == {"source": "config", "seen_at": None}

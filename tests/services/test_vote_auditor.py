@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands.dispatcher import Dispatcher
@@ -128,9 +128,14 @@ async def scenario(dispatcher: Dispatcher, members: Members, settings: Settings)
     await ok(dispatcher, other.chair("zed"), '/vote open "Elsewhere"')
 
 
+def table_of(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
 def columns() -> Iterator[tuple[str, str]]:
     for model in VOTE_TABLES:
-        table = model.__table__  # type: ignore[attr-defined]
+        table = table_of(model)
         for column in table.columns:
             yield table.name, column.name
 
@@ -146,7 +151,7 @@ async def test_verify_names_every_single_column_edit(dispatcher: Dispatcher, mem
     await scenario(dispatcher, members, settings)
     assert (await services.vote_audit.verify()).problem is None
     named: dict[tuple[str, str], str] = {}
-    tables = {model.__table__.name: model.__table__ for model in VOTE_TABLES}  # type: ignore[attr-defined]
+    tables = {table_of(model).name: table_of(model) for model in VOTE_TABLES}
     for table, column in columns():
         if (table, column) in NOT_RECORD:
             continue
@@ -301,7 +306,8 @@ async def test_a_vote_left_out_of_an_export_is_caught_by_a_held_digest(
     assert verify_export(votes, held)[1] is None
     _events, problem = verify_export([v for v in votes if v["id"] != 1], held)
     assert problem is not None and problem.field == "digest"
-    assert f"vote 1: the digest held for it ({digests.final[:16]}…) is not the opened or final digest" in problem.message
+    assert (f"vote 1: the digest held for it ({digests.final[:16]}…) is not the opened or final digest"
+            in problem.message)
 
 
 async def rehash(services: Services, vote_id: int, title: str) -> None:

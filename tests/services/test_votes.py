@@ -176,7 +176,8 @@ async def test_a_platform_listing_joins_the_snapshot(dispatcher: Dispatcher, mem
     assert directory.asked == [("tvm", "PMC")]
     assert await services.members.role_holders("tvm", "PMC") == ["console:carol", "console:gil", "console:hana"]
     listed = await ok(dispatcher, members.member("zoe"), f"/vote electorate #{reply.data['vote']['id']}")
-    assert "  Gil G. (console:gil): platform listing" in listed.text and "  carol (console:carol): config" in listed.text
+    assert "  Gil G. (console:gil): platform listing" in listed.text
+    assert "  carol (console:carol): config" in listed.text
     assert listed.ephemeral and [m["source"] for m in listed.data["electorate"]] == ["config", "listing", "listing"]
 
 

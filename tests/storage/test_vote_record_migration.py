@@ -80,7 +80,8 @@ async def test_a_format_1_vote_verifies_after_the_migration_and_keeps_its_chain(
                 ("UPDATE ballot SET cast_at = '2022-03-01 14:00:00.500000'", "ballot of console:bob: cast_at"),
                 ("UPDATE vote_electorate SET source = 'config'", "electorate member console:alice's source")):
             with sqlite3.connect(path) as conn:
-                saved = conn.execute("SELECT closes_at FROM vote").fetchone(), conn.execute("SELECT * FROM ballot").fetchall()
+                saved = (conn.execute("SELECT closes_at FROM vote").fetchone(),
+                         conn.execute("SELECT * FROM ballot").fetchall())
                 conn.execute(statement)
             problem = (await services.vote_audit.verify()).problem
             assert problem is not None and words in problem.message, (statement, problem)
@@ -96,7 +97,7 @@ async def test_a_format_1_vote_verifies_after_the_migration_and_keeps_its_chain(
         clock.set(datetime(2022, 3, 4, 12, 1, tzinfo=UTC))
         assert await services.votes.close_due() == [1]
         assert (await services.vote_audit.verify()).problem is None
-        closed = [e for e in await services.vote_audit.export() if e["id"] == 1][0]
+        closed = next(e for e in await services.vote_audit.export() if e["id"] == 1)
         assert closed["outcome"] == "passed" and "reason" not in closed["events"][-1]["payload"]
         assert closed["events"][-1]["payload"]["closed_at"] == "2022-03-04T12:00:00Z"
     finally:
