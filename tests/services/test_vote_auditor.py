@@ -358,3 +358,24 @@ def test_a_malformed_held_digest_is_refused_with_how_to_write_it(digest: str) ->
 
     with pytest.raises(ValueError, match="64 hex digits"):
         parse_held_digest(digest)
+
+
+async def test_the_vote_message_shows_the_opened_digest_and_the_result_the_final_one(
+        dispatcher: Dispatcher, members: Members, services: Services) -> None:
+    from bot.services.vote_audit import digests_of
+
+    await ok(dispatcher, members.chair("bob"), "/vote list")
+    opened = await ok(dispatcher, members.chair("alice"), '/vote open "Adopt the RFC process" rule=lazy-consensus')
+    number = opened.data["vote"]["id"]
+    held = await services.vote_audit.digests(number)
+    assert held is not None and held.opened is not None and held.final is None  # open: no final digest yet
+    assert f"Opened digest: {held.opened} (covers the title, link, rule, deadline and electorate" in opened.text
+    await ok(dispatcher, members.chair("alice"), f"/vote cast #{number} +1")
+    await ok(dispatcher, members.chair("bob"), f"/vote cast #{number} +1")
+    await ok(dispatcher, members.actor("carol"), f"/vote cast #{number} +1")
+    result = await ok(dispatcher, members.chair("alice"), f"/vote close #{number}")
+    closed = await services.vote_audit.digests(number)
+    assert closed is not None and closed.opened == held.opened and closed.final is not None
+    assert f"Opened digest: {held.opened}" in result.text and f"Final digest: {closed.final}" in result.text
+    assert digests_of(await services.votes.summary(members.workspace, number)) == closed
+    assert await services.vote_audit.digests(999) is None
