@@ -302,6 +302,10 @@ class Vote(SQLModel, table=True):
     # The hash of the vote's opening event (migration 0011): the digest the vote message shows, which
     # covers the title, rule, deadline and electorate; quorum verify --digest checks it (docs/votes.md).
     opened_digest: str | None = Field(default=None, max_length=64)
+    # The opener's and the closer's names as the vote shows them, kept as logged (migration 0011) rather
+    # than read from the members' current names: what a vote shows is its record.
+    opened_by_name: str | None = Field(default=None, max_length=200)
+    closed_by_name: str | None = Field(default=None, max_length=200)
 
 
 class VoteMessage(SQLModel, table=True):

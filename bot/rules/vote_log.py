@@ -36,9 +36,9 @@ UNLOGGED: Any = _Unlogged()
 # The vote-level fields, in the order they are checked: a database's columns and an export's keys are
 # both mapped onto these names (bot/services/vote_audit.py).
 VOTE_FIELDS = (
-    "workspace", "title", "link", "rule", "binding_role", "opened_by", "opened_at", "closes_at",
-    "short_forced", "channel_id", "electorate_digest", "electorate_size", "opened_digest", "status",
-    "closed_at", "closed_by", "close_forced", "tally", "outcome", "explanation", "head_digest",
+    "workspace", "title", "link", "rule", "binding_role", "opened_by", "opened_by_name", "opened_at",
+    "closes_at", "short_forced", "channel_id", "electorate_digest", "electorate_size", "opened_digest", "status",
+    "closed_at", "closed_by", "closed_by_name", "close_forced", "tally", "outcome", "explanation", "head_digest",
 )
 TIME_FIELDS = frozenset({"opened_at", "closes_at", "closed_at", "cast_at", "seen_at"})
 
@@ -234,6 +234,7 @@ class LogCheck:
             "workspace": logged(opened, "workspace") if v2 else UNLOGGED,
             "title": logged(opened, "title"), "link": logged(opened, "link"), "rule": logged(opened, "rule"),
             "binding_role": logged(opened, "binding_role"), "opened_by": logged(opened, "opened_by"),
+            "opened_by_name": logged(opened, "opened_by_name"),
             "opened_at": logged(opened, "opened_at"), "closes_at": logged(opened, "closes_at"),
             "short_forced": logged(opened, "short_forced"),
             "channel_id": logged(opened, "channel_id") if v2 else UNLOGGED,
@@ -241,6 +242,7 @@ class LogCheck:
             "opened_digest": self.first_hash,
             "status": "closed" if closed is not None else "open",
             "closed_at": logged(closed, "closed_at"), "closed_by": logged(closed, "closed_by"),
+            "closed_by_name": logged(closed, "closed_by_name"),
             "close_forced": logged(closed, "forced") if closed is not None else False,
             "tally": {"binding": binding.as_dict(), "non_binding": other.as_dict()},
             "outcome": decision.outcome if decision else None,
@@ -412,7 +414,8 @@ def stated_from_export(entry: Mapping[str, Any]) -> StatedVote:
                   str(e["prev_hash"]), str(e["hash"]))
             for e in entry["events"]
         )
-        fields = {name: entry[key] for key, name in EXPORT_KEYS.items() if key in entry}
+        # An export names each vote field by its own name (bot/services/vote_audit.py writes them).
+        fields = {name: entry[name] for name in VOTE_FIELDS if name in entry}
         for key in ("head_digest", "title", "rule", "status", "tally", "outcome"):
             fields.setdefault(key, entry[key])  # what every export has: a missing one is a KeyError
         names = entry.get("electorate_names", {})
@@ -432,17 +435,6 @@ def stated_from_export(entry: Mapping[str, Any]) -> StatedVote:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"vote {entry.get('id', '?') if isinstance(entry, Mapping) else '?'} in the export "
                          f"lacks {exc}: export again with quorum export --format json.") from exc
-
-
-# An export's vote keys and the vote field each states (bot/services/vote_audit.py writes them).
-EXPORT_KEYS = {
-    "workspace": "workspace", "title": "title", "link": "link", "rule": "rule", "binding_role": "binding_role",
-    "opened_by": "opened_by", "opened_at": "opened_at", "closes_at": "closes_at", "short_forced": "short_forced",
-    "channel_id": "channel_id", "electorate_digest": "electorate_digest", "electorate_size": "electorate_size",
-    "opened_digest": "opened_digest", "status": "status", "closed_at": "closed_at", "closed_by": "closed_by",
-    "close_forced": "close_forced", "tally": "tally", "outcome": "outcome", "explanation": "explanation",
-    "head_digest": "head_digest",
-}
 
 
 # -- digests held elsewhere ------------------------------------------------------------------------------

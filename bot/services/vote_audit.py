@@ -73,11 +73,12 @@ def stated_fields(vote: Vote) -> dict[str, Any]:
     binding, other = tally_of(vote)
     return {
         "workspace": vote.workspace_id, "title": vote.title, "link": vote.link, "rule": vote.rule,
-        "binding_role": vote.binding_role, "opened_by": vote.opened_by, "opened_at": _time(vote.opened_at),
+        "binding_role": vote.binding_role, "opened_by": vote.opened_by, "opened_by_name": vote.opened_by_name,
+        "opened_at": _time(vote.opened_at),
         "closes_at": _time(vote.closes_at), "short_forced": bool(vote.short_forced), "channel_id": vote.channel_id,
         "electorate_digest": vote.electorate_digest, "electorate_size": vote.electorate_size,
         "opened_digest": vote.opened_digest, "status": vote.status, "closed_at": _time(vote.closed_at),
-        "closed_by": vote.closed_by, "close_forced": bool(vote.close_forced),
+        "closed_by": vote.closed_by, "closed_by_name": vote.closed_by_name, "close_forced": bool(vote.close_forced),
         "tally": {"binding": binding.as_dict(), "non_binding": other.as_dict()}, "outcome": vote.outcome,
         "explanation": vote.explanation, "head_digest": vote.head_digest,
     }
@@ -227,6 +228,7 @@ async def _export_entry(session: AsyncSession, view: VoteView) -> dict[str, Any]
         "workspace": view.workspace_id, "link": view.link, "binding_role": view.binding_role,
         "opened_by": view.opened_by, "closed_at": iso(view.closed_at) if view.closed_at else None,
         "closed_by": view.closed_by, "close_forced": view.close_forced, "short_forced": view.short_forced,
+        "opened_by_name": view.opened_by_name, "closed_by_name": view.closed_by_name,
         "explanation": view.explanation,
         "electorate_names": {m: n for m, n, _source, _seen in electorate},
         # Where each member's binding status came from: "listing", "config" or "seen" (at seen_at);

@@ -224,7 +224,8 @@ class VoteService:
             await members_q.ensure_workspace(session, actor.workspace_id, actor.platform, now)
             vote = await q.insert_vote(session, {
                 "workspace_id": actor.workspace_id, "title": title, "link": link, "rule": rule,
-                "binding_role": role, "opened_by": actor.member_id, "opened_at": now,
+                "binding_role": role, "opened_by": actor.member_id, "opened_by_name": actor.display_name,
+                "opened_at": now,
                 "closes_at": now + duration, "short_forced": short, "channel_id": actor.channel_id,
                 "status": "open", "head_digest": GENESIS, "electorate_digest": digest,
                 "electorate_size": len(electorate),
@@ -323,7 +324,7 @@ class VoteService:
             rows = [_ballot_of_row(r) for r in await q.binding_ballots_and(session, vote.id, actor.member_id)]
             existing = next((b for b in rows if b.voter == actor.member_id), None)
             shown = [b for b in rows if b.binding]  # what the view holds: the binding ballots
-            opener = target.opener_name or _name(vote.opened_by)
+            opener = vote.opened_by_name or target.opener_name or _name(vote.opened_by)
             previous = existing.value if existing else None
             if existing is not None and existing.value == value and existing.comment == comment:
                 # A repeated click or a retried request: nothing new to record.
@@ -489,7 +490,8 @@ class VoteService:
             "tally": tally_dict(decision.binding, decision.non_binding),
             **({"closed_by_name": by_name, "reason": reason} if v2 else {}),
         })
-        await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, close_forced=forced,
+        await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, closed_by_name=by_name,
+                            close_forced=forced,
                             outcome=decision.outcome, explanation=decision.explanation, head_digest=event.hash)
         view = await self._view(session, vote.id)
         for hook in self.close_hooks:
@@ -560,10 +562,13 @@ async def load_views(session: AsyncSession, votes: Sequence[Vote], *, every_ball
     views = []
     for vote in votes:
         assert vote.id is not None
+        # The names as logged; a vote from before they were kept shows the member's current name.
+        closer = None
+        if vote.closed_by:
+            closer = vote.closed_by_name or names.get(vote.closed_by, _name(vote.closed_by))
         views.append(_view_of(
             vote, electorates[vote.id], tuple(_ballot_of_row(r) for r in ballots[vote.id]),
-            names.get(vote.opened_by, _name(vote.opened_by)),
-            names.get(vote.closed_by, _name(vote.closed_by)) if vote.closed_by else None, tally_of(vote),
+            vote.opened_by_name or names.get(vote.opened_by, _name(vote.opened_by)), closer, tally_of(vote),
         ))
     return views
 

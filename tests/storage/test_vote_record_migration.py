@@ -63,8 +63,8 @@ async def test_a_format_1_vote_verifies_after_the_migration_and_keeps_its_chain(
     events = await asyncio.to_thread(old_database, path)
     await asyncio.to_thread(upgrade_sync, f"sqlite+aiosqlite:///{path}")
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT opened_digest, head_digest FROM vote").fetchall() == [(events[0].hash,
-                                                                                         events[1].hash)]
+        assert conn.execute("SELECT opened_digest, head_digest, opened_by_name, closed_by_name FROM vote").fetchall() \
+            == [(events[0].hash, events[1].hash, "alice", None)]
         assert [r[0] for r in conn.execute("SELECT hash FROM vote_event ORDER BY seq")] == [e.hash for e in events]
         assert conn.execute("SELECT DISTINCT source, seen_at FROM vote_electorate").fetchall() == [(None, None)]
     db = Database(f"sqlite+aiosqlite:///{path}")
