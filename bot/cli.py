@@ -17,6 +17,7 @@ from bot.logs import configure_logging
 if TYPE_CHECKING:  # the app (every layer) is imported only by the subcommands that need it
     from bot.app import App
     from bot.clock import Clock
+    from bot.rules.vote_log import HeldDigest
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -249,13 +250,35 @@ def _instant(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Recompute every vote's hash chain (from the database, or from a JSON export) and compare the
-    records with it; exit 1 naming the first event or record that does not match."""
-    from bot.rules.vote_log import check_vote, stated_from_export
+def _held_digests(args: argparse.Namespace) -> list[HeldDigest] | str:
+    """The digests given with --digest and --digests FILE; a sentence saying what is wrong otherwise."""
+    from bot.rules.vote_log import parse_held_digest, parse_held_digests
 
+    try:
+        held = [parse_held_digest(text) for text in args.digest or []]
+        for path in args.digests or []:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    held.extend(parse_held_digests(handle))
+            except OSError as exc:
+                return f"{path}: cannot read it ({exc.strerror}); give a file of <vote>=<digest> lines."
+    except ValueError as exc:
+        return f"--digest: {exc}"
+    return held
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Replay every vote's log (from the database, or from a JSON export) and compare every field with
+    it, then the digests held elsewhere; exit 1 naming the first vote, field and value that do not match."""
+    held = _held_digests(args)
+    if isinstance(held, str):
+        print(held, file=sys.stderr)
+        return 2
+    checked = f" and {len(held)} held digest{'s' if len(held) != 1 else ''}" if held else ""
     if args.file:
         import json
+
+        from bot.services.vote_audit import verify_export
 
         try:
             with open(args.file, encoding="utf-8") as handle:
@@ -267,26 +290,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"{args.file}: not a Quorum JSON export ({exc}); make one with quorum export --format json.",
                   file=sys.stderr)
             return 2
-        events = 0
-        for entry in votes:
-            try:
-                stated = stated_from_export(entry)
-            except ValueError as exc:
-                print(f"FAILED: {exc}", file=sys.stderr)
-                return 1
-            events += len(stated.events)
-            problem = check_vote(stated)
-            if problem is not None:
-                print(f"FAILED: {problem}", file=sys.stderr)
-                return 1
+        events, problem = verify_export(votes, held)
+        if problem is not None:
+            print(f"FAILED: {problem}", file=sys.stderr)
+            return 1
         if not votes:
             print(f"Nothing to verify: {args.file} holds no votes (is it the export you meant?).", file=sys.stderr)
             return 1
-        print(f"ok: {len(votes)} votes and {events} events in {args.file} match their hash chains")
+        print(f"ok: {len(votes)} votes and {events} events in {args.file} match their hash chains{checked}")
         return 0
 
     async def body(app: App) -> int:
-        report = await app.services.vote_audit.verify()
+        report = await app.services.vote_audit.verify(held)
         if report.problem is not None:
             print(f"FAILED: {report.problem}", file=sys.stderr)
             return 1
@@ -295,7 +310,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print("Nothing to verify: the database holds no votes (is QUORUM_DATABASE_URL or [database] url the "
                   "database you meant?).", file=sys.stderr)
             return 1
-        print(f"ok: {report.votes} votes and {report.events} events match their hash chains")
+        print(f"ok: {report.votes} votes and {report.events} events match their hash chains{checked}")
         return 0
 
     return _with_app(args, body, reads_only=True)
@@ -351,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check every vote's tamper-evident log")
     verify.add_argument("--file", help="a JSON export to check instead of the database")
+    verify.add_argument("--digest", action="append", metavar="VOTE=HEX",
+                        help="a digest held elsewhere (a vote message's opened digest or a result's final "
+                             "digest) that must be one of the votes' (repeatable)")
+    verify.add_argument("--digests", action="append", metavar="FILE",
+                        help="a file of VOTE=HEX lines, checked like --digest")
     verify.set_defaults(func=cmd_verify)
     outbox = sub.add_parser("outbox", help="messages by state, and the latest that failed or were missed")
     outbox.add_argument("--limit", type=int, default=20, help="how many failed or missed messages to list")

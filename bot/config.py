@@ -156,6 +156,9 @@ class Settings:
     roles: Mapping[str, RoleConfig] = field(default_factory=lambda: {"PMC": RoleConfig("PMC")})
     chair_roles: tuple[str, ...] = ("PMC",)
     binding_role: str = "PMC"
+    # Role evidence from commands (the platform reported the role when the member acted) counts toward a
+    # vote's electorate only when at most this old ([permissions] role_evidence_days, docs/votes.md).
+    role_evidence: timedelta = timedelta(days=30)
     default_display_zones: tuple[str, ...] = ("UTC",)
     allowed_link_hosts: tuple[str, ...] = ()
     reminders: ReminderConfig = ReminderConfig()
@@ -272,7 +275,7 @@ def _sqlite_url(path: Path) -> str:
 _KNOWN = {
     "database": {"url"},
     "web": {"host", "port", "public_url"},
-    "permissions": {"chair_roles", "binding_role"},
+    "permissions": {"chair_roles", "binding_role", "role_evidence_days"},
     "defaults": {"display_zones", "allowed_link_hosts"},
     "reminders": {"member_offsets", "author_offset", "channel_before_deadline", "vote_before_close",
                   "max_attempts"},
@@ -375,6 +378,11 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str, 
     level = _log_level(reader)
     log_format = _log_format(reader, env)
     github = _github(reader)
+    evidence_days = reader.get("permissions", "role_evidence_days", int, 30)
+    if not 1 <= evidence_days <= 3650:
+        reader.problem("permissions", "role_evidence_days", f"is {evidence_days}: give a number of days from 1 "
+                       "to 3650 (default 30)")
+        evidence_days = 30
     if reader.problems:
         raise ConfigError(reader.problems, source)
     return Settings(
@@ -383,6 +391,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str, 
         roles=roles,
         chair_roles=chair_roles,
         binding_role=binding_role,
+        role_evidence=timedelta(days=evidence_days),
         default_display_zones=zones,
         allowed_link_hosts=hosts,
         reminders=reminders,

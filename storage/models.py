@@ -317,6 +317,13 @@ class Vote(SQLModel, table=True):
     tally_other_plus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     tally_other_zero: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     tally_other_minus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The hash of the vote's opening event (migration 0011): the digest the vote message shows, which
+    # covers the title, rule, deadline and electorate; quorum verify --digest checks it (docs/votes.md).
+    opened_digest: str | None = Field(default=None, max_length=64)
+    # The opener's and the closer's names as the vote shows them, kept as logged (migration 0011) rather
+    # than read from the members' current names: what a vote shows is its record.
+    opened_by_name: str | None = Field(default=None, max_length=200)
+    closed_by_name: str | None = Field(default=None, max_length=200)
 
 
 class VoteMessage(SQLModel, table=True):
@@ -338,6 +345,11 @@ class VoteElectorate(SQLModel, table=True):
     vote_id: int = Field(primary_key=True, foreign_key="vote.id")
     member_id: str = Field(primary_key=True, max_length=120)
     display_name: str = Field(max_length=200)
+    # Where the member's binding status came from (migration 0011): "listing" (the platform's own listing
+    # of the role), "config", or "seen" (the platform reported the role when the member last acted, at
+    # ``seen_at``). None for votes opened before 0011, whose logs do not say.
+    source: str | None = Field(default=None, max_length=20)
+    seen_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class VoteBallot(SQLModel, table=True):

@@ -13,7 +13,7 @@ from bot.contracts.reply import Reply, VoteChoice
 from bot.errors import Conflict
 from bot.rules.time import relative
 from bot.rules.votes import DEFAULT_RULE, RULE_IDS, VALUES
-from bot.services.vote_render import result_reply, vote_data, vote_message
+from bot.services.vote_render import electorate_reply, result_reply, vote_data, vote_message
 
 VOTE = Option("vote", Kind.REF, "The vote's number, like #3 (see /vote list).", required=True, positional=True,
               autocomplete="vote", placeholder="#<vote>")
@@ -96,6 +96,13 @@ async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Co
 async def vote_status(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     view = await ctx.services.votes.summary(ctx.actor.workspace_id, args["vote"])
     return replace(vote_message(view, ctx.services.clock.now(), _zones(ctx)), ephemeral=True)
+
+
+@REGISTRY.command("vote electorate",
+                  "Who is in a vote's electorate, and where each member's binding status came from.", VOTE)
+async def vote_electorate(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    view, members = await ctx.services.votes.electorate(ctx.actor.workspace_id, args["vote"])
+    return electorate_reply(view, members, _zones(ctx)[0])
 
 
 @REGISTRY.command(

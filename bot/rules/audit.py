@@ -71,6 +71,7 @@ class ChainProblem:
     vote_id: int
     seq: int | None
     message: str
+    field: str | None = None  # the field that does not match, when it is a field (not the chain itself)
 
     def __str__(self) -> str:
         return self.message

@@ -155,6 +155,14 @@ class ExportService:
         return "\n".join(lines).rstrip() + "\n" if lines else "No records yet.\n"
 
 
+def _source_words(source: dict[str, Any], role: str | None) -> str:
+    """An export's electorate source in the words of /vote electorate (docs/votes.md)."""
+    kind = source.get("source")
+    if kind == "seen" and source.get("seen_at"):
+        return f"seen with {role} on {source['seen_at']}"
+    return {"config": "config", "listing": "platform listing"}.get(kind or "", "not recorded")
+
+
 async def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
     if not votes:
         return []
@@ -176,8 +184,15 @@ async def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
             lines.append(f"- Result: **{vote['outcome']}**{forced}: {vote.get('explanation') or ''}")
         else:
             lines.append("- Status: open")
-        lines.append(f"- Head digest: `{vote['head_digest']}`")
+        if vote.get("opened_digest"):
+            lines.append(f"- Opened digest: `{vote['opened_digest']}`")
+        lines.append(f"- {'Final' if vote['status'] == 'closed' else 'Head'} digest: `{vote['head_digest']}`")
         names = vote.get("electorate_names", {})
+        sources = vote.get("electorate_sources", {})
+        if sources:
+            lines.append("- Electorate: " + "; ".join(
+                f"{names.get(m, m)} ({_source_words(sources.get(m) or {}, vote.get('binding_role'))})"
+                for m in vote["electorate"]))
         if vote["ballots"]:
             lines.append("")
             lines.append("| voter | vote | binding | cast at | comment |")

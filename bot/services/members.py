@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -26,23 +27,27 @@ class MemberService:
         self.db = db
         self.clock = clock
         self.settings = settings
-        # What was last written for each member, so a command only writes when something changed.
-        self._seen: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+        # What was last written for each member, and on which day, so a command only writes when something
+        # changed, or once a day to keep the member's role evidence fresh (a vote's electorate counts
+        # evidence only when recent: Settings.role_evidence).
+        self._seen: dict[tuple[str, str], tuple[str, frozenset[str], date]] = {}
 
     async def touch(self, actor: Actor) -> None:
         """Record the workspace, the member's display name and the roles the platform reported."""
         key = (actor.workspace_id, actor.member_id)
-        state = (actor.display_name, actor.platform_roles)
+        now = self.clock.now()
+        state = (actor.display_name, actor.platform_roles, now.date())
         if self._seen.get(key) == state:
             return
-        now = self.clock.now()
         async with self.db.write() as session:
             await q.ensure_workspace(session, actor.workspace_id, actor.platform, now)
             await q.upsert_member(session, actor.workspace_id, actor.member_id, actor.display_name, now)
-            if actor.roles_reported and (await q.platform_roles(session, actor.workspace_id, actor.member_id)
-                                         != set(actor.platform_roles)):
-                await q.replace_platform_roles(session, actor.workspace_id, actor.member_id,
-                                               actor.platform_roles, now)
+            if actor.roles_reported:
+                if await q.platform_roles(session, actor.workspace_id, actor.member_id) != set(actor.platform_roles):
+                    await q.replace_platform_roles(session, actor.workspace_id, actor.member_id,
+                                                   actor.platform_roles, now)
+                else:  # seen again with the same roles: the evidence is as of now
+                    await q.refresh_platform_roles(session, actor.workspace_id, actor.member_id, now)
         self._seen[key] = state
 
     async def set_timezone(self, actor: Actor, zone_name: str) -> str:
@@ -66,6 +71,13 @@ class MemberService:
         async with self.db.read() as session:
             seen = await q.role_holders(session, workspace_id, role)
         return sorted(set(seen) | set(self.settings.role_members(role)))
+
+    async def role_evidence(self, workspace_id: str, role: str) -> dict[str, datetime]:
+        """Members the platform reported holding ``role`` recently enough to count (Settings.role_evidence),
+        with when it last did: older evidence says nothing about today."""
+        since = self.clock.now() - self.settings.role_evidence
+        async with self.db.read() as session:
+            return await q.role_evidence(session, workspace_id, role, since)
 
     async def record_names(self, workspace_id: str, names: dict[str, str]) -> None:
         """Display names the platform gave for members (roles untouched)."""

@@ -1,5 +1,6 @@
-"""Auditing votes: the export of every vote with its hash-chained log, and ``quorum verify``, which
-recomputes each vote's chain and compares the stored tables with it. Both read a vote a page at a time
+"""Auditing votes: the export of every vote with its hash-chained log, ``quorum verify``, which
+recomputes each vote's chain and compares every stored field with it, and the digests people keep of a
+vote (``vote_digests``, ``digests_of``). Both read a vote a page at a time
 in one snapshot, the event loop running others in between (docs/votes.md)."""
 
 from __future__ import annotations
@@ -7,13 +8,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from bot.rules.audit import ChainProblem, Steps, electorate_digest
-from bot.rules.vote_log import LogCheck, StatedVote
+from bot.rules.audit import ChainProblem, Steps, run_steps
+from bot.rules.vote_log import (
+    HeldDigest,
+    LogCheck,
+    StatedBallot,
+    StatedMember,
+    StatedVote,
+    check_held_digests,
+    stated_from_export,
+)
 from bot.rules.votes import Ballot, Tally, tally
-from bot.services.votes import VoteView, event_of, iso, load_views, tally_dict, tally_of
+from bot.services.votes import VoteView, event_of, event_time, iso, load_views, tally_dict, tally_of
 from storage.db import AsyncSession, Database
+from storage.models import Vote
 from storage.queries import votes as q
 
 # Rows (ballots, events) read and processed at a time when a whole vote is read (verify, export): between
@@ -28,6 +39,51 @@ class VerifyReport:
     problem: ChainProblem | None
 
 
+@dataclass(frozen=True)
+class VoteDigests:
+    """The digests people keep of a vote: ``opened`` (the hash of its opening event, which covers the
+    title, link, rule, deadline and electorate) shown in the vote message, and ``final`` (its log's head
+    once closed, None while open) shown in the result. ``quorum verify --digest <vote>=<hex>`` checks a
+    database or an export against either."""
+
+    opened: str | None
+    final: str | None
+
+
+def digests_of(view: VoteView) -> VoteDigests:
+    """The digests of a vote in hand (a close hook's view, a command's answer)."""
+    return VoteDigests(view.opened_digest, None if view.is_open else view.head_digest)
+
+
+async def vote_digests(session: AsyncSession, vote_id: int) -> VoteDigests | None:
+    """The opened and final digests of a vote as stored (None: no such vote), read in the caller's
+    transaction: for posting them where people keep them (the channel, a forum topic)."""
+    vote = await q.get_vote(session, vote_id)
+    if vote is None:
+        return None
+    return VoteDigests(vote.opened_digest, vote.head_digest if vote.status == "closed" else None)
+
+
+def _time(instant: datetime | None) -> str | None:
+    return None if instant is None else event_time(instant)
+
+
+def stated_fields(vote: Vote) -> dict[str, Any]:
+    """Every column of the vote row, under the vote field it states (bot/rules/vote_log.py VOTE_FIELDS)."""
+    binding, other = tally_of(vote)
+    return {
+        "workspace": vote.workspace_id, "title": vote.title, "link": vote.link, "rule": vote.rule,
+        "binding_role": vote.binding_role, "opened_by": vote.opened_by, "opened_by_name": vote.opened_by_name,
+        "opened_at": _time(vote.opened_at),
+        "closes_at": _time(vote.closes_at), "short_forced": bool(vote.short_forced), "channel_id": vote.channel_id,
+        "electorate_digest": vote.electorate_digest, "electorate_size": vote.electorate_size,
+        "opened_digest": vote.opened_digest, "status": vote.status, "closed_at": _time(vote.closed_at),
+        "closed_by": vote.closed_by, "closed_by_name": vote.closed_by_name, "close_forced": bool(vote.close_forced),
+        "tally": {"binding": binding.as_dict(), "non_binding": other.as_dict()}, "outcome": vote.outcome,
+        "explanation": vote.explanation, "head_digest": vote.head_digest,
+    }
+
+
 class VoteAudit:
     """``export()`` and ``verify()`` of every vote (``quorum export``, ``quorum verify``)."""
 
@@ -38,22 +94,29 @@ class VoteAudit:
         async with self.db.read() as session:
             return await export_votes(session, workspace_ids)
 
-    async def verify(self) -> VerifyReport:
-        """Recompute every vote's chain and compare the tables with it; the first problem found. Each
-        vote is read and checked a page at a time, the event loop running others in between, in one
-        snapshot of the database (a cast meanwhile is not mistaken for tampering)."""
+    async def digests(self, vote_id: int) -> VoteDigests | None:
+        """``vote_digests`` in a transaction of its own."""
+        async with self.db.read() as session:
+            return await vote_digests(session, vote_id)
+
+    async def verify(self, held: Sequence[HeldDigest] = ()) -> VerifyReport:
+        """Replay every vote's log and compare every stored field with it; then the ``held`` digests
+        with the opened and final digests of the votes. The first problem found. Each vote is read and
+        checked a page at a time, the event loop running others in between, in one snapshot of the
+        database (a cast meanwhile is not mistaken for tampering)."""
+        known: dict[str, int] = {}
         async with self.db.read() as session:
             await q.one_snapshot(session)
             votes = await q.all_votes(session)
             count = 0
             for vote in votes:
                 assert vote.id is not None
-                electorate = await q.electorate_of(session, vote.id)
-                ballots: list[tuple[str, str, bool]] = []
-                counted = (Tally(), Tally())
+                electorate = tuple(StatedMember(m, n, source, _time(seen))
+                                   for m, n, source, seen in await q.electorate_with_sources(session, vote.id))
+                ballots: list[StatedBallot] = []
                 async for page in _ballot_pages(session, vote.id):
-                    ballots.extend((row[1], row[3], bool(row[5])) for row in page)
-                    counted = _add(counted, tally(_as_ballots(page)))
+                    ballots.extend(StatedBallot(r[1], r[2], r[3], r[4], bool(r[5]), event_time(r[6]), r[7])
+                                   for r in page)
                 # The log is checked as it is read, and not kept: a vote's 100,000 events held at once
                 # would cost the loop long garbage-collector pauses.
                 check = LogCheck(vote.id)
@@ -61,22 +124,42 @@ class VoteAudit:
                     for row in rows:
                         check.add(event_of(row))
                     count += len(rows)
-                stated = StatedVote(
-                    id=vote.id, title=vote.title, rule=vote.rule, status=vote.status, outcome=vote.outcome,
-                    electorate=tuple(m for m, _ in electorate), ballots=tuple(ballots),
-                    head_digest=vote.head_digest,
-                )
+                stated = StatedVote(id=vote.id, fields=stated_fields(vote), electorate=electorate, ballots=ballots)
                 problem = await _stepped(check.end_steps(stated, PAGE))
-                if problem is None and vote.electorate_digest != electorate_digest(stated.electorate):
-                    problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s electorate digest does not match its "
-                                           "electorate.")
-                if problem is None and tally_of(vote) != counted:
-                    problem = ChainProblem(vote.id, None, f"vote #{vote.id}'s running tally (binding "
-                                           f"{tally_of(vote)[0].words()}) does not match its ballots (binding "
-                                           f"{counted[0].words()}, non-binding {counted[1].words()}).")
                 if problem is not None:
                     return VerifyReport(len(votes), count, problem)
-        return VerifyReport(len(votes), count, None)
+                known.update(_digests_known(check, vote.id))
+        return VerifyReport(len(votes), count, check_held_digests(held, known))
+
+
+def _digests_known(check: LogCheck, vote_id: int) -> dict[str, int]:
+    """The digests a verified vote answers to: its opened digest, and its final one once closed."""
+    known = {check.first_hash: vote_id} if check.first_hash else {}
+    if check.closed is not None:
+        known[check.chain.prev_hash] = vote_id
+    return known
+
+
+def verify_export(votes: Sequence[Any], held: Sequence[HeldDigest] = ()) -> tuple[int, ChainProblem | None]:
+    """``quorum verify --file``: every vote entry of a JSON export checked against its own log, then the
+    held digests against the verified votes. (events counted, the first problem)."""
+    known: dict[str, int] = {}
+    events = 0
+    for entry in votes:
+        try:
+            stated = stated_from_export(entry)
+        except ValueError as exc:
+            vote_id = entry.get("id") if isinstance(entry, dict) else None
+            return events, ChainProblem(vote_id if isinstance(vote_id, int) else 0, None, str(exc))
+        events += len(stated.events)
+        check = LogCheck(stated.id)
+        for event in stated.events:
+            check.add(event)
+        problem = run_steps(check.end_steps(stated))
+        if problem is not None:
+            return events, problem
+        known.update(_digests_known(check, stated.id))
+    return events, check_held_digests(held, known)
 
 
 async def export_votes(session: AsyncSession, workspace_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -134,6 +217,7 @@ async def _export_entry(session: AsyncSession, view: VoteView) -> dict[str, Any]
     async for rows in _event_pages(session, view.id):
         events.extend({"seq": e.seq, "kind": e.kind, "at": e.at, "payload": dict(e.payload),
                        "prev_hash": e.prev_hash, "hash": e.hash} for e in (event_of(row) for row in rows))
+    electorate = await q.electorate_with_sources(session, view.id)
     return {
         "id": view.id, "title": view.title, "rule": view.rule, "status": view.status,
         "opened_at": iso(view.opened_at), "closes_at": iso(view.closes_at),
@@ -144,8 +228,15 @@ async def _export_entry(session: AsyncSession, view: VoteView) -> dict[str, Any]
         "workspace": view.workspace_id, "link": view.link, "binding_role": view.binding_role,
         "opened_by": view.opened_by, "closed_at": iso(view.closed_at) if view.closed_at else None,
         "closed_by": view.closed_by, "close_forced": view.close_forced, "short_forced": view.short_forced,
+        "opened_by_name": view.opened_by_name, "closed_by_name": view.closed_by_name,
         "explanation": view.explanation,
-        "electorate_names": {m: n for m, n in view.electorate},
-        "electorate_digest": view.electorate_digest, "head_digest": view.head_digest,
+        "electorate_names": {m: n for m, n, _source, _seen in electorate},
+        # Where each member's binding status came from: "listing", "config" or "seen" (at seen_at);
+        # None for a vote opened before sources were recorded (docs/votes.md).
+        "electorate_sources": {m: {"source": source, "seen_at": iso(seen) if seen else None}
+                               for m, _n, source, seen in electorate},
+        "electorate_size": len(electorate), "channel_id": view.channel_id,
+        "electorate_digest": view.electorate_digest, "opened_digest": view.opened_digest,
+        "head_digest": view.head_digest,
         "events": events,
     }

@@ -13,7 +13,15 @@ from bot.rules.parsing import format_duration
 from bot.rules.time import format_for_member, format_home, format_zone_line, relative
 from bot.rules.time import member_zone as known_member_zone
 from bot.rules.votes import RULES
-from bot.services.votes import DEFAULT_DURATION, VoteView, iso
+from bot.services.votes import (
+    DEFAULT_DURATION,
+    SOURCE_CONFIG,
+    SOURCE_LISTING,
+    SOURCE_SEEN,
+    ElectorateMember,
+    VoteView,
+    iso,
+)
 
 SHOWN_NAMES = 50  # longer electorates and voter lists are summarised in the message (the export has all)
 
@@ -50,6 +58,7 @@ def vote_data(view: VoteView) -> dict[str, Any]:
         "tally": {"binding": decision.binding.as_dict(), "non_binding": decision.non_binding.as_dict()},
         "outcome": view.outcome, "explanation": view.explanation or decision.explanation,
         "projected_outcome": decision.outcome, "head_digest": view.head_digest,
+        "opened_digest": view.opened_digest,
         "not_voted": [m for m, _ in view.not_voted()],
         # Binding ballots only (at most the electorate): a message carries this on every refresh, and a
         # vote may have thousands of non-binding ballots. The export has every ballot.
@@ -99,6 +108,9 @@ def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply
     if missing:
         lines.append(f"Not voted yet ({len(missing)}): {_names([n for _, n in missing])}.")
     lines.append(f"If it closed now: {decision.explanation}.")
+    if view.opened_digest:
+        lines.append(f"Opened digest: {view.opened_digest} (covers the title, link, rule, deadline and electorate; "
+                     "keep it: quorum verify --digest <vote>=<digest> checks the record against it).")
     lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\"; "
                  "+0 and -0 count as 0. Anyone may vote; only the electorate's votes are binding.")
     return Reply(text="\n".join(lines), title=f"[VOTE] {untagged(view.title)}", ephemeral=False, kind="vote",
@@ -144,7 +156,10 @@ def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
                      f"{format_duration(DEFAULT_DURATION)} minimum (opened with force=yes).")
     if view.close_forced:
         lines.append("Closed early with force=yes.")
-    lines.append(f"Log head digest: {view.head_digest} (check it with quorum verify).")
+    if view.opened_digest:
+        lines.append(f"Opened digest: {view.opened_digest}")
+    lines.append(f"Final digest: {view.head_digest} (the whole log; keep it: quorum verify --digest "
+                 "<vote>=<digest> checks the record against it).")
     return Reply(text="\n".join(lines), title=f"[RESULT][VOTE] {untagged(view.title)}", ephemeral=False,
                  kind="vote", moments=(view.closed_at,), moment_labels=("vote closed",),
                  data={"vote": vote_data(view)})
@@ -169,3 +184,33 @@ def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ..
                  kind="reminder", buttons=vote_buttons(view), moments=(view.closes_at,),
                  moment_labels=("vote closes",),
                  data={"vote_id": view.id, "closes_at": iso(view.closes_at)})
+
+
+ELECTORATE_LINES = 500  # members listed by /vote electorate; the export lists every one
+
+
+def source_words(member: ElectorateMember, role: str, zone: str) -> str:
+    """Where a member's binding status came from, in words."""
+    if member.source == SOURCE_LISTING:
+        return "platform listing"
+    if member.source == SOURCE_CONFIG:
+        return "config"
+    if member.source == SOURCE_SEEN and member.seen_at is not None:
+        return f"seen with {role} on {format_home(member.seen_at, zone)}"
+    return "not recorded (opened before sources were kept)"
+
+
+def electorate_reply(view: VoteView, members: list[ElectorateMember], zone: str) -> Reply:
+    """``/vote electorate #n``: the snapshot taken when the vote opened, one member a line."""
+    lines = [f"Vote #{view.id}: {view.title}",
+             f"Electorate: {len(members)} holder{'s' if len(members) != 1 else ''} of {view.binding_role} when it "
+             f"opened {format_home(view.opened_at, zone)} (digest {view.electorate_digest}):"]
+    lines.extend(f"  {m.display_name} ({m.member_id}): {source_words(m, view.binding_role, zone)}"
+                 for m in members[:ELECTORATE_LINES])
+    if len(members) > ELECTORATE_LINES:
+        lines.append(f"  ... and {len(members) - ELECTORATE_LINES} more (quorum export lists every one)")
+    return Reply(text="\n".join(lines), title=f"[VOTE] Electorate: {view.title}", ephemeral=True, data={
+        "vote_id": view.id, "electorate_digest": view.electorate_digest,
+        "electorate": [{"member": m.member_id, "name": m.display_name, "source": m.source,
+                        "seen_at": iso(m.seen_at) if m.seen_at else None} for m in members],
+    })

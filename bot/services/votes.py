@@ -22,6 +22,7 @@ from bot.rules.audit import GENESIS, Event, canonical, electorate_digest, next_e
 from bot.rules.links import validate_link, validate_title
 from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
+from bot.rules.vote_log import EVENT_FORMAT
 from bot.rules.votes import (
     DEFAULT_RULE,
     RULES,
@@ -64,6 +65,19 @@ def iso(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Where an electorate member's binding status came from (vote_electorate.source, the opening event).
+SOURCE_LISTING = "listing"  # the platform's own listing of the role's holders, at opening
+SOURCE_CONFIG = "config"  # [roles.<role>] members in the config
+SOURCE_SEEN = "seen"  # the platform reported the role when the member last acted, at seen_at
+
+
+class ElectorateMember(NamedTuple):
+    member_id: str
+    display_name: str
+    source: str | None  # None: a vote opened before sources were recorded
+    seen_at: datetime | None
+
+
 class BallotView(NamedTuple):  # a tuple: a large vote has tens of thousands
     voter: str
     voter_name: str
@@ -96,6 +110,7 @@ class VoteView:
     outcome: str | None
     explanation: str | None
     head_digest: str
+    opened_digest: str | None  # the hash of the opening event (None only for a vote with no log)
     electorate_digest: str
     electorate: tuple[tuple[str, str], ...]  # (member id, display name), sorted by id
     # Current ballots, in the order members first voted. ``status`` loads every one; the views a command
@@ -206,47 +221,62 @@ class VoteService:
             raise Conflict(f"Nobody holds the role {role}, so no vote would be binding: list members under "
                            f"[roles.{role}] in the config, or have the platform grant the role, then open it.")
         now = self.clock.now()
-        digest = electorate_digest(m for m, _ in electorate)
+        digest = electorate_digest(m.member_id for m in electorate)
         async with self.db.write() as session:
             await members_q.ensure_workspace(session, actor.workspace_id, actor.platform, now)
             vote = await q.insert_vote(session, {
                 "workspace_id": actor.workspace_id, "title": title, "link": link, "rule": rule,
-                "binding_role": role, "opened_by": actor.member_id, "opened_at": now,
+                "binding_role": role, "opened_by": actor.member_id, "opened_by_name": actor.display_name,
+                "opened_at": now,
                 "closes_at": now + duration, "short_forced": short, "channel_id": actor.channel_id,
                 "status": "open", "head_digest": GENESIS, "electorate_digest": digest,
                 "electorate_size": len(electorate),
             })
             assert vote.id is not None
             await q.insert_electorate(session, vote.id, electorate)
+            # Format 2 (bot/rules/vote_log.py): everything that decides or shows the vote, exact instants.
             event = await self._append(session, vote.id, "open", now, {
-                "title": title, "link": link, "rule": rule, "binding_role": role, "opened_by": actor.member_id,
-                "opened_by_name": actor.display_name, "opened_at": iso(now), "closes_at": iso(now + duration),
-                "short_forced": short, "electorate": [[m, n] for m, n in electorate],
+                "format": EVENT_FORMAT, "workspace": actor.workspace_id, "title": title, "link": link,
+                "rule": rule, "binding_role": role, "opened_by": actor.member_id,
+                "opened_by_name": actor.display_name, "opened_at": event_time(now),
+                "closes_at": event_time(now + duration), "short_forced": short, "channel_id": actor.channel_id,
+                "electorate": [[m.member_id, m.display_name, m.source,
+                                event_time(m.seen_at) if m.seen_at else None] for m in electorate],
                 "electorate_digest": digest,
             })
-            await q.update_vote(session, vote.id, head_digest=event.hash)
+            await q.update_vote(session, vote.id, head_digest=event.hash, opened_digest=event.hash)
             view = await self._view(session, vote.id)
             for open_hook in self.open_hooks:
                 await open_hook(session, view)
             return view
 
-    async def _snapshot(self, actor: Actor, role: str) -> list[tuple[str, str]]:
-        """Who holds ``role`` now: config members, grants the platform reported, and a fresh listing from
-        the platform when it can list the role (recorded, so later snapshots know it too)."""
+    async def _snapshot(self, actor: Actor, role: str) -> list[ElectorateMember]:
+        """Who holds ``role`` now, and how we know: the platform's own listing where it can give one
+        (recorded, so later snapshots know it too), the config's members, and, only where the platform
+        cannot list the role, what it reported when members acted, if recent (Settings.role_evidence).
+        A fresh listing is the platform's word for now: older sightings it contradicts do not count."""
         workspace = actor.workspace_id
-        listing: dict[str, str] = {}
+        listing: dict[str, str] | None = None
         directory = self.role_directories.get(platform_of(workspace))
         if directory is not None:
             found = await directory.holders(workspace, role)
             if found is not None:
                 listing = dict(found)
                 await self.members.record_role_listing(workspace, role, sorted(listing), listing)
-        holders = set(await self.members.role_holders(workspace, role)) | set(self.settings.role_members(role))
-        holders |= set(listing)
-        holders = {m for m in holders if _member_of_workspace(m, workspace)}
+        # A member both listed in the config and by the platform is named by the config, the record
+        # anyone can read (Slack's listing also returns the config's members: bot/adapters/slack/identity.py).
+        sources: dict[str, tuple[str, datetime | None]] = {}
+        for member in self.settings.role_members(role):
+            sources[member] = (SOURCE_CONFIG, None)
+        for member in listing or {}:
+            sources.setdefault(member, (SOURCE_LISTING, None))
+        if listing is None:
+            for member, seen in sorted((await self.members.role_evidence(workspace, role)).items()):
+                sources.setdefault(member, (SOURCE_SEEN, seen))
+        holders = {m for m in sources if _member_of_workspace(m, workspace)}
         async with self.db.read() as session:
             names = await members_q.display_names(session, workspace, holders)
-        names.update(listing)
+        names.update(listing or {})
         unnamed = sorted(m for m in holders if m not in names)
         if unnamed and directory is not None:
             # Listed in the config but never seen: ask the platform, so the electorate (and the result,
@@ -255,7 +285,7 @@ class VoteService:
             if found:
                 await self.members.record_names(workspace, found)
                 names.update(found)
-        return [(m, names.get(m) or _name(m)) for m in sorted(holders)]
+        return [ElectorateMember(m, names.get(m) or _name(m), *sources[m]) for m in sorted(holders)]
 
     # -- cast -------------------------------------------------------------------------------
     async def cast(self, actor: Actor, vote_id: int, value: str, comment: str | None = None) -> CastResult:
@@ -299,7 +329,7 @@ class VoteService:
             rows = [_ballot_of_row(r) for r in await q.binding_ballots_and(session, vote.id, actor.member_id)]
             existing = next((b for b in rows if b.voter == actor.member_id), None)
             shown = [b for b in rows if b.binding]  # what the view holds: the binding ballots
-            opener = target.opener_name or _name(vote.opened_by)
+            opener = vote.opened_by_name or target.opener_name or _name(vote.opened_by)
             previous = existing.value if existing else None
             if existing is not None and existing.value == value and existing.comment == comment:
                 # A repeated click or a retried request: nothing new to record.
@@ -365,6 +395,15 @@ class VoteService:
             if vote is None or vote.workspace_id != workspace_id:
                 raise _not_found(vote_id)
             return await self._view(session, vote_id)
+
+    async def electorate(self, workspace_id: str, vote_id: int) -> tuple[VoteView, list[ElectorateMember]]:
+        """The vote and its electorate snapshot, each member with where their binding status came from."""
+        async with self.db.read() as session:
+            vote = await q.get_vote(session, vote_id)
+            if vote is None or vote.workspace_id != workspace_id:
+                raise _not_found(vote_id)
+            members = [ElectorateMember(*row) for row in await q.electorate_with_sources(session, vote_id)]
+            return await self._view(session, vote_id), members
 
     async def remember_message(self, workspace_id: str, vote_id: int, message_ref: str) -> bool:
         """Record a platform message showing the open vote, so that its close redraws it as the result
@@ -444,12 +483,20 @@ class VoteService:
         post) get the closed vote."""
         assert vote.id is not None
         decision = decide_tally(vote.rule, *tally_of(vote), vote.electorate_size)
+        reason = "deadline" if by is None else ("forced" if forced else "all-voted")
+        by_name = None
+        if by is not None:
+            by_name = (await members_q.display_names(session, vote.workspace_id, [by])).get(by, _name(by))
+        # A vote opened in format 1 keeps format 1 to its end: its close is logged as format 1 was.
+        v2 = await self._format(session, vote.id) >= 2
         event = await self._append(session, vote.id, "close", now, {
-            "closed_at": iso(at), "closed_by": by, "forced": forced, "early": at < vote.closes_at,
-            "outcome": decision.outcome, "explanation": decision.explanation,
+            "closed_at": event_time(at) if v2 else iso(at), "closed_by": by, "forced": forced,
+            "early": at < vote.closes_at, "outcome": decision.outcome, "explanation": decision.explanation,
             "tally": tally_dict(decision.binding, decision.non_binding),
+            **({"closed_by_name": by_name, "reason": reason} if v2 else {}),
         })
-        await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, close_forced=forced,
+        await q.update_vote(session, vote.id, status="closed", closed_at=at, closed_by=by, closed_by_name=by_name,
+                            close_forced=forced,
                             outcome=decision.outcome, explanation=decision.explanation, head_digest=event.hash)
         view = await self._view(session, vote.id)
         for hook in self.close_hooks:
@@ -475,6 +522,14 @@ class VoteService:
         if now >= vote.closes_at:
             raise Conflict(f"Vote #{vote.id} closed at its deadline, {format_home(vote.closes_at, self._zone)}: "
                            "ballots can no longer be cast.")
+
+    async def _format(self, session: AsyncSession, vote_id: int) -> int:
+        """The event format the vote was opened in (bot/rules/vote_log.py)."""
+        first = await q.event_page(session, vote_id, 0, 1)
+        if not first:
+            return EVENT_FORMAT
+        value = event_of(first[0]).payload.get("format", 1)
+        return value if isinstance(value, int) else 1
 
     async def _append(self, session: AsyncSession, vote_id: int, kind: str, now: datetime,
                       payload: dict[str, Any]) -> Event:
@@ -512,10 +567,13 @@ async def load_views(session: AsyncSession, votes: Sequence[Vote], *, every_ball
     views = []
     for vote in votes:
         assert vote.id is not None
+        # The names as logged; a vote from before they were kept shows the member's current name.
+        closer = None
+        if vote.closed_by:
+            closer = vote.closed_by_name or names.get(vote.closed_by, _name(vote.closed_by))
         views.append(_view_of(
             vote, electorates[vote.id], tuple(_ballot_of_row(r) for r in ballots[vote.id]),
-            names.get(vote.opened_by, _name(vote.opened_by)),
-            names.get(vote.closed_by, _name(vote.closed_by)) if vote.closed_by else None, tally_of(vote),
+            vote.opened_by_name or names.get(vote.opened_by, _name(vote.opened_by)), closer, tally_of(vote),
         ))
     return views
 
@@ -529,7 +587,7 @@ def _view_of(vote: Vote, electorate: Sequence[tuple[str, str]], ballots: tuple[B
         opened_at=vote.opened_at, closes_at=vote.closes_at, short_forced=vote.short_forced,
         channel_id=vote.channel_id, status=vote.status, closed_at=vote.closed_at, closed_by=vote.closed_by,
         closed_by_name=closed_by_name, close_forced=vote.close_forced, outcome=vote.outcome,
-        explanation=vote.explanation, head_digest=head_digest or vote.head_digest,
+        explanation=vote.explanation, head_digest=head_digest or vote.head_digest, opened_digest=vote.opened_digest,
         electorate_digest=vote.electorate_digest, electorate=tuple(electorate), ballots=ballots, tally=tally,
     )
 

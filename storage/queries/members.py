@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -79,6 +79,28 @@ async def replace_platform_roles(
         session.add(
             RoleGrant(workspace_id=workspace_id, member_id=member_id, role=role, source="platform", seen_at=now)
         )
+
+
+async def refresh_platform_roles(session: AsyncSession, workspace_id: str, member_id: str, now: datetime) -> None:
+    """The member was seen again holding the roles recorded for them: their evidence is as of now."""
+    await session.execute(
+        update(RoleGrant).where(
+            col(RoleGrant.workspace_id) == workspace_id,
+            col(RoleGrant.member_id) == member_id,
+            col(RoleGrant.source) == "platform",
+        ).values(seen_at=now)
+    )
+
+
+async def role_evidence(session: AsyncSession, workspace_id: str, role: str, since: datetime) -> dict[str, datetime]:
+    """Member -> when the platform last reported them holding ``role``, for reports at or after ``since``."""
+    rows = await session.execute(
+        select(col(RoleGrant.member_id), col(RoleGrant.seen_at)).where(
+            col(RoleGrant.workspace_id) == workspace_id, col(RoleGrant.role) == role,
+            col(RoleGrant.source) == "platform", col(RoleGrant.seen_at) >= since,
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def replace_role_holders(

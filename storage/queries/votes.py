@@ -105,9 +105,26 @@ async def due_vote_ids(session: AsyncSession, now: datetime, limit: int | None =
     return [int(i) for i in rows.scalars() if i is not None]
 
 
-async def insert_electorate(session: AsyncSession, vote_id: int, members: Sequence[tuple[str, str]]) -> None:
-    session.add_all(VoteElectorate(vote_id=vote_id, member_id=m, display_name=n) for m, n in members)
+async def insert_electorate(session: AsyncSession, vote_id: int,
+                            members: Sequence[tuple[str, str, str | None, datetime | None]]) -> None:
+    """The snapshot: (member id, display name, source, seen at) of each member."""
+    session.add_all(VoteElectorate(vote_id=vote_id, member_id=m, display_name=n, source=source, seen_at=seen)
+                    for m, n, source, seen in members)
     await session.flush()
+
+
+ElectorateRow = tuple[str, str, str | None, datetime | None]
+
+
+async def electorate_with_sources(session: AsyncSession, vote_id: int) -> list[ElectorateRow]:
+    """(member id, display name, source, seen at) of the vote's electorate, by member id."""
+    rows = await session.execute(
+        select(col(VoteElectorate.member_id), col(VoteElectorate.display_name), col(VoteElectorate.source),
+               col(VoteElectorate.seen_at))
+        .where(col(VoteElectorate.vote_id) == vote_id)
+        .order_by(col(VoteElectorate.member_id))
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 async def electorate_of(session: AsyncSession, vote_id: int) -> list[tuple[str, str]]:

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.rules.audit import GENESIS, Event, chain_hash, electorate_digest, next_event, verify_chain
-from bot.rules.vote_log import StatedVote, check_vote, replay
+from bot.rules.vote_log import UNLOGGED, StatedBallot, StatedMember, StatedVote, check_vote, replay
+from bot.rules.votes import Tally, decide_tally
 
 
 def build(vote_id: int = 7) -> list[Event]:
@@ -28,12 +29,17 @@ def build(vote_id: int = 7) -> list[Event]:
     return [opened, first, second, guest, close]
 
 
-def stated(events: list[Event], **changes: object) -> StatedVote:
-    base = StatedVote(id=7, title="Adopt", rule="lazy-consensus", status="closed", outcome="passed",
-                      electorate=("console:alice", "console:bob"),
-                      ballots=(("console:bob", "+1", True), ("console:zed", "-1", False)),
-                      head_digest=events[-1].hash, events=tuple(events))
-    return replace(base, **changes)  # type: ignore[arg-type]
+def stated(events: list[Event], *, electorate: tuple[str, ...] = ("console:alice", "console:bob"),
+           ballots: tuple[tuple[str, str, bool], ...] = (("console:bob", "+1", True), ("console:zed", "-1", False)),
+           **fields: object) -> StatedVote:
+    """A format-1 vote as a database states it: what the old log has is checked, the rest is not."""
+    return StatedVote(
+        id=7, fields={"title": "Adopt", "rule": "lazy-consensus", "status": "closed", "outcome": "passed",
+                      "head_digest": events[-1].hash, **fields},
+        electorate=tuple(StatedMember(m, m.split(":")[1], None, None) for m in electorate),
+        ballots=tuple(StatedBallot(v, UNLOGGED, value, UNLOGGED, binding, UNLOGGED, UNLOGGED)
+                      for v, value, binding in ballots),
+        events=tuple(events))
 
 
 def test_a_sound_chain_verifies() -> None:
@@ -119,3 +125,47 @@ def test_changing_any_single_event_is_detected(values: list[str], data: st.DataO
     events[index] = replace(events[index], at=events[index].at + "x")
     problem = verify_chain(1, events, head)
     assert problem is not None and problem.seq == index + 1
+
+
+def build_format_2(reason: str, closed_by: str | None, forced: bool) -> list[Event]:
+    electorate = [["console:alice", "alice", "config", None], ["console:bob", "bob", "seen",
+                                                              "2022-02-20T10:00:00.000000Z"]]
+    opened = next_event(None, 7, "open", "2022-03-01T12:00:00.000000Z", {
+        "format": 2, "workspace": "tvm", "title": "Adopt", "link": None, "rule": "lazy-consensus",
+        "binding_role": "PMC", "opened_by": "console:alice", "opened_by_name": "alice",
+        "opened_at": "2022-03-01T12:00:00.000000Z", "closes_at": "2022-03-04T12:00:00.000000Z",
+        "short_forced": False, "channel_id": None, "electorate": electorate,
+        "electorate_digest": electorate_digest(["console:alice", "console:bob"])})
+    ballot = next_event(opened, 7, "ballot", "2022-03-01T12:01:00.000000Z", {
+        "voter": "console:bob", "voter_name": "bob", "value": "+1", "binding": True, "comment": None,
+        "previous": None})
+    close = next_event(ballot, 7, "close", "2022-03-02T12:00:00.000000Z", {
+        "closed_at": "2022-03-02T12:00:00.000000Z", "closed_by": closed_by, "closed_by_name": "alice",
+        "forced": forced, "early": True, "reason": reason, "outcome": "passed",
+        "explanation": decide_tally("lazy-consensus", Tally(1, 0, 0), Tally(), 2).explanation,
+        "tally": {"binding": {"+1": 1, "0": 0, "-1": 0}, "non_binding": {"+1": 0, "0": 0, "-1": 0}}})
+    return [opened, ballot, close]
+
+
+def format_2_stated(events: list[Event]) -> StatedVote:
+    return StatedVote(id=7, fields={"status": "closed", "head_digest": events[-1].hash,
+                                    "closed_by": events[-1].payload["closed_by"]},
+                      electorate=(StatedMember("console:alice", "alice", "config", None),
+                                  StatedMember("console:bob", "bob", "seen", "2022-02-20T10:00:00.000000Z")),
+                      ballots=(StatedBallot("console:bob", "bob", "+1", None, True,
+                                            "2022-03-01T12:01:00.000000Z", 0),),
+                      events=tuple(events))
+
+
+def test_a_format_2_close_must_give_a_reason_that_fits_who_closed_it_and_who_voted() -> None:
+    # alice had not voted: a forced early close is right, "everyone voted" or "the deadline" are not.
+    assert check_vote(format_2_stated(build_format_2("forced", "console:alice", True))) is None
+    for reason, by, forced in (("all-voted", "console:alice", False), ("deadline", None, False),
+                               ("forced", None, True)):
+        problem = check_vote(format_2_stated(build_format_2(reason, by, forced)))
+        assert problem is not None and problem.field == "close", (reason, problem)
+    problem = check_vote(replace(format_2_stated(build_format_2("forced", "console:alice", True)),
+                                 electorate=(StatedMember("console:alice", "alice", "listing", None),
+                                             StatedMember("console:bob", "bob", "seen",
+                                                          "2022-02-20T10:00:00.000000Z"))))
+    assert problem is not None and "electorate member console:alice's source is 'listing'" in problem.message

@@ -98,7 +98,7 @@ async def test_verify_catches_a_running_tally_that_disagrees_with_the_ballots(
     async with services.db.write() as session:
         await session.execute(text(f"UPDATE vote SET tally_other_plus = 99 WHERE id = {vote_id}"))
     problem = (await services.vote_audit.verify()).problem
-    assert problem is not None and f"vote #{vote_id}'s running tally" in problem.message
+    assert problem is not None and f"vote #{vote_id}: its running tally (non_binding +1) is 99" in problem.message
 
 
 async def test_verify_and_export_read_a_vote_a_page_at_a_time_and_let_the_loop_run_in_between(

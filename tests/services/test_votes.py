@@ -107,7 +107,8 @@ async def test_cast_change_and_close_with_an_apache_result(dispatcher: Dispatche
     assert "  +1 bob (\"convinced\")" in closed.text and "  +0 carol" in closed.text
     assert "Non-binding: 0 +1, 0 0, 1 -1" in closed.text
     assert "Every member of the electorate voted." in closed.text
-    assert f"Log head digest: {vote['head_digest']}" in closed.text
+    assert f"Final digest: {vote['head_digest']}" in closed.text
+    assert f"Opened digest: {vote['opened_digest']}" in closed.text and vote["opened_digest"] != vote["head_digest"]
     async with services.db.read() as session:
         ballots = (await q.ballots_of_many(session, [vote_id]))[vote_id]
     assert [e["kind"] for e in await log_of(services, vote_id)] == ["open", "ballot", "change", "ballot", "ballot",
@@ -174,6 +175,10 @@ async def test_a_platform_listing_joins_the_snapshot(dispatcher: Dispatcher, mem
     assert "Gil G." in reply.text
     assert directory.asked == [("tvm", "PMC")]
     assert await services.members.role_holders("tvm", "PMC") == ["console:carol", "console:gil", "console:hana"]
+    listed = await ok(dispatcher, members.member("zoe"), f"/vote electorate #{reply.data['vote']['id']}")
+    assert "  Gil G. (console:gil): platform listing" in listed.text
+    assert "  carol (console:carol): config" in listed.text
+    assert listed.ephemeral and [m["source"] for m in listed.data["electorate"]] == ["config", "listing", "listing"]
 
 
 async def test_config_only_members_are_named_by_the_platform(dispatcher: Dispatcher, members: Members,
