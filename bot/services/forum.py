@@ -45,8 +45,7 @@ IN_FLIGHT_GAP = timedelta(minutes=1)
 
 
 def electorate_digest_of(view: VoteView) -> str:
-    """The digest a vote's forum topic records. The one place it is looked up, so a richer digest of the
-    opened vote can replace the electorate's here alone."""
+    """The electorate's digest a vote's forum topic records (beside the opened digest, which covers it)."""
     return view.electorate_digest
 
 

@@ -126,6 +126,9 @@ def vote_topic(view: VoteView, zones: Sequence[str], electorate_digest: str) -> 
              "**Voting closes**", *zone_lines(view.closes_at, home, zones), "",
              f"**Electorate:** {size} holder{'s' if size != 1 else ''} of {neutral(view.binding_role)} when the vote "
              f"opened; digest `{electorate_digest}`.", "",
+             *([f"**Opened digest:** `{view.opened_digest}` (the vote as opened: title, link, rule, deadline and "
+                "electorate). Kept here, outside Quorum's database, anyone can check the record against it with "
+                f"`quorum verify --digest {view.id}={view.opened_digest}`.", ""] if view.opened_digest else []),
              f"**How to vote:** in chat, `/vote cast #{view.id} +1|0|-1 \"comment\"` (or the buttons on the vote "
              "message). Anyone may vote; only the electorate's votes are binding. Votes posted here are not counted.",
              "", f"_Opened by {neutral(view.opened_by_name)} through Quorum; the result will be posted below._"]
@@ -144,7 +147,9 @@ def vote_result(view: VoteView, zones: Sequence[str]) -> str:
              f"{decision.binding.words()}",
              *(f"- {b.value} {neutral(b.voter_name)}" for b in binding), "",
              f"**Non-binding:** {decision.non_binding.words()}", "",
-             f"Final log digest: `{view.head_digest}` (anyone with the export can check it with `quorum verify`)."]
+             *([f"Opened digest: `{view.opened_digest}`"] if view.opened_digest else []),
+             f"Final log digest: `{view.head_digest}` (anyone can check the record against it with "
+             f"`quorum verify --digest {view.id}={view.head_digest}`)."]
     if view.close_forced:
         lines += ["", "Closed early with force=yes."]
     if view.short_forced:

@@ -56,6 +56,8 @@ async def test_a_vote_is_opened_and_answered_on_the_forum(app: App, clock: Manua
     assert "- **Fri 2027-03-19 22:00 UTC (UTC)**" in body or "Fri 2027-03-19 22:00 UTC" in body
     assert "- Sat 2027-03-20 06:00 CST (Asia/Shanghai)" in body  # the deadline's weekday there
     assert f"digest `{digest}`" in body and "**Electorate:** 2 holders of PMC" in body
+    held = opened.data["vote"]["opened_digest"]
+    assert f"**Opened digest:** `{held}`" in body and f"quorum verify --digest {vote_id}={held}" in body
     assert f"/vote cast #{vote_id} +1" in body
 
     await ok(app.dispatcher, carol, f"/vote cast #{vote_id} +1")
@@ -72,6 +74,7 @@ async def test_a_vote_is_opened_and_answered_on_the_forum(app: App, clock: Manua
     assert set(rows) == {f"forum:vote:{vote_id}:open", f"forum:vote:{vote_id}:result"}
     assert all(r.status == "sent" for r in rows.values())
     assert f"Final log digest: `{closed.data['vote']['head_digest']}`" in result
+    assert f"Opened digest: `{held}`" in result
 
 
 async def test_series_forum_settings(app: App, clock: ManualClock, members: Members, forum: FakeDiscourse) -> None:
