@@ -29,6 +29,23 @@ class Workspace(SQLModel, table=True):
     platform: str = Field(max_length=20)  # console | discord | slack
     name: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_column=_utc())
+    # The series write commands use when the channel they are typed in is no series' channel and the
+    # workspace has several (``/meeting series default``, migration 0011). No foreign key: series point at
+    # their workspace already, and a cycle would complicate creating and dropping the tables.
+    default_series_id: int | None = Field(default=None)
+
+
+class WorkspaceCounter(SQLModel, table=True):
+    """The last number handed out in a workspace for one kind of record (``meeting``, ``agendaitem``,
+    ``vote``, ``rotationswap``), so the numbers members type are per workspace: the first vote of a new
+    workspace is #1 and no number reveals another workspace's activity (migration 0011). Incremented in
+    the transaction that inserts the record; on PostgreSQL the row lock orders concurrent inserts."""
+
+    __tablename__ = "workspace_counter"
+
+    workspace_id: str = Field(primary_key=True, max_length=100)
+    kind: str = Field(primary_key=True, max_length=20)
+    last_number: int
 
 
 class Member(SQLModel, table=True):
@@ -58,7 +75,8 @@ class Series(SQLModel, table=True):
     """A standing weekly meeting, anchored in its home zone."""
 
     __table_args__ = (
-        UniqueConstraint("slug", name="uq_series_slug"),
+        # Slugs are names within one workspace (migration 0011): another workspace may have its own community.
+        UniqueConstraint("workspace_id", "slug", name="uq_series_workspace_slug"),
         # The scheduler tick selects the series whose planning is due (migration 0010).
         Index("ix_series_plan_at", "plan_at"),
     )
@@ -102,11 +120,14 @@ class Meeting(SQLModel, table=True):
         # Every view looks meetings up by series and time range (migration 0006): a long-running series
         # is not scanned and sorted whole for each command.
         Index("ix_meeting_series_starts", "series_id", "starts_at"),
+        Index("uq_meeting_workspace_number", "workspace_id", "number", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
     series_id: int = Field(foreign_key="series.id")
+    # The number members type (meeting=#4), per workspace (migration 0011); ``id`` stays the stable id.
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     occurrence_key: str = Field(max_length=60)
     starts_at: datetime = Field(sa_column=_utc())
     timezone: str = Field(max_length=64)
@@ -128,10 +149,14 @@ class AgendaItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("meeting_id", "link_key", name="uq_agenda_link"),
         Index("ix_agenda_meeting_position", "meeting_id", "position"),
+        Index("uq_agendaitem_workspace_number", "workspace_id", "number", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id")
+    # Per-workspace number members type (#3), migration 0011; the meeting's workspace, kept here for it.
+    workspace_id: str = Field(max_length=100)
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     position: int
     title: str = Field(max_length=200)
     link: str = Field(max_length=500)
@@ -219,8 +244,13 @@ class RotationCheckpoint(SQLModel, table=True):
 class RotationSwap(SQLModel, table=True):
     """A member offering their turn on a meeting to another; it applies once the other accepts."""
 
+    __table_args__ = (Index("uq_rotationswap_workspace_number", "workspace_id", "number", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     series_id: int = Field(foreign_key="series.id", index=True)
+    # Per-workspace number members type (#3), migration 0011; the series' workspace, kept here for it.
+    workspace_id: str = Field(max_length=100)
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     meeting_id: int = Field(foreign_key="meeting.id")
     duty: str = Field(max_length=10)
     from_member: str = Field(max_length=120)
@@ -267,10 +297,15 @@ class Vote(SQLModel, table=True):
     """A binding vote. ``head_digest`` is the hash of the last event in its log (see ``VoteEvent``)."""
 
     __tablename__ = "vote"
-    __table_args__ = (Index("ix_vote_status_closes_at", "status", "closes_at"),)
+    __table_args__ = (
+        Index("ix_vote_status_closes_at", "status", "closes_at"),
+        Index("uq_vote_workspace_number", "workspace_id", "number", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
+    # The number members type (#3), per workspace (migration 0011); ``id`` stays the export's stable id.
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     title: str = Field(max_length=200)
     link: str | None = Field(default=None, max_length=500)
     rule: str = Field(max_length=40)

@@ -13,7 +13,7 @@ from bot.commands.registry import REGISTRY
 from bot.commands.render import meeting_data, meeting_duties, meeting_text
 from bot.contracts.reply import Reply
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
-from bot.rules.time import format_zone_line
+from bot.rules.time import agenda_deadline, format_home, format_zone_line
 
 
 @REGISTRY.command("meeting next", "Show the next meeting: times in every zone, host, note-taker, agenda.", SERIES)
@@ -70,13 +70,17 @@ async def series_create(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         deadline=args.get("deadline", timedelta(hours=24)), zones=args.get("zones"), start=args.get("start"),
         channel=args.get("channel"), link_hosts=hosts,
     )
-    first = series.rule.occurrences(ctx.services.clock.now(), 1)
+    now = ctx.services.clock.now()
+    first = series.rule.occurrences(now, 1)
     first_line = format_zone_line(first[0][1], series.timezone, series.display_zones) if first else "none"
     text = (
         f"Created series {series.slug}: {series.name}, {WEEKDAY_NAMES[series.weekday]}s at "
         f"{series.local_time:%H:%M} {series.timezone}, {format_duration(series.duration)}; the agenda closes "
         f"{format_duration(series.deadline)} before each meeting.\nFirst meeting: {first_line}"
     )
+    if first:  # when its agenda closes (a start= given in the past may have closed it already)
+        closes = agenda_deadline(first[0][1], series.deadline)
+        text += f"\nIts agenda {'closes' if closes > now else 'closed'} {format_home(closes, series.timezone)}."
     return Reply(text=text, ephemeral=False, moments=tuple(f[1] for f in first),
                  data={"series": {"slug": series.slug, "name": series.name, "timezone": series.timezone,
                                   "weekday": series.weekday, "time": f"{series.local_time:%H:%M}"}})

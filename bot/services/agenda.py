@@ -73,7 +73,7 @@ class AgendaService:
             if position > MAX_ITEMS_PER_MEETING:
                 raise Conflict(f"This agenda already has {MAX_ITEMS_PER_MEETING} items: add it to the next meeting.")
             row = await q.insert_item(session, {
-                "meeting_id": meeting_id, "position": position, "title": title, "link": link, "link_key": key,
+                "meeting_id": meeting_id, "workspace_id": series.workspace_id, "position": position, "title": title, "link": link, "link_key": key,
                 "author": actor.member_id, "author_name": actor.display_name, "added_at": now,
             })
             if row is None:  # the unique constraint refused a second item with this link

@@ -14,7 +14,7 @@ from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence, extra_key, plan, regular_key
 from bot.rules.parsing import WEEKDAY_NAMES, format_duration
-from bot.rules.time import format_home, strict_instant
+from bot.rules.time import WeeklyRule, agenda_deadline, format_home, strict_instant
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, Series
@@ -86,8 +86,8 @@ class MeetingService:
                 f"deadline={format_duration(deadline)} is too long: the agenda may close at most 14d ahead."
             )
         now = self.clock.now()
-        home = ZoneInfo(timezone)
-        first = start or now.astimezone(home).date()
+        first = start or first_open_date(
+            WeeklyRule(weekday, local_time, timezone, now.astimezone(ZoneInfo(timezone)).date()), deadline, now)
         display = zones if zones is not None else self.settings.default_display_zones
         row = Series(
             workspace_id=actor.workspace_id, slug=slug, name=name, weekday=weekday,
@@ -290,6 +290,17 @@ class MeetingService:
             view = (await self.views(session, series, [replace(occurrence_of(row))]))[0]
         self.notify_changed(series.id)
         return view
+
+
+def first_open_date(rule: WeeklyRule, deadline: timedelta, now: datetime) -> date:
+    """The local date of the series' first meeting that can still be prepared: the first whose agenda
+    closes after ``now``. Created on a Tuesday afternoon for Wednesdays 08:00 with a 24 h deadline, that
+    is next week's Wednesday, not tomorrow's (whose agenda closed hours ago), so the first tick never
+    posts "No meeting this week" for a series nobody could prepare."""
+    for day, instant in rule.occurrences(now, 2):
+        if agenda_deadline(instant, deadline) > now:
+            return day
+    raise AssertionError("a deadline of at most 14 days leaves the second occurrence open")  # pragma: no cover
 
 
 def require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...] = ()) -> None:

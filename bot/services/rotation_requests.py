@@ -129,7 +129,7 @@ class RotationRequests:
             if same:  # the same offer again (a retried command): the open one stands, nobody is asked twice
                 return await swap_info(session, series, same[0], meeting_row)
             swap = await q.add_swap(session, RotationSwap(
-                series_id=series.id, meeting_id=meeting_row.id, duty=duty, from_member=actor.member_id,
+                series_id=series.id, workspace_id=series.workspace_id, meeting_id=meeting_row.id, duty=duty, from_member=actor.member_id,
                 to_member=target, status="proposed", created_at=now))
             info = await swap_info(session, series, swap, meeting_row)
             await self._dm(

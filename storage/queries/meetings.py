@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from storage.models import Meeting, Series
 from storage.queries.common import core_rows, insert_ignoring_conflict
+from storage.queries.numbers import next_number
 from storage.records import MeetingRecord, SeriesRecord
 
 # The statements every command runs are built once (with bind parameters): building a statement costs
@@ -107,7 +108,12 @@ async def meeting_by_id(session: AsyncSession, meeting_id: int) -> Meeting | Non
 
 async def get_or_create_meeting(session: AsyncSession, values: dict[str, Any]) -> Meeting:
     """The stored meeting for (series, occurrence key), created from ``values`` if absent. Safe when two
-    transactions create it at once: the unique constraint keeps one."""
+    transactions create it at once: the unique constraint keeps one. A new meeting takes the workspace's
+    next number (a number lost to such a race leaves a gap, which reveals nothing)."""
+    existing = await meeting_by_key(session, int(values["series_id"]), str(values["occurrence_key"]))
+    if existing is not None:
+        return existing
+    values = {**values, "number": await next_number(session, str(values["workspace_id"]), "meeting")}
     await insert_ignoring_conflict(session, Meeting, values, ["series_id", "occurrence_key"])
     meeting = await meeting_by_key(session, int(values["series_id"]), str(values["occurrence_key"]))
     assert meeting is not None
