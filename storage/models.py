@@ -77,6 +77,7 @@ class Series(SQLModel, table=True):
     __table_args__ = (
         # Slugs are names within one workspace (migration 0011): another workspace may have its own community.
         UniqueConstraint("workspace_id", "slug", name="uq_series_workspace_slug"),
+        UniqueConstraint("feed_name", name="uq_series_feed_name"),
         # The scheduler tick selects the series whose planning is due (migration 0010).
         Index("ix_series_plan_at", "plan_at"),
     )
@@ -84,6 +85,9 @@ class Series(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
     slug: str = Field(max_length=40)
+    # The series' name in public calendar URLs and event UIDs, unique across workspaces: its slug, or the
+    # slug and a random suffix when another workspace took the slug first (migration 0011).
+    feed_name: str = Field(max_length=60)
     name: str = Field(max_length=200)
     weekday: int  # Monday is 0
     local_time: str = Field(max_length=5)  # HH:MM in the home zone

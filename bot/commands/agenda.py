@@ -32,12 +32,13 @@ async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     view, item = added.meeting, added.item
     series = view.series
     text = (
-        f"Added #{item.id} \"{item.title}\" as item {item.position} for "
+        f"Added #{item.number} \"{item.title}\" as item {item.position} for "
         f"{format_zone_line(view.starts_at, series.timezone, series.display_zones)}.\n"
         f"The agenda closes {format_home(view.deadline, series.timezone)}."
     )
     return Reply(text=text, moments=(view.starts_at,),
-                 data={"item": {"id": item.id, "position": item.position, "title": item.title, "link": item.link},
+                 data={"item": {"id": item.id, "number": item.number, "position": item.position, "title": item.title,
+                                "link": item.link},
                        "meeting": meeting_data(view)})
 
 
@@ -51,8 +52,8 @@ async def agenda_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 @REGISTRY.command("agenda remove", "Remove an item (its author or a chair, before the deadline).", ITEM)
 async def agenda_remove(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     removed, view = await ctx.services.agenda.remove(ctx.actor, args["item"])
-    text = f"Removed #{removed.id} \"{removed.title}\". The agenda now:\n" + "\n".join(agenda_lines(view.agenda))
-    return Reply(text=text, data={"removed": removed.id, "meeting": meeting_data(view)})
+    text = f"Removed #{removed.number} \"{removed.title}\". The agenda now:\n" + "\n".join(agenda_lines(view.agenda))
+    return Reply(text=text, data={"removed": removed.number, "meeting": meeting_data(view)})
 
 
 @REGISTRY.command(

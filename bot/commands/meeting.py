@@ -36,13 +36,17 @@ async def meeting_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     views = await ctx.services.meetings.upcoming(ctx.actor.workspace_id, args.get("series"), args.get("count", 5))
     if not views:
         return Reply(text="No upcoming meetings.")
+    several = len({v.series.id for v in views}) > 1
     series = views[0].series
-    lines = [f"Upcoming meetings of {series.name} ({series.slug}):"]
+    lines = ["Upcoming meetings:" if several else f"Upcoming meetings of {series.name} ({series.slug}):"]
     for view in views:
         status = " [CANCELLED]" if view.status == "cancelled" else ""
         items = len(view.agenda)
-        lines.append(f"- {format_zone_line(view.starts_at, series.timezone, series.display_zones)}{status} · "
-                     f"{items} agenda item{'s' if items != 1 else ''}")
+        # A one-off's own name, and the series of each when several are listed together.
+        title = view.occurrence.name or (view.series.name if several else None)
+        named = f"{title}{f' ({view.series.slug})' if several else ''}: " if title else ""
+        zones = format_zone_line(view.starts_at, view.series.timezone, view.series.display_zones)
+        lines.append(f"- {named}{zones}{status} · {items} agenda item{'s' if items != 1 else ''}")
     return Reply(text="\n".join(lines), moments=tuple(v.starts_at for v in views),
                  data={"meetings": [meeting_data(v) for v in views]})
 
@@ -93,6 +97,19 @@ async def series_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         return Reply(text="No series yet: a chair creates one with /meeting series create.")
     lines = [f"- {s.slug}: {s.name}, {WEEKDAY_NAMES[s.weekday]}s {s.local_time:%H:%M} {s.timezone}" for s in rows]
     return Reply(text="\n".join(lines), data={"series": [s.slug for s in rows]})
+
+
+@REGISTRY.command(
+    "meeting series default", "Choose the series commands use when they name none (chair).",
+    Option("slug", Kind.SLUG, "The series' slug.", required=True, positional=True, autocomplete="series",
+           placeholder="<series>"),
+    chair_only=True,
+)
+async def series_default(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
+    series = await ctx.services.meetings.set_default_series(ctx.actor, args["slug"])
+    return Reply(text=f"Commands that name no series now use {series.slug} ({series.name}), unless they are "
+                      "typed in another series' channel. Name a series (series=...) to act on another.",
+                 data={"default_series": series.slug})
 
 
 @REGISTRY.command(

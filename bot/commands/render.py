@@ -13,7 +13,7 @@ from bot.services.views import AgendaEntry, MeetingView
 def agenda_lines(agenda: tuple[AgendaEntry, ...]) -> list[str]:
     if not agenda:
         return ["  (no items yet)"]
-    return [f"  {item.position}. #{item.id} {item.title} <{item.link}> (added by {item.author_name})"
+    return [f"  {item.position}. #{item.number} {item.title} <{item.link}> (added by {item.author_name})"
             for item in agenda]
 
 

@@ -16,6 +16,7 @@ class MinutesItem:
     title: str
     link: str
     author_name: str
+    number: int = 0  # the number members type (#3), per workspace
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
         where[item.id] = f"item {item.position}"
         lines.append(f"{sub} {item.position}. {item.title}")
         lines.append("")
-        lines.append(f"<{item.link}> (#{item.id}, added by {item.author_name})")
+        lines.append(f"<{item.link}> (#{item.number}, added by {item.author_name})")
         lines.append("")
         notes = by_item.get(item.id, [])
         lines.extend(_line(n) for n in notes) if notes else lines.append("- (no notes)")

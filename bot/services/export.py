@@ -67,10 +67,11 @@ class ExportService:
             ],
             "meetings": [
                 {
-                    "id": m.id, "series": by_id[m.series_id].slug, "starts_at": iso(m.starts_at),
+                    "id": m.id, "number": m.number, "series": by_id[m.series_id].slug, "starts_at": iso(m.starts_at),
                     "status": m.status, "host": m.host, "note_taker": m.note_taker, "name": m.name,
                     "agenda": [
-                        {"id": i.id, "position": i.position, "title": i.title, "link": i.link, "author": i.author,
+                        {"id": i.id, "number": i.number, "position": i.position, "title": i.title, "link": i.link,
+                         "author": i.author,
                          "author_name": i.author_name, "added_at": iso(i.added_at)}
                         for i in items.get(m.id or 0, [])
                     ],
@@ -142,7 +143,8 @@ class ExportService:
                     lines.append("### Agenda")
                     lines.append("")
                     for item in agenda:
-                        lines.append(f"{item.position}. [{item.title}]({item.link}) (#{item.id}, {item.author_name})")
+                        lines.append(
+                            f"{item.position}. [{item.title}]({item.link}) (#{item.number}, {item.author_name})")
                 lines.append("")
                 if meeting.id is not None and meeting.id in minutes:
                     lines.append(minutes[meeting.id])
@@ -155,7 +157,7 @@ async def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["# Votes", ""]
     for vote in votes:
-        lines.append(f"## Vote #{vote['id']}: {vote['title']}")
+        lines.append(f"## Vote #{vote.get('number', vote['id'])}: {vote['title']}")
         lines.append("")
         if vote.get("link"):
             lines.append(f"- Link: <{vote['link']}>")

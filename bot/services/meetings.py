@@ -95,12 +95,12 @@ class MeetingService:
             duration_minutes=int(duration.total_seconds() // 60),
             deadline_minutes=int(deadline.total_seconds() // 60),
             display_zones=",".join(display), link_hosts=",".join(link_hosts or self.settings.allowed_link_hosts),
-            channel=channel, created_by=actor.member_id, created_at=now, updated_at=now,
+            channel=channel, created_by=actor.member_id, created_at=now, updated_at=now, feed_name=slug,
         )
         async with self.db.write() as session:
             if not await q.insert_series(session, row):
-                raise Conflict(f"A series named '{slug}' already exists: choose another slug=.")
-            stored = await q.series_by_slug(session, slug)
+                raise Conflict(f"This workspace already has a series named '{slug}': choose another slug=.")
+            stored = await q.series_by_slug(session, actor.workspace_id, slug)
             assert stored is not None and stored.id is not None
         self.notify_changed(stored.id)
         return SeriesInfo.of(stored)
@@ -114,11 +114,15 @@ class MeetingService:
         async with self.db.read() as session:
             return await self.series_in(session, workspace_id, slug)
 
-    async def series_in(self, session: AsyncSession, workspace_id: str, slug: str | None) -> SeriesInfo:
-        """The series named ``slug`` in the workspace, or its only series when none is named."""
+    async def series_in(
+        self, session: AsyncSession, workspace_id: str, slug: str | None, *, channel: str | None = None
+    ) -> SeriesInfo:
+        """The series a command acts on: the one named ``slug`` in the workspace; else its only series;
+        else, with several, the series whose channel the command was typed in, then the workspace's
+        default (``/meeting series default``); else a question listing the choices (changes nothing)."""
         if slug:
-            row = await q.series_by_slug(session, slug)
-            if row is None or row.workspace_id != workspace_id:
+            row = await q.series_by_slug(session, workspace_id, slug)
+            if row is None:
                 names = [s.slug for s in await q.series_of_workspace(session, workspace_id)]
                 known = f" This workspace has: {', '.join(names)}." if names else (
                     " This workspace has no series yet: a chair creates one with /meeting series create.")
@@ -131,12 +135,36 @@ class MeetingService:
                 "/meeting series create slug=community name=\"Community meeting\" weekday=wed time=08:00 "
                 "tz=America/Los_Angeles."
             )
-        if len(rows) > 1:
-            raise InvalidInput(
-                f"This workspace has several series ({', '.join(r.slug for r in rows)}): name one, for "
-                f"example series={rows[0].slug}."
-            )
-        return SeriesInfo.of(rows[0])
+        if len(rows) == 1:
+            return SeriesInfo.of(rows[0])
+        here = channel_name(channel)
+        in_channel = [r for r in rows if here and channel_name(r.channel) == here]
+        if len(in_channel) == 1:
+            return SeriesInfo.of(in_channel[0])
+        default = await q.default_series_id(session, workspace_id)
+        chosen = next((r for r in rows if r.id == default), None)
+        if chosen is not None:
+            return SeriesInfo.of(chosen)
+        raise InvalidInput(
+            f"Which series? This workspace has several ({', '.join(r.slug for r in rows)}): name one, for "
+            f"example series={rows[0].slug}, type the command in a series' channel, or ask a chair to set "
+            f"a default with /meeting series default {rows[0].slug}."
+        )
+
+    async def set_default_series(self, actor: Actor, slug: str) -> SeriesInfo:
+        """The series write commands use when they name none and are not typed in a series' channel."""
+        require_chair(actor, "choose the default series", self.settings.chair_roles)
+        async with self.db.write() as session:
+            series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+            await q.set_default_series(session, actor.workspace_id, series.id)
+        return series
+
+    async def all_series_in(self, session: AsyncSession, workspace_id: str) -> list[SeriesInfo]:
+        """Every series of the workspace; NotFound (saying how to create one) when there is none."""
+        rows = await q.series_of_workspace(session, workspace_id)
+        if not rows:
+            await self.series_in(session, workspace_id, None)  # raises the "no series yet" answer
+        return [SeriesInfo.of(r) for r in rows]
 
     # -- meetings --------------------------------------------------------------------------
     async def occurrences(
@@ -185,23 +213,41 @@ class MeetingService:
         ]
 
     async def upcoming(self, workspace_id: str, slug: str | None, count: int) -> list[MeetingView]:
+        """The next ``count`` meetings of the series named, or of every series of the workspace (soonest
+        first) when none is named: reading never needs to ask which series."""
         async with self.db.read() as session:
-            series = await self.series_in(session, workspace_id, slug)
-            meetings = await self.upcoming_in(session, series, count)
-            return await self.views(session, series, meetings)
+            chosen = [await self.series_in(session, workspace_id, slug)] if slug else \
+                await self.all_series_in(session, workspace_id)
+            found: list[tuple[SeriesInfo, Occurrence]] = []
+            for series in chosen:
+                found += [(series, m) for m in await self.upcoming_in(session, series, count)]
+            found = sorted(found, key=lambda pair: (pair[1].starts_at, pair[0].slug))[:count]
+            views: list[MeetingView] = []
+            for series in chosen:
+                views += await self.views(session, series, [m for s, m in found if s.id == series.id])
+            return sorted(views, key=lambda v: (v.starts_at, v.series.slug))
 
     async def next_meeting(self, workspace_id: str, slug: str | None) -> tuple[MeetingView, list[MeetingView]]:
-        """The next meeting that is not cancelled, and any cancelled ones before it."""
+        """The next meeting that is not cancelled (of the series named, else the soonest of every series),
+        and any cancelled ones of its series before it."""
         async with self.db.read() as session:
-            series = await self.series_in(session, workspace_id, slug)
-            upcoming = await self.upcoming_in(session, series, 12)
-            skipped: list[Occurrence] = []
-            for meeting in upcoming:
-                if not meeting.cancelled:
-                    views = await self.views(session, series, [meeting, *skipped])
-                    return views[0], views[1:]
-                skipped.append(meeting)
-            raise NotFound(f"{series.name} has no meeting that is not cancelled in the next 12.")
+            chosen = [await self.series_in(session, workspace_id, slug)] if slug else \
+                await self.all_series_in(session, workspace_id)
+            best: tuple[SeriesInfo, Occurrence, list[Occurrence]] | None = None
+            for series in chosen:
+                skipped: list[Occurrence] = []
+                for meeting in await self.upcoming_in(session, series, 12):
+                    if not meeting.cancelled:
+                        if best is None or meeting.starts_at < best[1].starts_at:
+                            best = (series, meeting, skipped)
+                        break
+                    skipped.append(meeting)
+            if best is None:
+                names = " or ".join(s.name for s in chosen)
+                raise NotFound(f"{names} has no meeting that is not cancelled in the next 12.")
+            series, meeting, skipped = best
+            views = await self.views(session, series, [meeting, *skipped])
+            return views[0], views[1:]
 
     async def meeting_on(self, session: AsyncSession, series: SeriesInfo, day: date) -> Occurrence:
         """The meeting of the series on a local date (its home zone), regular or one-off."""
@@ -242,7 +288,7 @@ class MeetingService:
         if instant <= now:
             raise InvalidInput(f"{format_home(instant, zone_name)} is in the past: give a future date and time.")
         async with self.db.write() as session:
-            series = await self.series_in(session, actor.workspace_id, slug)
+            series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             key = extra_key(instant)
             regular = regular_key(instant.astimezone(ZoneInfo(series.timezone)).date())
             existing = await q.meeting_by_key(session, series.id, key)
@@ -264,7 +310,7 @@ class MeetingService:
         require_chair(actor, "cancel or restore a meeting", self.settings.chair_roles)
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.series_in(session, actor.workspace_id, slug)
+            series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             if day is None:
                 upcoming = await self.upcoming_in(session, series, 1, include_cancelled=status != "cancelled")
                 if not upcoming:
@@ -301,6 +347,15 @@ def first_open_date(rule: WeeklyRule, deadline: timedelta, now: datetime) -> dat
         if agenda_deadline(instant, deadline) > now:
             return day
     raise AssertionError("a deadline of at most 14 days leaves the second occurrence open")  # pragma: no cover
+
+
+def channel_name(channel: str | None) -> str | None:
+    """A channel as typed in ``channel=`` (``general``, ``#general``, ``<#123>``, ``<#C1|general>``) or as
+    a platform reports it, reduced to one comparable form."""
+    if not channel:
+        return None
+    name = channel.strip().removeprefix("<").removesuffix(">").lstrip("#")
+    return name.split("|", 1)[0] or None
 
 
 def require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...] = ()) -> None:

@@ -32,6 +32,8 @@ class SeriesInfo:
     channel: str | None
     feed_token: str | None
     updated_at: datetime
+    # The series' name in calendar URLs and event UIDs (unique across workspaces, unlike the slug).
+    feed_name: str = ""
 
     @property
     def rule(self) -> WeeklyRule:
@@ -46,7 +48,7 @@ class SeriesInfo:
             local_time=time(hour, minute), timezone=row.timezone, start_date=row.start_date,
             duration=timedelta(minutes=row.duration_minutes), deadline=timedelta(minutes=row.deadline_minutes),
             display_zones=split_list(row.display_zones), link_hosts=split_list(row.link_hosts),
-            channel=row.channel, feed_token=row.feed_token, updated_at=row.updated_at,
+            channel=row.channel, feed_token=row.feed_token, updated_at=row.updated_at, feed_name=row.feed_name,
         )
 
 
@@ -59,11 +61,14 @@ class AgendaEntry:
     author: str
     author_name: str
     added_at: datetime
+    # The number members type (#3), per workspace; ``id`` is the stable id kept in exports.
+    number: int = 0
 
     @classmethod
     def of(cls, row: AgendaItemRecord) -> AgendaEntry:
-        assert row.id is not None
-        return cls(row.id, row.position, row.title, row.link, row.author, row.author_name, row.added_at)
+        assert row.id is not None and row.number is not None
+        return cls(row.id, row.position, row.title, row.link, row.author, row.author_name, row.added_at,
+                   row.number)
 
 
 def occurrence_of(row: MeetingRecord) -> Occurrence:

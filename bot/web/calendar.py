@@ -18,7 +18,7 @@ from bot.services import Services
 from bot.services.calendar import Feed, Listing, PrivateFeed, SeriesPage
 
 # Same shape as series slugs; anything else (dots, slashes, encoded separators) never reaches a lookup.
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 _ETAG = re.compile(r'\s*(?:W/)?("[^"]*"|\*)\s*(?:,|$)')
 
 FEED_TYPE = "text/calendar; charset=utf-8"

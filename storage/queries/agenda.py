@@ -48,7 +48,8 @@ async def get_item(session: AsyncSession, item_id: int) -> AgendaItem | None:
     return await session.get(AgendaItem, item_id)
 
 
-_ITEM_COLUMNS = ("meeting_id", "workspace_id", "number", "position", "title", "link", "link_key", "author", "author_name", "added_at")
+_ITEM_COLUMNS = ("meeting_id", "workspace_id", "number", "position", "title", "link", "link_key", "author",
+                 "author_name", "added_at")
 # On the table, not the entity: an ORM-enabled INSERT ... RETURNING costs about 1 ms of Python here.
 _INSERT_ITEM = {
     dialect: builder(_ITEM_TABLE)

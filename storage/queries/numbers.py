@@ -18,7 +18,7 @@ _COUNTER = WorkspaceCounter.__table__  # type: ignore[attr-defined]
 # inserting transaction commits, so two inserts in one workspace never get the same number (and a
 # rolled-back insert gives its number back); SQLite's writers already run one at a time.
 _NEXT = (update(_COUNTER)
-         .where(_COUNTER.c.workspace_id == bindparam("workspace"), _COUNTER.c.kind == bindparam("kind"))
+         .where(_COUNTER.c.workspace_id == bindparam("counter_workspace"), _COUNTER.c.kind == bindparam("counter_kind"))
          .values(last_number=_COUNTER.c.last_number + 1)
          .returning(_COUNTER.c.last_number))
 _TABLES = {"meeting": Meeting, "agendaitem": AgendaItem, "vote": Vote, "rotationswap": RotationSwap}
@@ -29,7 +29,7 @@ async def next_number(session: AsyncSession, workspace_id: str, kind: NumberedKi
     await insert_ignoring_conflict(session, WorkspaceCounter,
                                    {"workspace_id": workspace_id, "kind": kind, "last_number": 0},
                                    ["workspace_id", "kind"])
-    return int((await session.execute(_NEXT, {"workspace": workspace_id, "kind": kind})).scalar_one())
+    return int((await session.execute(_NEXT, {"counter_workspace": workspace_id, "counter_kind": kind})).scalar_one())
 
 
 async def id_of_number(session: AsyncSession, workspace_id: str, kind: NumberedKind, number: int) -> int | None:

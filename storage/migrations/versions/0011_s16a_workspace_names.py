@@ -63,8 +63,14 @@ def upgrade() -> None:
     with op.batch_alter_table("workspace") as batch:
         batch.add_column(sa.Column("default_series_id", sa.Integer(), nullable=True))
     with op.batch_alter_table("series") as batch:
+        batch.add_column(sa.Column("feed_name", sa.String(length=60), nullable=True))
+    # Slugs were unique across workspaces until now: every existing feed URL and event UID stays as it was.
+    op.execute("UPDATE series SET feed_name = slug")
+    with op.batch_alter_table("series") as batch:
+        batch.alter_column("feed_name", existing_type=sa.String(length=60), nullable=False)
         batch.drop_constraint("uq_series_slug", type_="unique")
         batch.create_unique_constraint("uq_series_workspace_slug", ["workspace_id", "slug"])
+        batch.create_unique_constraint("uq_series_feed_name", ["feed_name"])
     for table in _NUMBERED:
         # Added in place (ALTER TABLE ADD COLUMN), never by rebuilding the table: these tables are referenced
         # by others, and SQLite cannot drop a referenced table inside the migration's transaction. NOT NULL
@@ -97,8 +103,10 @@ def downgrade() -> None:
             if table in _WORKSPACE_OF:
                 batch.drop_column("workspace_id")
     with op.batch_alter_table("series") as batch:
+        batch.drop_constraint("uq_series_feed_name", type_="unique")
         batch.drop_constraint("uq_series_workspace_slug", type_="unique")
         batch.create_unique_constraint("uq_series_slug", ["slug"])
+        batch.drop_column("feed_name")
     with op.batch_alter_table("workspace") as batch:
         batch.drop_column("default_series_id")
     op.drop_table("workspace_counter")
