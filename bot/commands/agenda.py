@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.commands.common import DATE, SERIES
+from bot.commands.common import DATE, MEETING, SERIES
 from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
@@ -25,10 +25,11 @@ ITEM = Option("item", Kind.REF, "The item's number, like #12 (see /agenda list).
            placeholder="<link>"),
     SERIES,
     DATE,
+    MEETING,
 )
 async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     added = await ctx.services.agenda.add(ctx.actor, args["title"], args["link"], args.get("series"),
-                                          args.get("date"))
+                                          args.get("date"), args.get("meeting"))
     view, item = added.meeting, added.item
     series = view.series
     text = (
@@ -42,9 +43,11 @@ async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
                        "meeting": meeting_data(view)})
 
 
-@REGISTRY.command("agenda list", "Show the agenda of the next meeting (or the meeting on date=).", SERIES, DATE)
+@REGISTRY.command("agenda list", "Show the agenda of the next meeting (or the meeting on date=).", SERIES, DATE,
+                  MEETING)
 async def agenda_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    view = await ctx.services.agenda.list(ctx.actor.workspace_id, args.get("series"), args.get("date"))
+    view = await ctx.services.agenda.list(ctx.actor.workspace_id, args.get("series"), args.get("date"),
+                                          args.get("meeting"))
     return Reply(text=meeting_text(view, ctx.services.clock.now()), moments=(view.starts_at,), kind="meeting",
                  data={"meeting": meeting_data(view)})
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.commands.common import SERIES
+from bot.commands.common import MEETING, SERIES
 from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
@@ -95,7 +96,7 @@ async def series_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     rows = await ctx.services.meetings.list_series(ctx.actor.workspace_id)
     if not rows:
         return Reply(text="No series yet: a chair creates one with /meeting series create.")
-    lines = [f"- {s.slug}: {s.name}, {WEEKDAY_NAMES[s.weekday]}s {s.local_time:%H:%M} {s.timezone}" for s in rows]
+    lines = [f"- {s.slug}: {s.name}, {s.meets()}" for s in rows]
     return Reply(text="\n".join(lines), data={"series": [s.slug for s in rows]})
 
 
@@ -125,7 +126,11 @@ async def meeting_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     view = await ctx.services.meetings.add_one_off(ctx.actor, args.get("series"), args["when"], args["tz"],
                                                     args.get("name"))
     now = ctx.services.clock.now()
-    return Reply(text="Added a one-off meeting.\n" + meeting_text(view, now), ephemeral=False,
+    named = f"\"{view.occurrence.name}\" or " if view.occurrence.name else ""
+    local = view.starts_at.astimezone(ZoneInfo(view.occurrence.timezone))
+    text = (f"Added a one-off meeting, #{view.occurrence.number}.\n" + meeting_text(view, now) +
+            f"\nAdd items with /agenda add ... meeting={named}#{view.occurrence.number}, or date={local:%Y-%m-%d}.")
+    return Reply(text=text, ephemeral=False,
                  moments=(view.starts_at,), kind="meeting", data={"meeting": meeting_data(view)})
 
 
@@ -134,11 +139,12 @@ async def meeting_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     Option("date", Kind.DATE, "The meeting's date, YYYY-MM-DD.", positional=True, placeholder="date"),
     SERIES,
     Option("reason", Kind.TEXT, "Why, shown in the announcement."),
+    MEETING,
     chair_only=True,
 )
 async def meeting_cancel(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     view = await ctx.services.meetings.set_status(ctx.actor, args.get("series"), args.get("date"), "cancelled",
-                                                   args.get("reason"))
+                                                   args.get("reason"), args.get("meeting"))
     when = format_zone_line(view.starts_at, view.series.timezone, view.series.display_zones)
     return Reply(text=f"Cancelled the meeting of {when}. /meeting restore {view.local_date} undoes it.",
                  ephemeral=False, moments=(view.starts_at,), data={"meeting": meeting_data(view)})

@@ -36,14 +36,22 @@ class AgendaService:
         self.meetings = meetings
 
     async def add(
-        self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None
+        self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None,
+        meeting: str | None = None,
     ) -> Added:
+        """Add an item to the next meeting, the one on ``day``, or the one named ``meeting`` (#4 or a name)."""
         title = validate_title(title)
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+            if meeting is not None:
+                within = await self.meetings.series_in(session, actor.workspace_id, slug) if slug else None
+                series, occurrence = await self.meetings.meeting_named(session, actor.workspace_id, meeting, within)
+            else:
+                series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             link = validate_link(link, series.link_hosts)
-            if day is not None:
+            if meeting is not None:
+                pass  # named: only upcoming meetings are found by name or number
+            elif day is not None:
                 occurrence = await self.meetings.meeting_on(session, series, day)
                 if occurrence.starts_at <= now:
                     raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is over; "
@@ -101,10 +109,16 @@ class AgendaService:
                         f"with date={view.local_date.isoformat()}.")
         return "no later meeting is open for items yet."
 
-    async def list(self, workspace_id: str, slug: str | None = None, day: date | None = None) -> MeetingView:
-        """The agenda of the series named, or, when none is named, of the soonest meeting (on ``day``, or
-        upcoming and not cancelled) of every series of the workspace: reading never asks which series."""
+    async def list(self, workspace_id: str, slug: str | None = None, day: date | None = None,
+                   meeting: str | None = None) -> MeetingView:
+        """The agenda of the meeting named (``meeting=``), else of the series named, or, when none is named,
+        of the soonest meeting (on ``day``, or upcoming and not cancelled) of every series of the workspace:
+        reading never asks which series."""
         async with self.db.read() as session:
+            if meeting is not None:
+                within = await self.meetings.series_in(session, workspace_id, slug) if slug else None
+                named, occurrence = await self.meetings.meeting_named(session, workspace_id, meeting, within)
+                return (await self.meetings.views(session, named, [occurrence]))[0]
             chosen = [await self.meetings.series_in(session, workspace_id, slug)] if slug else \
                 await self.meetings.all_series_in(session, workspace_id)
             found: list[tuple[SeriesInfo, Occurrence]] = []

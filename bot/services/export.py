@@ -10,7 +10,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import NotFound
-from bot.rules.parsing import WEEKDAY_NAMES, WEEKDAYS
+from bot.rules.parsing import WEEKDAYS
 from bot.rules.time import format_zone_line
 from bot.services.notes import load_meeting_notes
 from bot.services.views import AgendaEntry, SeriesInfo
@@ -58,7 +58,8 @@ class ExportService:
         votes = await self._votes(series, slug)
         return {
             "series": [
-                {"slug": s.slug, "name": s.name, "timezone": s.timezone, "weekday": WEEKDAYS[s.weekday],
+                {"slug": s.slug, "name": s.name, "timezone": s.timezone,
+                 "weekday": WEEKDAYS[s.weekday] if s.standing else None,
                  "time": f"{s.local_time:%H:%M}", "workspace": s.workspace_id,
                  "duration_minutes": int(s.duration.total_seconds() // 60),
                  "agenda_deadline_minutes": int(s.deadline.total_seconds() // 60),
@@ -125,7 +126,7 @@ class ExportService:
         for info in series:
             lines.append(f"# {info.name} (`{info.slug}`)")
             lines.append("")
-            lines.append(f"{info.rule.local_time:%H:%M} on {WEEKDAY_NAMES[info.weekday]}s, {info.timezone}; "
+            lines.append(f"{info.meets()}; "
                          f"agenda closes {info.deadline.total_seconds() / 3600:g} h before each meeting.")
             lines.append("")
             for meeting in (m for m in meetings if m.series_id == info.id):

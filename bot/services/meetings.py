@@ -13,16 +13,18 @@ from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence, extra_key, plan, regular_key
-from bot.rules.parsing import WEEKDAY_NAMES, format_duration
-from bot.rules.time import WeeklyRule, agenda_deadline, format_home, strict_instant
+from bot.rules.parsing import format_duration
+from bot.rules.time import ONE_OFFS_ONLY, WeeklyRule, agenda_deadline, format_home, strict_instant
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, Series
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as q
 from storage.queries import members as members_q
+from storage.queries import numbers as numbers_q
 from storage.records import AgendaItemRecord
 
+ONE_OFFS_SLUG = "meetings"  # the series of one-offs created by /meeting add in a workspace with no series
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 HORIZON = timedelta(days=5 * 366)  # how far ahead "the next meeting" is searched
 MAX_DEADLINE = timedelta(days=14)
@@ -250,20 +252,48 @@ class MeetingService:
             return views[0], views[1:]
 
     async def meeting_on(self, session: AsyncSession, series: SeriesInfo, day: date) -> Occurrence:
-        """The meeting of the series on a local date (its home zone), regular or one-off."""
+        """The meeting of the series on a local date: its date in the home zone, or, for a one-off, also
+        the date the chair typed in its own zone (``/meeting add 2026-03-12T09:00 tz=Asia/Kolkata`` is
+        on 2026-03-11 in Los Angeles, and reachable as either)."""
         zone = ZoneInfo(series.timezone)
-        start = datetime.combine(day, time(0), zone) - timedelta(hours=2)
-        end = datetime.combine(day + timedelta(days=1), time(0), zone) + timedelta(hours=2)
-        candidates = [m for m in await self.occurrences(session, series, start, end)
-                      if m.starts_at.astimezone(zone).date() == day]
+        # A day either side: zones are up to 26 h apart, so a one-off's own date can be the next or last.
+        start = datetime.combine(day - timedelta(days=1), time(0), zone)
+        end = datetime.combine(day + timedelta(days=2), time(0), zone)
+        around = await self.occurrences(session, series, start, end)
+        candidates = [m for m in around if m.starts_at.astimezone(zone).date() == day] or [
+            m for m in around if m.is_extra and m.starts_at.astimezone(ZoneInfo(m.timezone)).date() == day]
         if candidates:
             return candidates[0]
         nearby = await self.occurrences(session, series, start - timedelta(days=14), end + timedelta(days=14))
         dates = ", ".join(f"{m.starts_at.astimezone(zone):%Y-%m-%d}" for m in nearby[:4])
         raise NotFound(
-            f"{series.name} has no meeting on {day:%a %Y-%m-%d} (it meets on {WEEKDAY_NAMES[series.weekday]}s"
+            f"{series.name} has no meeting on {day:%a %Y-%m-%d} (it meets {series.meets()}"
             f"{'; nearby: ' + dates if dates else ''})."
         )
+
+    async def meeting_named(
+        self, session: AsyncSession, workspace_id: str, ref: str, series: SeriesInfo | None = None
+    ) -> tuple[SeriesInfo, Occurrence]:
+        """The meeting a member named with ``meeting=``: ``#4`` (its number in the workspace) or its name
+        (the soonest upcoming meeting with that name, of ``series`` when given)."""
+        ref = ref.strip()
+        row: Meeting | None = None
+        if ref.startswith("#") and ref[1:].isdigit():
+            found = await numbers_q.id_of_number(session, workspace_id, "meeting", int(ref[1:]))
+            row = await q.meeting_by_id(session, found) if found is not None else None
+        else:
+            named = [m for m in await q.upcoming_named(session, workspace_id, ref, self.clock.now())
+                     if series is None or m.series_id == series.id]
+            row = named[0] if named else None
+        if row is None or row.workspace_id != workspace_id:
+            upcoming = [m for m in await q.upcoming_named(session, workspace_id, None, self.clock.now())
+                        if series is None or m.series_id == series.id][:5]
+            known = "; ".join(f"#{m.number} {m.name} ({format_home(m.starts_at, m.timezone)})" for m in upcoming)
+            raise NotFound(f"There is no upcoming meeting {ref}: name one by its name or number"
+                           f"{', for example ' + known if known else ' (no named meeting is coming up)'}.")
+        series_row = await q.series_by_id(session, row.series_id)
+        assert series_row is not None
+        return SeriesInfo.of(series_row), occurrence_of(row)
 
     async def stored(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence) -> Meeting:
         """The meeting row of an occurrence, created on first need."""
@@ -288,7 +318,10 @@ class MeetingService:
         if instant <= now:
             raise InvalidInput(f"{format_home(instant, zone_name)} is in the past: give a future date and time.")
         async with self.db.write() as session:
-            series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+            if not slug and not await q.series_of_workspace(session, actor.workspace_id):
+                series = await self._one_offs_series(session, actor, zone_name, now)
+            else:
+                series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             key = extra_key(instant)
             regular = regular_key(instant.astimezone(ZoneInfo(series.timezone)).date())
             existing = await q.meeting_by_key(session, series.id, key)
@@ -303,15 +336,39 @@ class MeetingService:
         self.notify_changed(series.id)
         return view
 
+    async def _one_offs_series(self, session: AsyncSession, actor: Actor, zone_name: str, now: datetime) -> SeriesInfo:
+        """The series that holds the one-off meetings of a workspace with no weekly series: no standing
+        meeting, the workspace's default display zones, link hosts and the 24 h agenda deadline, home zone
+        the one-off's own. Created in the one-off's transaction."""
+        row = Series(
+            workspace_id=actor.workspace_id, slug=ONE_OFFS_SLUG, name="Meetings", weekday=ONE_OFFS_ONLY,
+            local_time="00:00", timezone=zone_name, start_date=now.date(), duration_minutes=60,
+            deadline_minutes=24 * 60, display_zones=",".join(self.settings.default_display_zones),
+            link_hosts=",".join(self.settings.allowed_link_hosts), created_by=actor.member_id, created_at=now,
+            updated_at=now, feed_name=ONE_OFFS_SLUG,
+        )
+        await q.insert_series(session, row)  # a concurrent first one-off may have created it: either is it
+        stored = await q.series_by_slug(session, actor.workspace_id, ONE_OFFS_SLUG)
+        assert stored is not None
+        return SeriesInfo.of(stored)
+
     async def set_status(
-        self, actor: Actor, slug: str | None, day: date | None, status: str, reason: str | None = None
+        self, actor: Actor, slug: str | None, day: date | None, status: str, reason: str | None = None,
+        meeting: str | None = None,
     ) -> MeetingView:
-        """Cancel (``status='cancelled'``) or restore (``'scheduled'``) a meeting; chairs only."""
+        """Cancel (``status='cancelled'``) or restore (``'scheduled'``) a meeting; chairs only. The meeting
+        is the one named (``meeting=#4`` or its name), else the one on ``day``, else the next."""
         require_chair(actor, "cancel or restore a meeting", self.settings.chair_roles)
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
-            if day is None:
+            if meeting is not None:
+                within = await self.series_in(session, actor.workspace_id, slug) if slug else None
+                series, occurrence = await self.meeting_named(session, actor.workspace_id, meeting, within)
+            else:
+                series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+            if meeting is not None:
+                pass  # found by name or number above
+            elif day is None:
                 upcoming = await self.upcoming_in(session, series, 1, include_cancelled=status != "cancelled")
                 if not upcoming:
                     raise NotFound(f"{series.name} has no upcoming meeting.")

@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.rules.meetings import Occurrence
-from bot.rules.time import WeeklyRule, agenda_deadline
+from bot.rules.parsing import WEEKDAY_NAMES
+from bot.rules.time import ONE_OFFS_ONLY, WeeklyRule, agenda_deadline
 from storage.records import AgendaItemRecord, MeetingRecord, SeriesRecord
 
 
@@ -34,6 +35,17 @@ class SeriesInfo:
     updated_at: datetime
     # The series' name in calendar URLs and event UIDs (unique across workspaces, unlike the slug).
     feed_name: str = ""
+
+    @property
+    def standing(self) -> bool:
+        """False for the series that holds a workspace's one-off meetings and has no weekly meeting."""
+        return self.weekday != ONE_OFFS_ONLY
+
+    def meets(self) -> str:
+        """When it meets, in words: "Wednesdays at 08:00 America/Los_Angeles" or "one-off meetings only"."""
+        if not self.standing:
+            return "one-off meetings only"
+        return f"{WEEKDAY_NAMES[self.weekday]}s at {self.local_time:%H:%M} {self.timezone}"
 
     @property
     def rule(self) -> WeeklyRule:
@@ -75,7 +87,7 @@ def occurrence_of(row: MeetingRecord) -> Occurrence:
     return Occurrence(
         key=row.occurrence_key, starts_at=row.starts_at, timezone=row.timezone,
         duration=timedelta(minutes=row.duration_minutes), status=row.status, name=row.name, host=row.host,
-        note_taker=row.note_taker, meeting_id=row.id,
+        note_taker=row.note_taker, meeting_id=row.id, number=row.number,
     )
 
 

@@ -151,3 +151,16 @@ async def default_series_id(session: AsyncSession, workspace_id: str) -> int | N
 async def set_default_series(session: AsyncSession, workspace_id: str, series_id: int) -> None:
     await session.execute(update(Workspace).where(col(Workspace.id) == workspace_id)
                           .values(default_series_id=series_id))
+
+
+async def upcoming_named(
+    session: AsyncSession, workspace_id: str, name: str | None, after: datetime
+) -> list[Meeting]:
+    """The workspace's stored meetings that start after ``after`` and have a name (``name`` itself,
+    ignoring case, when given), soonest first: what ``meeting=<name>`` may mean."""
+    query = select(Meeting).where(col(Meeting.workspace_id) == workspace_id, col(Meeting.starts_at) > after,
+                                  col(Meeting.name).is_not(None))
+    if name is not None:
+        query = query.where(func.lower(col(Meeting.name)) == name.lower())
+    rows = await session.execute(query.order_by(col(Meeting.starts_at), col(Meeting.id)).limit(20))
+    return list(rows.scalars())
