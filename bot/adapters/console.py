@@ -15,11 +15,14 @@ from bot.contracts.actor import Actor, platform_of
 from bot.contracts.reply import Reply
 
 
-def console_actor(settings: Settings, workspace: str, user: str, roles: Iterable[str]) -> Actor:
+def console_actor(settings: Settings, workspace: str, user: str, roles: Iterable[str],
+                  channel: str | None = None) -> Actor:
+    """The member typing; ``channel`` is the channel they type in (a series' channel picks that series)."""
     member_id = user if user.startswith(("console:", "slack:", "discord:")) else f"console:{user}"
     display = user.split(":")[-1]
     return make_actor(settings, workspace_id=workspace, platform=platform_of(workspace),
-                      member_id=member_id, display_name=display, platform_roles=frozenset(roles))
+                      member_id=member_id, display_name=display, platform_roles=frozenset(roles),
+                      channel_id=channel)
 
 
 def render(reply: Reply, as_json: bool) -> str:

@@ -60,8 +60,11 @@ def test_existing_records_are_numbered_per_workspace_in_order_of_id(tmp_path: Pa
             ("tvm", "agendaitem", 2), ("tvm", "meeting", 2), ("tvm", "vote", 1)]
         # The slug is a name within one workspace now; within one it stays unique.
         conn.execute(
-            "INSERT INTO series (workspace_id, slug, name, weekday, local_time, timezone, start_date, "
+            "INSERT INTO series (workspace_id, slug, feed_name, name, weekday, local_time, timezone, start_date, "
             "duration_minutes, deadline_minutes, display_zones, link_hosts, created_by, created_at, updated_at) "
-            "VALUES ('other', 'community', 'N', 2, '08:00', 'UTC', '2022-03-02', 60, 1440, '', '', 'a', "
-            "'2022-03-01', '2022-03-01')")
+            "VALUES ('other', 'community', 'community-1', 'N', 2, '08:00', 'UTC', '2022-03-02', 60, 1440, '', '', "
+            "'a', '2022-03-01', '2022-03-01')")
+        # Existing series keep their slug as their calendar name: feed URLs and event UIDs do not change.
+        assert conn.execute("SELECT slug, feed_name FROM series WHERE id <= 2 ORDER BY id").fetchall() == [
+            ("community", "community"), ("dev", "dev")]
         assert conn.execute("SELECT COUNT(*) FROM meeting WHERE series_id = 1").fetchone() == (2,)
