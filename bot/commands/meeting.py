@@ -47,7 +47,8 @@ async def meeting_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
         title = view.occurrence.name or (view.series.name if several else None)
         named = f"{title}{f' ({view.series.slug})' if several else ''}: " if title else ""
         zones = format_zone_line(view.starts_at, view.series.timezone, view.series.display_zones)
-        lines.append(f"- {named}{zones}{status} · {items} agenda item{'s' if items != 1 else ''}")
+        number = f"#{view.occurrence.number} " if view.occurrence.number else ""  # stored meetings (meeting=#4)
+        lines.append(f"- {number}{named}{zones}{status} · {items} agenda item{'s' if items != 1 else ''}")
     return Reply(text="\n".join(lines), moments=tuple(v.starts_at for v in views),
                  data={"meetings": [meeting_data(v) for v in views]})
 
