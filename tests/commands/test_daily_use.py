@@ -45,12 +45,20 @@ async def test_the_readme_example_works_whatever_the_weekday_and_hour(dispatcher
 
 
 async def test_created_on_a_tuesday_afternoon_the_first_meeting_is_next_week(dispatcher: Dispatcher,
-                                                                           members: Members,
+                                                                           services: Services, members: Members,
                                                                            clock: ManualClock) -> None:
     clock.set(utc(2026, 3, 17, 22, 0))  # Tuesday 15:00 in Los Angeles: tomorrow's agenda closed at 08:00
-    created = await ok(dispatcher, members.chair(), README_SERIES)
+    notifier = RecordingNotifier(clock)
+    services.notifiers["console"] = notifier
+    created = await ok(dispatcher, members.chair(), README_SERIES + " channel=general")
     assert "First meeting: Wed 2026-03-25 08:00 PDT" in created.text
     assert "Its agenda closes Tue 2026-03-24 08:00 PDT" in created.text
+    # The scheduler, through tomorrow's meeting time, announces nothing: no "No meeting this week".
+    for hours in (0, 1, 18, 24):
+        clock.set(utc(2026, 3, 17, 22, 0) + timedelta(hours=hours))
+        await tick(services)
+    assert notifier.take() == []
+    clock.set(utc(2026, 3, 17, 22, 0))
     # start= still says otherwise: that meeting is created, and the reply says its agenda has closed.
     other = Members(members.settings, workspace="elsewhere").chair()
     forced = await ok(dispatcher, other, README_SERIES + " start=2026-03-18")
