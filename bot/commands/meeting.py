@@ -63,7 +63,7 @@ async def meeting_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     Option("duration", Kind.DURATION, "Length of each meeting, e.g. 60 (minutes) or 1h30m."),
     Option("deadline", Kind.DURATION, "How long before the start the agenda closes (default 24h)."),
     Option("zones", Kind.ZONES, "Display zones, comma-separated, e.g. UTC,Europe/London,Asia/Shanghai."),
-    Option("start", Kind.DATE, "First meeting date, YYYY-MM-DD (default: from today)."),
+    Option("start", Kind.DATE, "First meeting date, YYYY-MM-DD (default: the first whose agenda is still open)."),
     Option("channel", Kind.WORD, "Channel where announcements and minutes go."),
     Option("links", Kind.WORD, "Hosts agenda links must be on, comma-separated, e.g. github.com,discuss.example.org."),
     chair_only=True,

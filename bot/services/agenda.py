@@ -43,24 +43,13 @@ class AgendaService:
         title = validate_title(title)
         now = self.clock.now()
         async with self.db.write() as session:
-            if meeting is not None:
+            if meeting is not None:  # by name or number: only upcoming meetings are found that way
                 within = await self.meetings.series_in(session, actor.workspace_id, slug) if slug else None
                 series, occurrence = await self.meetings.meeting_named(session, actor.workspace_id, meeting, within)
             else:
                 series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+                occurrence = await self._target(session, series, day, now)
             link = validate_link(link, series.link_hosts)
-            if meeting is not None:
-                pass  # named: only upcoming meetings are found by name or number
-            elif day is not None:
-                occurrence = await self.meetings.meeting_on(session, series, day)
-                if occurrence.starts_at <= now:
-                    raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is over; "
-                                   + await self._offer_next(session, series))
-            else:
-                upcoming = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False)
-                if not upcoming:
-                    raise NotFound(f"{series.name} has no upcoming meeting to add an item to.")
-                occurrence = upcoming[0]
             if occurrence.cancelled:
                 raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is cancelled; "
                                + await self._offer_next(session, series, after=occurrence.starts_at))
@@ -99,6 +88,19 @@ class AgendaService:
             views = await self.meetings.views(session, series, [occurrence], items={meeting_id: [*items, row]})
         self.meetings.notify_changed(series.id)
         return Added(AgendaEntry.of(row), views[0])
+
+    async def _target(self, session: AsyncSession, series: SeriesInfo, day: date | None, now: datetime) -> Occurrence:
+        """The meeting an item is for: the one on ``day`` (not over), else the next not cancelled."""
+        if day is not None:
+            occurrence = await self.meetings.meeting_on(session, series, day)
+            if occurrence.starts_at <= now:
+                raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is over; "
+                               + await self._offer_next(session, series))
+            return occurrence
+        upcoming = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False)
+        if not upcoming:
+            raise NotFound(f"{series.name} has no upcoming meeting to add an item to.")
+        return upcoming[0]
 
     async def _offer_next(self, session: AsyncSession, series: SeriesInfo, after: datetime | None = None) -> str:
         """The sentence offering the next meeting whose agenda is still open."""

@@ -366,15 +366,13 @@ class MeetingService:
                 series, occurrence = await self.meeting_named(session, actor.workspace_id, meeting, within)
             else:
                 series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
-            if meeting is not None:
-                pass  # found by name or number above
-            elif day is None:
-                upcoming = await self.upcoming_in(session, series, 1, include_cancelled=status != "cancelled")
-                if not upcoming:
-                    raise NotFound(f"{series.name} has no upcoming meeting.")
-                occurrence = upcoming[0]
-            else:
-                occurrence = await self.meeting_on(session, series, day)
+                if day is not None:
+                    occurrence = await self.meeting_on(session, series, day)
+                else:
+                    upcoming = await self.upcoming_in(session, series, 1, include_cancelled=status != "cancelled")
+                    if not upcoming:
+                        raise NotFound(f"{series.name} has no upcoming meeting.")
+                    occurrence = upcoming[0]
             if occurrence.starts_at <= now:
                 raise Conflict(
                     f"The meeting of {format_home(occurrence.starts_at, series.timezone)} has already started; "
