@@ -117,7 +117,7 @@ def cold_render(runs: int = 30) -> list[float]:
                                   settings)
     series = SeriesInfo(1, "bench", "community", "Community meeting", 2, dtime(8), "America/Los_Angeles",
                         date(2022, 1, 5), timedelta(hours=1), timedelta(hours=24), tuple(ZONES.split(",")), (),
-                        None, None, datetime(2022, 1, 1, tzinfo=UTC))
+                        None, None, datetime(2022, 1, 1, tzinfo=UTC), feed_name="community")
     views = []
     for week in range(104):
         instant = series.rule.instant_on(date(2022, 1, 5) + timedelta(weeks=week))

@@ -162,7 +162,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         # (and not about to be cancelled for an empty agenda) as the deadline step of `quorum run` would
         # have, so answers match what a running bot shows.
         await app.services.rotation.fix_due()
-        actor = console_actor(app.settings, args.workspace, args.user, args.role or [])
+        actor = console_actor(app.settings, args.workspace, args.user, args.role or [], args.channel)
         await run_console(app.dispatcher, actor, sys.stdin, sys.stdout, as_json=args.json, after_each=after_each)
         return 0
 
@@ -346,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--workspace", required=True, help="a console workspace name, or a platform workspace id")
     console.add_argument("--user", required=True, help="the member's name")
     console.add_argument("--role", action="append", help="a role the member holds (repeatable)")
+    console.add_argument("--channel", help="the channel the commands are typed in (picks that series' commands "
+                         "when the workspace has several)")
     console.add_argument("--json", action="store_true", help="answer each command with one line of JSON")
     console.add_argument("--now", type=_instant, help="act as if it were this UTC instant, e.g. 2022-03-02T16:30Z "
                          "(rehearsals and end-to-end tests)")

@@ -29,6 +29,23 @@ class Workspace(SQLModel, table=True):
     platform: str = Field(max_length=20)  # console | discord | slack
     name: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_column=_utc())
+    # The series write commands use when the channel they are typed in is no series' channel and the
+    # workspace has several (``/meeting series default``, migration 0015). No foreign key: series point at
+    # their workspace already, and a cycle would complicate creating and dropping the tables.
+    default_series_id: int | None = Field(default=None)
+
+
+class WorkspaceCounter(SQLModel, table=True):
+    """The last number handed out in a workspace for one kind of record (``meeting``, ``agendaitem``,
+    ``vote``, ``rotationswap``), so the numbers members type are per workspace: the first vote of a new
+    workspace is #1 and no number reveals another workspace's activity (migration 0015). Incremented in
+    the transaction that inserts the record; on PostgreSQL the row lock orders concurrent inserts."""
+
+    __tablename__ = "workspace_counter"
+
+    workspace_id: str = Field(primary_key=True, max_length=100)
+    kind: str = Field(primary_key=True, max_length=20)
+    last_number: int
 
 
 class Member(SQLModel, table=True):
@@ -58,7 +75,9 @@ class Series(SQLModel, table=True):
     """A standing weekly meeting, anchored in its home zone."""
 
     __table_args__ = (
-        UniqueConstraint("slug", name="uq_series_slug"),
+        # Slugs are names within one workspace (migration 0015): another workspace may have its own community.
+        UniqueConstraint("workspace_id", "slug", name="uq_series_workspace_slug"),
+        UniqueConstraint("feed_name", name="uq_series_feed_name"),
         # The scheduler tick selects the series whose planning is due (migration 0010).
         Index("ix_series_plan_at", "plan_at"),
     )
@@ -66,6 +85,9 @@ class Series(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
     slug: str = Field(max_length=40)
+    # The series' name in public calendar URLs and event UIDs, unique across workspaces: its slug, or the
+    # slug and a random suffix when another workspace took the slug first (migration 0015).
+    feed_name: str = Field(max_length=60)
     name: str = Field(max_length=200)
     weekday: int  # Monday is 0
     local_time: str = Field(max_length=5)  # HH:MM in the home zone
@@ -88,7 +110,7 @@ class Series(SQLModel, table=True):
     plan_at: datetime = Field(default=PLAN_NOW, sa_column=Column(
         UTCDateTime(), nullable=False, server_default="1970-01-01 00:00:00"))
     plan_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    # The forum (docs/forum.md, migration 0011): the category of this series' meeting topics (None: the
+    # The forum (docs/forum.md, migration 0013): the category of this series' meeting topics (None: the
     # config's default), and the pre-RFC rule: a linked forum topic must have been published at least
     # this many minutes before the meeting (None: no rule).
     forum_category: str | None = Field(default=None, max_length=100)
@@ -107,11 +129,14 @@ class Meeting(SQLModel, table=True):
         # Every view looks meetings up by series and time range (migration 0006): a long-running series
         # is not scanned and sorted whole for each command.
         Index("ix_meeting_series_starts", "series_id", "starts_at"),
+        Index("uq_meeting_workspace_number", "workspace_id", "number", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
     series_id: int = Field(foreign_key="series.id")
+    # The number members type (meeting=#4), per workspace (migration 0015); ``id`` stays the stable id.
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     occurrence_key: str = Field(max_length=60)
     starts_at: datetime = Field(sa_column=_utc())
     timezone: str = Field(max_length=64)
@@ -133,10 +158,14 @@ class AgendaItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("meeting_id", "link_key", name="uq_agenda_link"),
         Index("ix_agenda_meeting_position", "meeting_id", "position"),
+        Index("uq_agendaitem_workspace_number", "workspace_id", "number", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id")
+    # Per-workspace number members type (#3), migration 0015; the meeting's workspace, kept here for it.
+    workspace_id: str = Field(max_length=100)
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     position: int
     title: str = Field(max_length=200)
     link: str = Field(max_length=500)
@@ -237,8 +266,13 @@ class RotationCheckpoint(SQLModel, table=True):
 class RotationSwap(SQLModel, table=True):
     """A member offering their turn on a meeting to another; it applies once the other accepts."""
 
+    __table_args__ = (Index("uq_rotationswap_workspace_number", "workspace_id", "number", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     series_id: int = Field(foreign_key="series.id", index=True)
+    # Per-workspace number members type (#3), migration 0015; the series' workspace, kept here for it.
+    workspace_id: str = Field(max_length=100)
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     meeting_id: int = Field(foreign_key="meeting.id")
     duty: str = Field(max_length=10)
     from_member: str = Field(max_length=120)
@@ -285,10 +319,15 @@ class Vote(SQLModel, table=True):
     """A binding vote. ``head_digest`` is the hash of the last event in its log (see ``VoteEvent``)."""
 
     __tablename__ = "vote"
-    __table_args__ = (Index("ix_vote_status_closes_at", "status", "closes_at"),)
+    __table_args__ = (
+        Index("ix_vote_status_closes_at", "status", "closes_at"),
+        Index("uq_vote_workspace_number", "workspace_id", "number", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=100)
+    # The number members type (#3), per workspace (migration 0015); ``id`` stays the export's stable id.
+    number: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
     title: str = Field(max_length=200)
     link: str | None = Field(default=None, max_length=500)
     rule: str = Field(max_length=40)
@@ -317,10 +356,10 @@ class Vote(SQLModel, table=True):
     tally_other_plus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     tally_other_zero: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     tally_other_minus: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    # The hash of the vote's opening event (migration 0011): the digest the vote message shows, which
+    # The hash of the vote's opening event (migration 0014): the digest the vote message shows, which
     # covers the title, rule, deadline and electorate; quorum verify --digest checks it (docs/votes.md).
     opened_digest: str | None = Field(default=None, max_length=64)
-    # The opener's and the closer's names as the vote shows them, kept as logged (migration 0011) rather
+    # The opener's and the closer's names as the vote shows them, kept as logged (migration 0014) rather
     # than read from the members' current names: what a vote shows is its record.
     opened_by_name: str | None = Field(default=None, max_length=200)
     closed_by_name: str | None = Field(default=None, max_length=200)
@@ -345,9 +384,9 @@ class VoteElectorate(SQLModel, table=True):
     vote_id: int = Field(primary_key=True, foreign_key="vote.id")
     member_id: str = Field(primary_key=True, max_length=120)
     display_name: str = Field(max_length=200)
-    # Where the member's binding status came from (migration 0011): "listing" (the platform's own listing
+    # Where the member's binding status came from (migration 0014): "listing" (the platform's own listing
     # of the role), "config", or "seen" (the platform reported the role when the member last acted, at
-    # ``seen_at``). None for votes opened before 0011, whose logs do not say.
+    # ``seen_at``). None for votes opened before 0014, whose logs do not say.
     source: str | None = Field(default=None, max_length=20)
     seen_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
@@ -440,7 +479,7 @@ event.listen(OutboxMessage.__table__, "after_create", DDL(  # type: ignore[attr-
     f"CREATE INDEX {OUTBOX_KEY_PATTERN_INDEX} ON outbox (key text_pattern_ops)").execute_if(dialect="postgresql"))
 
 
-# -- GitHub (migration 0011, docs/github.md) -----------------------------------------------------------------
+# -- GitHub (migration 0012, docs/github.md) -----------------------------------------------------------------
 
 
 class GitHubLogin(SQLModel, table=True):

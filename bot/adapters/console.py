@@ -17,11 +17,14 @@ from bot.contracts.reply import Reply, labelled
 from bot.rules.time import format_for_member
 
 
-def console_actor(settings: Settings, workspace: str, user: str, roles: Iterable[str]) -> Actor:
+def console_actor(settings: Settings, workspace: str, user: str, roles: Iterable[str],
+                  channel: str | None = None) -> Actor:
+    """The member typing; ``channel`` is the channel they type in (a series' channel picks that series)."""
     member_id = user if user.startswith(("console:", "slack:", "discord:")) else f"console:{user}"
     display = user.split(":")[-1]
     return make_actor(settings, workspace_id=workspace, platform=platform_of(workspace),
-                      member_id=member_id, display_name=display, platform_roles=frozenset(roles))
+                      member_id=member_id, display_name=display, platform_roles=frozenset(roles),
+                      channel_id=channel)
 
 
 async def with_own_times(dispatcher: Dispatcher, actor: Actor, reply: Reply) -> Reply:

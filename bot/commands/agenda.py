@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.commands.common import DATE, SERIES
+from bot.commands.common import DATE, MEETING, SERIES
 from bot.commands.dispatcher import CommandContext
 from bot.commands.options import Kind, Option
 from bot.commands.registry import REGISTRY
@@ -25,27 +25,31 @@ ITEM = Option("item", Kind.REF, "The item's number, like #12 (see /agenda list).
            placeholder="<link>"),
     SERIES,
     DATE,
+    MEETING,
 )
 async def agenda_add(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     added = await ctx.services.agenda.add(ctx.actor, args["title"], args["link"], args.get("series"),
-                                          args.get("date"))
+                                          args.get("date"), args.get("meeting"))
     view, item = added.meeting, added.item
     series = view.series
     text = (
-        f"Added #{item.id} \"{item.title}\" as item {item.position} for "
+        f"Added #{item.number} \"{item.title}\" as item {item.position} for "
         f"{format_zone_line(view.starts_at, series.timezone, series.display_zones)}.\n"
         f"The agenda closes {format_home(view.deadline, series.timezone)}."
     )
     if added.note:
         text += f"\nNote: {added.note}"
     return Reply(text=text, **meeting_moments(view),
-                 data={"item": {"id": item.id, "position": item.position, "title": item.title, "link": item.link},
+                 data={"item": {"id": item.id, "number": item.number, "position": item.position, "title": item.title,
+                                "link": item.link},
                        "meeting": meeting_data(view), **({"note": added.note} if added.note else {})})
 
 
-@REGISTRY.command("agenda list", "Show the agenda of the next meeting (or the meeting on date=).", SERIES, DATE)
+@REGISTRY.command("agenda list", "Show the agenda of the next meeting (or the meeting on date=).", SERIES, DATE,
+                  MEETING)
 async def agenda_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    view = await ctx.services.agenda.list(ctx.actor.workspace_id, args.get("series"), args.get("date"))
+    view = await ctx.services.agenda.list(ctx.actor.workspace_id, args.get("series"), args.get("date"),
+                                          args.get("meeting"))
     return Reply(text=meeting_text(view, ctx.services.clock.now()), **meeting_moments(view), kind="meeting",
                  data={"meeting": meeting_data(view)})
 
@@ -54,10 +58,10 @@ async def agenda_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
                   "Remove an item (its author before the deadline; a chair until the meeting starts).", ITEM)
 async def agenda_remove(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     removed, view = await ctx.services.agenda.remove(ctx.actor, args["item"])
-    text = f"Removed #{removed.id} \"{removed.title}\". The agenda now:\n" + "\n".join(agenda_lines(view.agenda))
+    text = f"Removed #{removed.number} \"{removed.title}\". The agenda now:\n" + "\n".join(agenda_lines(view.agenda))
     if view.deadline <= ctx.services.clock.now():
         text += "\nThe agenda had closed: its announcement is edited to say a chair removed the item."
-    return Reply(text=text, data={"removed": removed.id, "meeting": meeting_data(view)})
+    return Reply(text=text, data={"removed": removed.number, "meeting": meeting_data(view)})
 
 
 @REGISTRY.command(

@@ -23,7 +23,9 @@ def note_line(note: NoteEntry, loaded: MeetingNotes) -> str:
         item = next((i for i in loaded.items if i.id == note.item_id), None)
         where = f" [item {item.position}: {item.title}]" if item else ""
     owner = f" (owner: {note.owner_name})" if note.owner_name else ""
-    return f"- n{note.id} {LABELS[note.kind]}{note.text}{owner}{where}"
+    # Counted within the meeting, not the global id: no number shows another workspace's activity.
+    number = next((i for i, n in enumerate(loaded.notes, start=1) if n.id == note.id), 0)
+    return f"- n{number} {LABELS[note.kind]}{note.text}{owner}{where}"
 
 
 def notes_data(loaded: MeetingNotes) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from bot.services.views import AgendaEntry, MeetingView
 def agenda_lines(agenda: tuple[AgendaEntry, ...]) -> list[str]:
     if not agenda:
         return ["  (no items yet)"]
-    return [f"  {item.position}. #{item.id} {item.title} <{item.link}> (added by {item.author_name})"
+    return [f"  {item.position}. #{item.number} {item.title} <{item.link}> (added by {item.author_name})"
             for item in agenda]
 
 
@@ -58,6 +58,8 @@ def meeting_data(view: MeetingView) -> dict[str, Any]:
     """The same shape as a meeting in the JSON export, plus the series slug and deadline."""
     return {
         "id": view.occurrence.meeting_id,
+        "number": view.occurrence.number,
+        "name": view.occurrence.name,
         "series": view.series.slug,
         "starts_at": view.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "deadline": view.deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -66,7 +68,8 @@ def meeting_data(view: MeetingView) -> dict[str, Any]:
         "note_taker": view.occurrence.note_taker,
         "provisional": view.provisional,
         "agenda": [
-            {"id": i.id, "position": i.position, "title": i.title, "link": i.link, "author": i.author,
+            {"id": i.id, "number": i.number, "position": i.position, "title": i.title, "link": i.link,
+             "author": i.author,
              "author_name": i.author_name, "added_at": i.added_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
             for i in view.agenda
         ],

@@ -53,8 +53,8 @@ def rotation_text(view: RotationView) -> str:
     if view.swaps:
         lines.append("Open swaps:")
         for swap in view.swaps:
-            lines.append(f"- #{swap.id} {swap.local_date:%a %Y-%m-%d} {DUTY_WORDS[swap.duty]}: {swap.from_name} → "
-                         f"{swap.to_name} ({swap.to_name} accepts with /rotation accept #{swap.id})")
+            lines.append(f"- #{swap.number} {swap.local_date:%a %Y-%m-%d} {DUTY_WORDS[swap.duty]}: {swap.from_name} → "
+                         f"{swap.to_name} ({swap.to_name} accepts with /rotation accept #{swap.number})")
     return "\n".join(lines)
 
 
@@ -132,10 +132,11 @@ async def rotation_skip(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 async def rotation_swap(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     target = ctx.resolve_member(args["member"])
     swap = await ctx.services.rotation_requests.swap(ctx.actor, args["date"], target, args.get("series"))
-    text = (f"Swap #{swap.id} proposed: {swap.to_name} to be {DUTY_WORDS[swap.duty]} on "
+    text = (f"Swap #{swap.number} proposed: {swap.to_name} to be {DUTY_WORDS[swap.duty]} on "
             f"{swap.local_date:%a %Y-%m-%d} instead of {swap.from_name}. {swap.to_name} accepts with "
-            f"/rotation accept #{swap.id}.")
-    return Reply(text=text, ephemeral=False, data={"swap": {"id": swap.id, "date": swap.local_date.isoformat(),
+            f"/rotation accept #{swap.number}.")
+    return Reply(text=text, ephemeral=False, data={"swap": {"id": swap.id, "number": swap.number,
+                                                             "date": swap.local_date.isoformat(),
                                                              "duty": swap.duty, "status": swap.status}})
 
 
@@ -146,7 +147,7 @@ async def rotation_swap(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 )
 async def rotation_accept(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     swap, series = await ctx.services.rotation_requests.accept(ctx.actor, args["swap"])
-    return await _show(ctx, series.slug, f"Swap #{swap.id} accepted: {swap.to_name} is {DUTY_WORDS[swap.duty]} on "
+    return await _show(ctx, series.slug, f"Swap #{swap.number} accepted: {swap.to_name} is {DUTY_WORDS[swap.duty]} on "
                                          f"{swap.local_date:%a %Y-%m-%d} instead of {swap.from_name}.",
                        ephemeral=False)
 

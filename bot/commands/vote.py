@@ -55,16 +55,17 @@ async def vote_open(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 )
 async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     try:
-        result = await ctx.services.votes.cast(ctx.actor, args["vote"], args["value"], args.get("comment"))
+        vote_id = await ctx.services.votes.id_of(ctx.actor.workspace_id, args["vote"])
+        result = await ctx.services.votes.cast(ctx.actor, vote_id, args["value"], args.get("comment"))
     except Conflict as refused:
-        return await _refused_on_closed_vote(ctx, args["vote"], refused)
+        return await _refused_on_closed_vote(ctx, vote_id, refused)
     view, ballot = result.vote, result.ballot
     if result.change == "unchanged":
-        head = f"Your vote on #{view.id} \"{view.title}\" is already {ballot.value}; nothing changed."
+        head = f"Your vote on #{view.number} \"{view.title}\" is already {ballot.value}; nothing changed."
     elif result.change == "changed":
-        head = f"Changed your vote on #{view.id} \"{view.title}\" from {result.previous} to {ballot.value}."
+        head = f"Changed your vote on #{view.number} \"{view.title}\" from {result.previous} to {ballot.value}."
     else:
-        head = f"Recorded your {ballot.value} on #{view.id} \"{view.title}\"."
+        head = f"Recorded your {ballot.value} on #{view.number} \"{view.title}\"."
     if ballot.binding:
         why = f"It is binding: you were in the {view.binding_role} electorate when the vote opened."
     else:
@@ -94,7 +95,8 @@ async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Co
 
 @REGISTRY.command("vote status", "Show a vote: the rule, the electorate, the tally so far or its result.", VOTE)
 async def vote_status(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    view = await ctx.services.votes.summary(ctx.actor.workspace_id, args["vote"])
+    view = await ctx.services.votes.summary(ctx.actor.workspace_id,
+                                            await ctx.services.votes.id_of(ctx.actor.workspace_id, args["vote"]))
     return replace(vote_message(view, ctx.services.clock.now(), _zones(ctx)), ephemeral=True)
 
 
@@ -121,9 +123,9 @@ async def vote_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     for view in views:
         decision = view.decision()
         state = f"open, closes {relative(view.closes_at, now)}" if view.is_open else f"closed: {view.outcome}"
-        lines.append(f"#{view.id} {view.title} [{state}] · {view.rule} · binding {decision.binding.words()}")
+        lines.append(f"#{view.number} {view.title} [{state}] · {view.rule} · binding {decision.binding.words()}")
     return Reply(text="\n".join(lines), data={"votes": [vote_data(v) for v in views]},
-                 votes=tuple(VoteChoice(v.id, v.title, v.is_open) for v in views))
+                 votes=tuple(VoteChoice(v.number, v.title, v.is_open) for v in views))
 
 
 @REGISTRY.command(
@@ -133,5 +135,6 @@ async def vote_list(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     chair_only=True,
 )
 async def vote_close(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
-    view = await ctx.services.votes.close(ctx.actor, args["vote"], bool(args.get("force", False)))
+    vote_id = await ctx.services.votes.id_of(ctx.actor.workspace_id, args["vote"])
+    view = await ctx.services.votes.close(ctx.actor, vote_id, bool(args.get("force", False)))
     return result_reply(view, _zones(ctx))

@@ -39,7 +39,7 @@ class Button:
 class VoteChoice:
     """A vote as a platform's autocomplete offers it (``/vote list`` fills these)."""
 
-    id: int
+    id: int  # the number members type (#3), per workspace
     title: str
     is_open: bool
 

@@ -23,6 +23,7 @@ class Occurrence:
     host: str | None = None
     note_taker: str | None = None
     meeting_id: int | None = None  # None until something is attached and the meeting is stored
+    number: int | None = None  # the stored meeting's number in its workspace (meeting=#4)
 
     @property
     def is_extra(self) -> bool:

@@ -18,6 +18,7 @@ class MinutesItem:
     title: str
     link: str
     author_name: str
+    number: int = 0  # the number members type (#3), per workspace
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
         where[item.id] = f"item {item.position}"
         lines.append(f"{sub} {item.position}. {_md(item.title)}")
         lines.append("")
-        lines.append(f"{_link(item.link)} (#{item.id}, added by {_md(item.author_name)})")
+        lines.append(f"{_link(item.link)} (#{item.number}, added by {_md(item.author_name)})")
         lines.append("")
         notes = by_item.get(item.id, [])
         lines.extend(_line(n) for n in notes) if notes else lines.append("- (no notes)")

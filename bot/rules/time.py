@@ -45,9 +45,15 @@ def strict_instant(local: datetime, zone: ZoneInfo) -> datetime:
     return to_instant(local, zone)
 
 
+# The weekday of a series with no standing meeting: the one-off meetings of a workspace that has no
+# weekly series (``/meeting add`` there creates one, with the workspace's defaults).
+ONE_OFFS_ONLY = -1
+
+
 @dataclass(frozen=True)
 class WeeklyRule:
-    """A standing meeting: every ``weekday`` at ``local_time`` in ``zone``, from ``start`` on."""
+    """A standing meeting: every ``weekday`` at ``local_time`` in ``zone``, from ``start`` on; none at all
+    when ``weekday`` is ``ONE_OFFS_ONLY``."""
 
     weekday: int
     local_time: time
@@ -55,6 +61,8 @@ class WeeklyRule:
     start: date
 
     def occurrence_dates(self, first: date) -> Iterator[date]:
+        if self.weekday == ONE_OFFS_ONLY:
+            return
         day = max(first, self.start)
         day += timedelta(days=(self.weekday - day.weekday()) % 7)
         while True:
@@ -92,7 +100,7 @@ class WeeklyRule:
         return found
 
     def is_occurrence(self, day: date) -> bool:
-        return day >= self.start and day.weekday() == self.weekday
+        return day >= self.start and day.weekday() == self.weekday  # never for ONE_OFFS_ONLY
 
 
 def agenda_deadline(start: datetime, notice: timedelta) -> datetime:

@@ -14,6 +14,7 @@ from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.rules.agenda import MAX_ITEMS_PER_MEETING, agenda_open, reorder
 from bot.rules.forum import eligible_from, topic_id_in
 from bot.rules.links import normalize_link, validate_link, validate_title
+from bot.rules.meetings import Occurrence
 from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
 from bot.services.meetings import MeetingService, require_chair
@@ -22,6 +23,7 @@ from storage.db import AsyncSession, Database
 from storage.models import AgendaItem, Meeting
 from storage.queries import agenda as q
 from storage.queries import meetings as meetings_q
+from storage.queries import numbers as numbers_q
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,10 @@ class AgendaService:
         return None, None
 
     async def add(
-        self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None
+        self, actor: Actor, title: str, link: str, slug: str | None = None, day: date | None = None,
+        meeting: str | None = None,
     ) -> Added:
+        """Add an item to the next meeting, the one on ``day``, or the one named ``meeting`` (#4 or a name)."""
         title = validate_title(title)
         topic, note = await self._linked_topic(link.strip())
         if topic is not None and topic.title.strip():
@@ -98,18 +102,13 @@ class AgendaService:
             title = validate_title(fetched) if fetched else title
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
-            link = validate_link(link, series.link_hosts)
-            if day is not None:
-                occurrence = await self.meetings.meeting_on(session, series, day)
-                if occurrence.starts_at <= now:
-                    raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is over; "
-                                   + await self._offer_next(session, series))
+            if meeting is not None:  # by name or number: only upcoming meetings are found that way
+                within = await self.meetings.series_in(session, actor.workspace_id, slug) if slug else None
+                series, occurrence = await self.meetings.meeting_named(session, actor.workspace_id, meeting, within)
             else:
-                upcoming = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False)
-                if not upcoming:
-                    raise NotFound(f"{series.name} has no upcoming meeting to add an item to.")
-                occurrence = upcoming[0]
+                series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+                occurrence = await self._target(session, series, day, now)
+            link = validate_link(link, series.link_hosts)
             if occurrence.cancelled:
                 raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is cancelled; "
                                + await self._offer_next(session, series, after=occurrence.starts_at))
@@ -134,7 +133,8 @@ class AgendaService:
             if position > MAX_ITEMS_PER_MEETING:
                 raise Conflict(f"This agenda already has {MAX_ITEMS_PER_MEETING} items: add it to the next meeting.")
             row = await q.insert_item(session, {
-                "meeting_id": meeting_id, "position": position, "title": title, "link": link, "link_key": key,
+                "meeting_id": meeting_id, "workspace_id": series.workspace_id, "position": position,
+                "title": title, "link": link, "link_key": key,
                 "author": actor.member_id, "author_name": actor.display_name, "added_at": now,
             })
             if row is None:  # the unique constraint refused a second item with this link
@@ -142,7 +142,7 @@ class AgendaService:
                 if existing is None:  # pragma: no cover - the conflicting row was removed meanwhile
                     raise Conflict("That link was just added to this agenda by someone else: one item per link.")
                 raise Conflict(
-                    f"That link is already on this agenda as #{existing.id} \"{existing.title}\" "
+                    f"That link is already on this agenda as #{existing.number} \"{existing.title}\" "
                     f"(added by {existing.author_name}): one item per link."
                 )
             await meetings_q.touch_series(session, series.id, now)
@@ -169,6 +169,19 @@ class AgendaService:
             f"{series.name} takes forum topics published at least {format_duration(wait)} before the meeting, so it "
             f"becomes eligible for meetings from {format_home(eligible, series.timezone)}; {offer}")
 
+    async def _target(self, session: AsyncSession, series: SeriesInfo, day: date | None, now: datetime) -> Occurrence:
+        """The meeting an item is for: the one on ``day`` (not over), else the next not cancelled."""
+        if day is not None:
+            occurrence = await self.meetings.meeting_on(session, series, day)
+            if occurrence.starts_at <= now:
+                raise Conflict(f"The meeting of {format_home(occurrence.starts_at, series.timezone)} is over; "
+                               + await self._offer_next(session, series))
+            return occurrence
+        upcoming = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False)
+        if not upcoming:
+            raise NotFound(f"{series.name} has no upcoming meeting to add an item to.")
+        return upcoming[0]
+
     async def _offer_next(self, session: AsyncSession, series: SeriesInfo, after: datetime | None = None) -> str:
         """The sentence offering the next meeting whose agenda is still open."""
         for occurrence in await self.meetings.upcoming_in(session, series, 6, include_cancelled=False, after=after):
@@ -178,27 +191,48 @@ class AgendaService:
                         f"with date={view.local_date.isoformat()}.")
         return "no later meeting is open for items yet."
 
-    async def list(self, workspace_id: str, slug: str | None = None, day: date | None = None) -> MeetingView:
+    async def list(self, workspace_id: str, slug: str | None = None, day: date | None = None,
+                   meeting: str | None = None) -> MeetingView:
+        """The agenda of the meeting named (``meeting=``), else of the series named, or, when none is named,
+        of the soonest meeting (on ``day``, or upcoming and not cancelled) of every series of the workspace:
+        reading never asks which series."""
         async with self.db.read() as session:
-            series = await self.meetings.series_in(session, workspace_id, slug)
-            if day is not None:
-                occurrence = await self.meetings.meeting_on(session, series, day)
-            else:
+            if meeting is not None:
+                within = await self.meetings.series_in(session, workspace_id, slug) if slug else None
+                named, occurrence = await self.meetings.meeting_named(session, workspace_id, meeting, within)
+                return (await self.meetings.views(session, named, [occurrence]))[0]
+            chosen = [await self.meetings.series_in(session, workspace_id, slug)] if slug else \
+                await self.meetings.all_series_in(session, workspace_id)
+            found: list[tuple[SeriesInfo, Occurrence]] = []
+            missing: NotFound | None = None
+            for series in chosen:
+                if day is not None:
+                    try:
+                        found.append((series, await self.meetings.meeting_on(session, series, day)))
+                    except NotFound as error:  # another series may meet that day
+                        missing = missing or error
+                    continue
                 upcoming = await self.meetings.upcoming_in(session, series, 1, include_cancelled=False)
-                if not upcoming:
-                    raise NotFound(f"{series.name} has no upcoming meeting.")
-                occurrence = upcoming[0]
+                found += [(series, upcoming[0])] if upcoming else []
+            if not found:
+                if missing is not None and len(chosen) == 1:
+                    raise missing
+                what = f"on {day:%a %Y-%m-%d}" if day else "upcoming"
+                raise NotFound(f"{' or '.join(s.name for s in chosen)} has no meeting {what}.")
+            series, occurrence = min(found, key=lambda pair: (pair[1].starts_at, pair[0].slug))
             return (await self.meetings.views(session, series, [occurrence]))[0]
 
-    async def remove(self, actor: Actor, item_id: int) -> tuple[AgendaEntry, MeetingView]:
+    async def remove(self, actor: Actor, number: int) -> tuple[AgendaEntry, MeetingView]:
+        """Remove the item a member named ``#number`` (its number in the workspace)."""
         now = self.clock.now()
         async with self.db.write() as session:
-            item, series, meeting_row = await self._locate(session, actor, item_id)
+            item, series, meeting_row = await self._locate(session, actor, number)
+            assert item.id is not None
             assert meeting_row.id is not None
             await meetings_q.lock_meeting(session, meeting_row.id)
             if item.author != actor.member_id and not actor.is_chair:
                 raise PermissionDenied(
-                    f"Only {item.author_name} (who added #{item_id}) or a chair may remove it."
+                    f"Only {item.author_name} (who added #{number}) or a chair may remove it."
                 )
             view = MeetingView(series, occurrence_of(meeting_row))
             late = not agenda_open(now, view.deadline)
@@ -211,7 +245,7 @@ class AgendaService:
                        else "only a chair may remove an item now.")
                 )
             removed = AgendaEntry.of(item)
-            await q.delete_item(session, item_id)
+            await q.delete_item(session, item.id)
             assert meeting_row.id is not None
             remaining = await q.items_of(session, meeting_row.id)
             await q.set_positions(session, remaining, [i.id for i in remaining if i.id is not None])
@@ -223,14 +257,14 @@ class AgendaService:
         self.meetings.notify_changed(series.id)
         return removed, views[0]
 
-    async def move(self, actor: Actor, item_id: int, position: int) -> MeetingView:
+    async def move(self, actor: Actor, number: int, position: int) -> MeetingView:
         require_chair(actor, "reorder the agenda", self.settings.chair_roles)
         now = self.clock.now()
         async with self.db.write() as session:
-            _item, series, meeting_row = await self._locate(session, actor, item_id)
-            assert meeting_row.id is not None
+            item, series, meeting_row = await self._locate(session, actor, number)
+            assert meeting_row.id is not None and item.id is not None
             items = await q.items_of(session, meeting_row.id)
-            order = reorder([i.id for i in items if i.id is not None], item_id, position)
+            order = reorder([i.id for i in items if i.id is not None], item.id, position)
             await q.set_positions(session, items, order)
             await meetings_q.touch_series(session, series.id, now)
             await session.flush()
@@ -239,12 +273,14 @@ class AgendaService:
         return views[0]
 
     async def _locate(
-        self, session: AsyncSession, actor: Actor, item_id: int
+        self, session: AsyncSession, actor: Actor, number: int
     ) -> tuple[AgendaItem, SeriesInfo, Meeting]:
-        item = await q.get_item(session, item_id)
+        """The item a member named ``#number``: numbers are per workspace, so only this workspace's."""
+        item_id = await numbers_q.id_of_number(session, actor.workspace_id, "agendaitem", number)
+        item = await q.get_item(session, item_id) if item_id is not None else None
         meeting_row = await meetings_q.meeting_by_id(session, item.meeting_id) if item else None
         if item is None or meeting_row is None or meeting_row.workspace_id != actor.workspace_id:
-            raise NotFound(f"There is no agenda item #{item_id}: /agenda list shows the items and their numbers.")
+            raise NotFound(f"There is no agenda item #{number}: /agenda list shows the items and their numbers.")
         series_row = await meetings_q.series_by_id(session, meeting_row.series_id)
         assert series_row is not None
         return item, SeriesInfo.of(series_row), meeting_row

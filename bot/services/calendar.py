@@ -149,7 +149,7 @@ class CalendarService:
             return entry.feed
         zone_name = self._zone(zone) if zone is not None else None
         async with self.db.read() as session:
-            row = await meetings_q.series_by_slug(session, slug)
+            row = await meetings_q.series_by_feed_name(session, slug)
             if row is None:
                 raise NotFound(f"There is no calendar '{slug}'.")
             series = SeriesInfo.of(row)
@@ -158,7 +158,7 @@ class CalendarService:
                 entry.checked_at = now
                 return entry.feed
             feed = await self._render(session, series, zone_name or series.timezone, now)
-        self._slugs[series.id] = series.slug
+        self._slugs[series.id] = series.feed_name
         self._cache[key] = _Entry(feed, series, _day(now), now)
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_SIZE:
@@ -171,10 +171,12 @@ class CalendarService:
             rows = await meetings_q.all_series(session)
         if slug is None:
             if len(rows) != 1:
-                names = ", ".join(r.slug for r in rows) or "none yet"
+                names = ", ".join(r.feed_name for r in rows) or "none yet"
                 raise InvalidInput(f"Name the series to export as a calendar with --series (series: {names}).")
-            slug = rows[0].slug
-        row = next((r for r in rows if r.slug == slug), None)
+            slug = rows[0].feed_name
+        # By the calendar's name (the series' slug unless another workspace had taken it): the operator
+        # sees every workspace, and slugs are only unique within one.
+        row = next((r for r in rows if r.feed_name == slug), None)
         if row is None:
             raise NotFound(f"There is no series '{slug}' to export.")
         return (await self.feed(slug, zone, row.feed_token)).body
@@ -210,17 +212,17 @@ class CalendarService:
         # changed without the series changing, so Last-Modified is never earlier than a real change.
         modified = max(_whole_seconds(series.updated_at), _day(now))
         digest = hashlib.sha256(body).hexdigest()[:32]
-        return Feed(body, f'"{digest}"', modified, series.slug, zone_name, series.feed_token is not None)
+        return Feed(body, f'"{digest}"', modified, series.feed_name, zone_name, series.feed_token is not None)
 
     def render(self, series: SeriesInfo, views: list[MeetingView], zone_name: str) -> bytes:
         public = self.settings.web.public_url
         domain = uid_domain(public)
         # A private feed is fetched with its token, so its events may link to the page with it.
-        url = page_url(public, series.slug, series.feed_token)
+        url = page_url(public, series.feed_name, series.feed_token)
         zones = tuple(series.display_zones) + ((zone_name,) if zone_name not in series.display_zones else ())
         events = [
             CalendarEvent(
-                uid=uid_for(series.slug, view.occurrence.key, domain),
+                uid=uid_for(series.feed_name, view.occurrence.key, domain),
                 starts_at=view.starts_at,
                 ends_at=view.starts_at + view.occurrence.duration,
                 summary=(f"CANCELLED: {view.title}" if view.occurrence.cancelled else view.title),
@@ -239,13 +241,13 @@ class CalendarService:
     # -- page and links --------------------------------------------------------------------
     def links(self, series: SeriesInfo, *, with_token: bool) -> list[FeedLink]:
         token = series.feed_token if with_token else None
-        return feed_links(self.settings.web.public_url, series.slug, series.timezone, series.display_zones, token)
+        return feed_links(self.settings.web.public_url, series.feed_name, series.timezone, series.display_zones, token)
 
     async def page(self, slug: str, token: str | None = None, count: int = 5) -> list[SeriesPage]:
         """One series' subscription page (token checked when private)."""
         now = self.clock.now()
         async with self.db.read() as session:
-            row = await meetings_q.series_by_slug(session, slug)
+            row = await meetings_q.series_by_feed_name(session, slug)
             if row is None:
                 raise NotFound(f"There is no calendar '{slug}'.")
             series = SeriesInfo.of(row)
@@ -287,20 +289,20 @@ class CalendarService:
         upcoming = await self.meetings.upcoming_in(session, series, count, after=now)
         views = await self.meetings.views(session, series, upcoming)
         return SeriesPage(series, views, self.links(series, with_token=True),
-                          page_url(self.settings.web.public_url, series.slug, series.feed_token))
+                          page_url(self.settings.web.public_url, series.feed_name, series.feed_token))
 
     async def links_for(self, actor: Actor, slug: str | None) -> tuple[SeriesInfo, list[FeedLink], str]:
         """``/calendar``: the links a member of the workspace may use (with the token of a private feed)."""
         series = await self.meetings.resolve_series(actor.workspace_id, slug)
         return (series, self.links(series, with_token=True),
-                page_url(self.settings.web.public_url, series.slug, series.feed_token))
+                page_url(self.settings.web.public_url, series.feed_name, series.feed_token))
 
     # -- private feeds ---------------------------------------------------------------------
     async def set_private(self, actor: Actor, slug: str | None, private: bool) -> SeriesInfo:
         require_chair(actor, "make a calendar private or public", self.settings.chair_roles)
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             if private == (series.feed_token is not None):
                 state = "private" if private else "public"
                 raise InvalidInput(f"The calendar of {series.slug} is already {state}.")
@@ -313,7 +315,7 @@ class CalendarService:
         require_chair(actor, "rotate a calendar's token", self.settings.chair_roles)
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             if series.feed_token is None:
                 raise InvalidInput(
                     f"The calendar of {series.slug} is public, so it has no token to rotate: "

@@ -10,7 +10,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import NotFound
-from bot.rules.parsing import WEEKDAY_NAMES, WEEKDAYS
+from bot.rules.parsing import WEEKDAYS
 from bot.rules.time import format_zone_line
 from bot.services.backup import BackupService
 from bot.services.notes import load_meeting_notes
@@ -62,7 +62,8 @@ class ExportService:
         votes = await self._votes(series, slug)
         return {
             "series": [
-                {"slug": s.slug, "name": s.name, "timezone": s.timezone, "weekday": WEEKDAYS[s.weekday],
+                {"slug": s.slug, "name": s.name, "timezone": s.timezone,
+                 "weekday": WEEKDAYS[s.weekday] if s.standing else None,
                  "time": f"{s.local_time:%H:%M}", "workspace": s.workspace_id,
                  "duration_minutes": int(s.duration.total_seconds() // 60),
                  "agenda_deadline_minutes": int(s.deadline.total_seconds() // 60),
@@ -71,10 +72,11 @@ class ExportService:
             ],
             "meetings": [
                 {
-                    "id": m.id, "series": by_id[m.series_id].slug, "starts_at": iso(m.starts_at),
+                    "id": m.id, "number": m.number, "series": by_id[m.series_id].slug, "starts_at": iso(m.starts_at),
                     "status": m.status, "host": m.host, "note_taker": m.note_taker, "name": m.name,
                     "agenda": [
-                        {"id": i.id, "position": i.position, "title": i.title, "link": i.link, "author": i.author,
+                        {"id": i.id, "number": i.number, "position": i.position, "title": i.title, "link": i.link,
+                         "author": i.author,
                          "author_name": i.author_name, "added_at": iso(i.added_at)}
                         for i in items.get(m.id or 0, [])
                     ],
@@ -129,7 +131,7 @@ class ExportService:
         for info in series:
             lines.append(f"# {info.name} (`{info.slug}`)")
             lines.append("")
-            lines.append(f"{info.rule.local_time:%H:%M} on {WEEKDAY_NAMES[info.weekday]}s, {info.timezone}; "
+            lines.append(f"{info.meets()}; "
                          f"agenda closes {info.deadline.total_seconds() / 3600:g} h before each meeting.")
             lines.append("")
             for meeting in (m for m in meetings if m.series_id == info.id):
@@ -147,7 +149,8 @@ class ExportService:
                     lines.append("### Agenda")
                     lines.append("")
                     for item in agenda:
-                        lines.append(f"{item.position}. [{item.title}]({item.link}) (#{item.id}, {item.author_name})")
+                        lines.append(
+                            f"{item.position}. [{item.title}]({item.link}) (#{item.number}, {item.author_name})")
                 lines.append("")
                 if meeting.id is not None and meeting.id in minutes:
                     lines.append(minutes[meeting.id])
@@ -168,7 +171,7 @@ async def _votes_markdown(votes: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["# Votes", ""]
     for vote in votes:
-        lines.append(f"## Vote #{vote['id']}: {vote['title']}")
+        lines.append(f"## Vote #{vote.get('number', vote['id'])}: {vote['title']}")
         lines.append("")
         if vote.get("link"):
             lines.append(f"- Link: <{vote['link']}>")

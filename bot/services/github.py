@@ -108,7 +108,9 @@ class GitHubService:
         now = self.clock.now()
         changed = False
         async with self.db.write() as session:
-            row = await meetings_q.series_by_slug(session, slug)
+            # [github] labels names series by their calendar name (the slug, unless another workspace had
+            # it first): the one name of a series that is unique across the workspaces a deployment serves.
+            row = await meetings_q.series_by_feed_name(session, slug)
             if row is None:
                 log.warning("GitHub: [github] labels names series '%s', which does not exist", slug)
                 return

@@ -14,16 +14,18 @@ from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.rules.meetings import Occurrence, as_settled, extra_key, plan, regular_key
-from bot.rules.parsing import WEEKDAY_NAMES, format_duration, parse_duration
-from bot.rules.time import WeeklyRule, format_home, refuse_gap, strict_instant
+from bot.rules.parsing import format_duration, parse_duration
+from bot.rules.time import ONE_OFFS_ONLY, WeeklyRule, agenda_deadline, format_home, refuse_gap, strict_instant
 from bot.services.views import AgendaEntry, MeetingView, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting, Series
 from storage.queries import agenda as agenda_q
 from storage.queries import meetings as q
 from storage.queries import members as members_q
+from storage.queries import numbers as numbers_q
 from storage.records import AgendaItemRecord
 
+ONE_OFFS_SLUG = "meetings"  # the series of one-offs created by /meeting add in a workspace with no series
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 FORUM_CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 HORIZON = timedelta(days=5 * 366)  # how far ahead "the next meeting" is searched
@@ -95,8 +97,8 @@ class MeetingService:
                 f"deadline={format_duration(deadline)} is too long: the agenda may close at most 14d ahead."
             )
         now = self.clock.now()
-        home = ZoneInfo(timezone)
-        first = start or now.astimezone(home).date()
+        first = start or first_open_date(
+            WeeklyRule(weekday, local_time, timezone, now.astimezone(ZoneInfo(timezone)).date()), deadline, now)
         refuse_gap(WeeklyRule(weekday, local_time, timezone, first))  # before anything is written
         display = zones if zones is not None else self.settings.default_display_zones
         row = Series(
@@ -105,12 +107,12 @@ class MeetingService:
             duration_minutes=int(duration.total_seconds() // 60),
             deadline_minutes=int(deadline.total_seconds() // 60),
             display_zones=",".join(display), link_hosts=",".join(link_hosts or self.settings.allowed_link_hosts),
-            channel=channel, created_by=actor.member_id, created_at=now, updated_at=now, **forum,
+            channel=channel, created_by=actor.member_id, created_at=now, updated_at=now, feed_name=slug, **forum,
         )
         async with self.db.write() as session:
             if not await q.insert_series(session, row):
-                raise Conflict(f"A series named '{slug}' already exists: choose another slug=.")
-            stored = await q.series_by_slug(session, slug)
+                raise Conflict(f"This workspace already has a series named '{slug}': choose another slug=.")
+            stored = await q.series_by_slug(session, actor.workspace_id, slug)
             assert stored is not None and stored.id is not None
         self.notify_changed(stored.id)
         return SeriesInfo.of(stored)
@@ -140,11 +142,15 @@ class MeetingService:
         async with self.db.read() as session:
             return await self.series_in(session, workspace_id, slug)
 
-    async def series_in(self, session: AsyncSession, workspace_id: str, slug: str | None) -> SeriesInfo:
-        """The series named ``slug`` in the workspace, or its only series when none is named."""
+    async def series_in(
+        self, session: AsyncSession, workspace_id: str, slug: str | None, *, channel: str | None = None
+    ) -> SeriesInfo:
+        """The series a command acts on: the one named ``slug`` in the workspace; else its only series;
+        else, with several, the series whose channel the command was typed in, then the workspace's
+        default (``/meeting series default``); else a question listing the choices (changes nothing)."""
         if slug:
-            row = await q.series_by_slug(session, slug)
-            if row is None or row.workspace_id != workspace_id:
+            row = await q.series_by_slug(session, workspace_id, slug)
+            if row is None:
                 names = [s.slug for s in await q.series_of_workspace(session, workspace_id)]
                 known = f" This workspace has: {', '.join(names)}." if names else (
                     " This workspace has no series yet: a chair creates one with /meeting series create.")
@@ -157,12 +163,36 @@ class MeetingService:
                 "/meeting series create slug=community name=\"Community meeting\" weekday=wed time=08:00 "
                 "tz=America/Los_Angeles."
             )
-        if len(rows) > 1:
-            raise InvalidInput(
-                f"This workspace has several series ({', '.join(r.slug for r in rows)}): name one, for "
-                f"example series={rows[0].slug}."
-            )
-        return SeriesInfo.of(rows[0])
+        if len(rows) == 1:
+            return SeriesInfo.of(rows[0])
+        here = channel_name(channel)
+        in_channel = [r for r in rows if here and channel_name(r.channel) == here]
+        if len(in_channel) == 1:
+            return SeriesInfo.of(in_channel[0])
+        default = await q.default_series_id(session, workspace_id)
+        chosen = next((r for r in rows if r.id == default), None)
+        if chosen is not None:
+            return SeriesInfo.of(chosen)
+        raise InvalidInput(
+            f"Which series? This workspace has several ({', '.join(r.slug for r in rows)}): name one, for "
+            f"example series={rows[0].slug}, type the command in a series' channel, or ask a chair to set "
+            f"a default with /meeting series default {rows[0].slug}."
+        )
+
+    async def set_default_series(self, actor: Actor, slug: str) -> SeriesInfo:
+        """The series write commands use when they name none and are not typed in a series' channel."""
+        require_chair(actor, "choose the default series", self.settings.chair_roles)
+        async with self.db.write() as session:
+            series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+            await q.set_default_series(session, actor.workspace_id, series.id)
+        return series
+
+    async def all_series_in(self, session: AsyncSession, workspace_id: str) -> list[SeriesInfo]:
+        """Every series of the workspace; NotFound (saying how to create one) when there is none."""
+        rows = await q.series_of_workspace(session, workspace_id)
+        if not rows:
+            await self.series_in(session, workspace_id, None)  # raises the "no series yet" answer
+        return [SeriesInfo.of(r) for r in rows]
 
     # -- meetings --------------------------------------------------------------------------
     async def occurrences(
@@ -214,39 +244,85 @@ class MeetingService:
         ]
 
     async def upcoming(self, workspace_id: str, slug: str | None, count: int) -> list[MeetingView]:
+        """The next ``count`` meetings of the series named, or of every series of the workspace (soonest
+        first) when none is named: reading never needs to ask which series."""
         async with self.db.read() as session:
-            series = await self.series_in(session, workspace_id, slug)
-            meetings = await self.upcoming_in(session, series, count)
-            return await self.views(session, series, meetings)
+            chosen = [await self.series_in(session, workspace_id, slug)] if slug else \
+                await self.all_series_in(session, workspace_id)
+            found: list[tuple[SeriesInfo, Occurrence]] = []
+            for series in chosen:
+                found += [(series, m) for m in await self.upcoming_in(session, series, count)]
+            found = sorted(found, key=lambda pair: (pair[1].starts_at, pair[0].slug))[:count]
+            views: list[MeetingView] = []
+            for series in chosen:
+                views += await self.views(session, series, [m for s, m in found if s.id == series.id])
+            return sorted(views, key=lambda v: (v.starts_at, v.series.slug))
 
     async def next_meeting(self, workspace_id: str, slug: str | None) -> tuple[MeetingView, list[MeetingView]]:
-        """The next meeting that is not cancelled, and any cancelled ones before it."""
+        """The next meeting that is not cancelled (of the series named, else the soonest of every series),
+        and any cancelled ones of its series before it."""
         async with self.db.read() as session:
-            series = await self.series_in(session, workspace_id, slug)
-            upcoming = await self.upcoming_in(session, series, 12)
-            skipped: list[Occurrence] = []
-            for meeting in upcoming:
-                if not meeting.cancelled:
-                    views = await self.views(session, series, [meeting, *skipped])
-                    return views[0], views[1:]
-                skipped.append(meeting)
-            raise NotFound(f"{series.name} has no meeting that is not cancelled in the next 12.")
+            chosen = [await self.series_in(session, workspace_id, slug)] if slug else \
+                await self.all_series_in(session, workspace_id)
+            best: tuple[SeriesInfo, Occurrence, list[Occurrence]] | None = None
+            for series in chosen:
+                skipped: list[Occurrence] = []
+                for meeting in await self.upcoming_in(session, series, 12):
+                    if not meeting.cancelled:
+                        if best is None or meeting.starts_at < best[1].starts_at:
+                            best = (series, meeting, skipped)
+                        break
+                    skipped.append(meeting)
+            if best is None:
+                names = " or ".join(s.name for s in chosen)
+                raise NotFound(f"{names} has no meeting that is not cancelled in the next 12.")
+            series, meeting, skipped = best
+            views = await self.views(session, series, [meeting, *skipped])
+            return views[0], views[1:]
 
     async def meeting_on(self, session: AsyncSession, series: SeriesInfo, day: date) -> Occurrence:
-        """The meeting of the series on a local date (its home zone), regular or one-off."""
+        """The meeting of the series on a local date: its date in the home zone, or, for a one-off, also
+        the date the chair typed in its own zone (``/meeting add 2026-03-12T09:00 tz=Asia/Kolkata`` is
+        on 2026-03-11 in Los Angeles, and reachable as either)."""
         zone = ZoneInfo(series.timezone)
-        start = datetime.combine(day, time(0), zone) - timedelta(hours=2)
-        end = datetime.combine(day + timedelta(days=1), time(0), zone) + timedelta(hours=2)
-        candidates = [m for m in await self.occurrences(session, series, start, end)
-                      if m.starts_at.astimezone(zone).date() == day]
+        # A day either side: zones are up to 26 h apart, so a one-off's own date can be the next or last.
+        start = datetime.combine(day - timedelta(days=1), time(0), zone)
+        end = datetime.combine(day + timedelta(days=2), time(0), zone)
+        around = await self.occurrences(session, series, start, end)
+        candidates = [m for m in around if m.starts_at.astimezone(zone).date() == day] or [
+            m for m in around if m.is_extra and m.starts_at.astimezone(ZoneInfo(m.timezone)).date() == day]
         if candidates:
             return candidates[0]
         nearby = await self.occurrences(session, series, start - timedelta(days=14), end + timedelta(days=14))
         dates = ", ".join(f"{m.starts_at.astimezone(zone):%Y-%m-%d}" for m in nearby[:4])
         raise NotFound(
-            f"{series.name} has no meeting on {day:%a %Y-%m-%d} (it meets on {WEEKDAY_NAMES[series.weekday]}s"
+            f"{series.name} has no meeting on {day:%a %Y-%m-%d} (it meets {series.meets()}"
             f"{'; nearby: ' + dates if dates else ''})."
         )
+
+    async def meeting_named(
+        self, session: AsyncSession, workspace_id: str, ref: str, series: SeriesInfo | None = None
+    ) -> tuple[SeriesInfo, Occurrence]:
+        """The meeting a member named with ``meeting=``: ``#4`` (its number in the workspace) or its name
+        (the soonest upcoming meeting with that name, of ``series`` when given)."""
+        ref = ref.strip()
+        row: Meeting | None = None
+        if ref.startswith("#") and ref[1:].isdigit():
+            found = await numbers_q.id_of_number(session, workspace_id, "meeting", int(ref[1:]))
+            row = await q.meeting_by_id(session, found) if found is not None else None
+        else:
+            named = [m for m in await q.upcoming_named(session, workspace_id, ref, self.clock.now())
+                     if series is None or m.series_id == series.id]
+            row = named[0] if named else None
+        if row is None or row.workspace_id != workspace_id:
+            upcoming = [m for m in await q.upcoming_named(session, workspace_id, None, self.clock.now())
+                        if series is None or m.series_id == series.id][:5]
+            known = "; ".join(f"#{m.number} {m.name} ({format_home(m.starts_at, m.timezone)})" for m in upcoming)
+            raise NotFound(f"There is no upcoming meeting {ref}: name one by its name or number"
+                           f"{', for example ' + known if known else ' (no named meeting is coming up)'}.")
+        series_row = await q.series_by_id(session, row.series_id)
+        assert series_row is not None
+        return SeriesInfo.of(series_row), occurrence_of(row)
 
     async def stored(self, session: AsyncSession, series: SeriesInfo, occurrence: Occurrence) -> Meeting:
         """The meeting row of an occurrence, created on first need."""
@@ -271,7 +347,10 @@ class MeetingService:
         if instant <= now:
             raise InvalidInput(f"{format_home(instant, zone_name)} is in the past: give a future date and time.")
         async with self.db.write() as session:
-            series = await self.series_in(session, actor.workspace_id, slug)
+            if not slug and not await q.series_of_workspace(session, actor.workspace_id):
+                series = await self._one_offs_series(session, actor, zone_name, now)
+            else:
+                series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             key = extra_key(instant)
             regular = regular_key(instant.astimezone(ZoneInfo(series.timezone)).date())
             existing = await q.meeting_by_key(session, series.id, key)
@@ -286,21 +365,43 @@ class MeetingService:
         self.notify_changed(series.id)
         return view
 
+    async def _one_offs_series(self, session: AsyncSession, actor: Actor, zone_name: str, now: datetime) -> SeriesInfo:
+        """The series that holds the one-off meetings of a workspace with no weekly series: no standing
+        meeting, the workspace's default display zones, link hosts and the 24 h agenda deadline, home zone
+        the one-off's own. Created in the one-off's transaction."""
+        row = Series(
+            workspace_id=actor.workspace_id, slug=ONE_OFFS_SLUG, name="Meetings", weekday=ONE_OFFS_ONLY,
+            local_time="00:00", timezone=zone_name, start_date=now.date(), duration_minutes=60,
+            deadline_minutes=24 * 60, display_zones=",".join(self.settings.default_display_zones),
+            link_hosts=",".join(self.settings.allowed_link_hosts), created_by=actor.member_id, created_at=now,
+            updated_at=now, feed_name=ONE_OFFS_SLUG,
+        )
+        await q.insert_series(session, row)  # a concurrent first one-off may have created it: either is it
+        stored = await q.series_by_slug(session, actor.workspace_id, ONE_OFFS_SLUG)
+        assert stored is not None
+        return SeriesInfo.of(stored)
+
     async def set_status(
-        self, actor: Actor, slug: str | None, day: date | None, status: str, reason: str | None = None
+        self, actor: Actor, slug: str | None, day: date | None, status: str, reason: str | None = None,
+        meeting: str | None = None,
     ) -> MeetingView:
-        """Cancel (``status='cancelled'``) or restore (``'scheduled'``) a meeting; chairs only."""
+        """Cancel (``status='cancelled'``) or restore (``'scheduled'``) a meeting; chairs only. The meeting
+        is the one named (``meeting=#4`` or its name), else the one on ``day``, else the next."""
         require_chair(actor, "cancel or restore a meeting", self.settings.chair_roles)
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.series_in(session, actor.workspace_id, slug)
-            if day is None:
-                upcoming = await self.upcoming_in(session, series, 1, include_cancelled=status != "cancelled")
-                if not upcoming:
-                    raise NotFound(f"{series.name} has no upcoming meeting.")
-                occurrence = upcoming[0]
+            if meeting is not None:
+                within = await self.series_in(session, actor.workspace_id, slug) if slug else None
+                series, occurrence = await self.meeting_named(session, actor.workspace_id, meeting, within)
             else:
-                occurrence = await self.meeting_on(session, series, day)
+                series = await self.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
+                if day is not None:
+                    occurrence = await self.meeting_on(session, series, day)
+                else:
+                    upcoming = await self.upcoming_in(session, series, 1, include_cancelled=status != "cancelled")
+                    if not upcoming:
+                        raise NotFound(f"{series.name} has no upcoming meeting.")
+                    occurrence = upcoming[0]
             if occurrence.starts_at <= now:
                 raise Conflict(
                     f"The meeting of {format_home(occurrence.starts_at, series.timezone)} has already started; "
@@ -339,6 +440,24 @@ def forum_fields(category: str | None, published_before: str | None) -> dict[str
             wait = parse_duration(published_before, maximum=timedelta(days=14))
             values["published_before_minutes"] = int(wait.total_seconds() // 60)
     return values
+def first_open_date(rule: WeeklyRule, deadline: timedelta, now: datetime) -> date:
+    """The local date of the series' first meeting that can still be prepared: the first whose agenda
+    closes after ``now``. Created on a Tuesday afternoon for Wednesdays 08:00 with a 24 h deadline, that
+    is next week's Wednesday, not tomorrow's (whose agenda closed hours ago), so the first tick never
+    posts "No meeting this week" for a series nobody could prepare."""
+    for day, instant in rule.occurrences(now, 2):
+        if agenda_deadline(instant, deadline) > now:
+            return day
+    raise AssertionError("a deadline of at most 14 days leaves the second occurrence open")  # pragma: no cover
+
+
+def channel_name(channel: str | None) -> str | None:
+    """A channel as typed in ``channel=`` (``general``, ``#general``, ``<#123>``, ``<#C1|general>``) or as
+    a platform reports it, reduced to one comparable form."""
+    if not channel:
+        return None
+    name = channel.strip().removeprefix("<").removesuffix(">").lstrip("#")
+    return name.split("|", 1)[0] or None
 
 
 def require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...] = ()) -> None:

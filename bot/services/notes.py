@@ -102,7 +102,7 @@ async def load_meeting_notes(session: AsyncSession, series: SeriesInfo, meeting:
 
 def _item(row: AgendaItem) -> MinutesItem:
     assert row.id is not None
-    return MinutesItem(row.id, row.position, row.title, row.link, row.author_name)
+    return MinutesItem(row.id, row.position, row.title, row.link, row.author_name, row.number or 0)
 
 
 def _entry(row: MeetingNote, names: dict[str, str]) -> NoteEntry:
@@ -180,17 +180,18 @@ class NotesService:
             raise InvalidInput("owner= is for action items: add kind=action, or leave owner= out.")
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             row = await self._fixed_meeting(session, series, day)
             assert row.id is not None
             names = await members_q.display_names(session, series.workspace_id,
                                                   [m for m in (row.host, row.note_taker) if m])
             self._require_scribe(actor, row, "add notes", names)
-            if item_id is not None:
+            if item_id is not None:  # the number the member typed (#3), per workspace
                 items = await agenda_q.items_of(session, row.id)
-                if all(i.id != item_id for i in items):
-                    listed = ", ".join(f"#{i.id}" for i in items) or "none"
-                    raise NotFound(f"#{item_id} is not on the agenda of "
+                typed, item_id = item_id, next((i.id for i in items if i.number == item_id), None)
+                if item_id is None:
+                    listed = ", ".join(f"#{i.number}" for i in items) or "none"
+                    raise NotFound(f"#{typed} is not on the agenda of "
                                    f"{format_home(row.starts_at, series.timezone)} (its items: {listed}).")
             note = await q.add_note(session, MeetingNote(
                 meeting_id=row.id, item_id=item_id, kind=kind, text=text, owner=owner, author=actor.member_id,
@@ -211,7 +212,7 @@ class NotesService:
         re-publish after new notes posts the new minutes. A Discord or Slack series without a channel
         gets nothing posted; the caller shows the minutes instead."""
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             row = await self._fixed_meeting(session, series, day)
             assert row.id is not None
             loaded = await load_meeting_notes(session, series, row)

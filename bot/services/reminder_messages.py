@@ -21,7 +21,7 @@ AS_SUBSCRIBER = "you subscribed to this series"
 
 def as_author(own: Sequence[AgendaEntry]) -> str:
     """The reason of a member whose items (``own``, at least one) are on the agenda."""
-    listed = [f"#{i.id} \"{i.title}\"" for i in own]
+    listed = [f"#{i.number} \"{i.title}\"" for i in own]
     several = len(listed) > 1
     return f"your item{'s' if several else ''} {', '.join(listed)} {'are' if several else 'is'} on the agenda"
 

@@ -128,7 +128,7 @@ class ReminderService:
     async def subscribe(self, actor: Actor, slug: str | None, on: bool) -> tuple[SeriesInfo, bool]:
         """Subscribe (``on``) or unsubscribe; the bool says whether anything changed."""
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             if on:
                 changed = await subs_q.subscribe(session, series.id, actor.member_id, self.clock.now())
             else:

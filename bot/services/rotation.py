@@ -99,6 +99,7 @@ class SwapInfo:
     from_name: str
     to_name: str
     status: str
+    number: int = 0  # the number members type (#3), per workspace; ``id`` is the stable id
 
 
 async def swap_info(session: AsyncSession, series: SeriesInfo, swap: RotationSwap, meeting_row: Meeting) -> SwapInfo:
@@ -108,7 +109,7 @@ async def swap_info(session: AsyncSession, series: SeriesInfo, swap: RotationSwa
     assert swap.id is not None
     return SwapInfo(swap.id, local.astimezone(ZoneInfo(series.timezone)).date(), swap.duty,
                     names.get(swap.from_member, swap.from_member.split(":")[-1]),
-                    names.get(swap.to_member, swap.to_member.split(":")[-1]), swap.status)
+                    names.get(swap.to_member, swap.to_member.split(":")[-1]), swap.status, swap.number or 0)
 
 
 class RotationService:
@@ -168,7 +169,7 @@ class RotationService:
                 elif accepted is not None:
                     overrides[duty] = accepted.to_member
                     giver = names.get(accepted.from_member, accepted.from_member.split(":")[-1])
-                    reasons[duty] = f"took the turn of {giver} (swap #{accepted.id})"
+                    reasons[duty] = f"took the turn of {giver} (swap #{accepted.number})"
             authors: dict[str, int] = {}
             for item in items.get(mid or -1, []):
                 authors[item.author] = authors.get(item.author, 0) + 1

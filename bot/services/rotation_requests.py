@@ -23,6 +23,7 @@ from storage.db import AsyncSession, Database
 from storage.models import Meeting, RotationSwap
 from storage.queries import meetings as meetings_q
 from storage.queries import members as members_q
+from storage.queries import numbers as numbers_q
 from storage.queries import rotation as q
 
 
@@ -41,7 +42,7 @@ class RotationRequests:
     async def join(self, actor: Actor, duty: str, slug: str | None) -> SeriesInfo:
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             await self.planning.fix_due_in(session, series)
             if await q.current_stint(session, series.id, duty, actor.member_id) is not None:
                 raise Conflict(f"You are already on the {DUTY_WORDS[duty]} roster of {series.name}; "
@@ -54,7 +55,7 @@ class RotationRequests:
     async def leave(self, actor: Actor, duty: str, slug: str | None) -> SeriesInfo:
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             await self.planning.fix_due_in(session, series)
             stint = await q.current_stint(session, series.id, duty, actor.member_id)
             if stint is None:
@@ -79,7 +80,7 @@ class RotationRequests:
     async def skip(self, actor: Actor, day: date, slug: str | None) -> tuple[SeriesInfo, Occurrence]:
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             await self.planning.fix_due_in(session, series)
             occurrence = await self._upcoming_on(session, series, day, "skip")
             if not any([await q.current_stint(session, series.id, d, actor.member_id) for d in DUTIES]):
@@ -102,7 +103,7 @@ class RotationRequests:
     async def swap(self, actor: Actor, day: date, target: str, slug: str | None) -> SwapInfo:
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             await self.planning.fix_due_in(session, series)
             occurrence = await self._upcoming_on(session, series, day, "swap")
             assignment = await self.planning.assignment_of(session, series, occurrence)
@@ -129,23 +130,26 @@ class RotationRequests:
             if same:  # the same offer again (a retried command): the open one stands, nobody is asked twice
                 return await swap_info(session, series, same[0], meeting_row)
             swap = await q.add_swap(session, RotationSwap(
-                series_id=series.id, meeting_id=meeting_row.id, duty=duty, from_member=actor.member_id,
+                series_id=series.id, workspace_id=series.workspace_id, meeting_id=meeting_row.id, duty=duty,
+                from_member=actor.member_id,
                 to_member=target, status="proposed", created_at=now))
             info = await swap_info(session, series, swap, meeting_row)
             await self._dm(
                 session, series, meeting_row, target, key=f"rotation:swap:{info.id}:proposed",
                 title=f"{info.from_name} asks you to take their turn",
                 text=(f"{info.from_name} asks you to be {DUTY_WORDS[duty]} of {meeting_row.name or series.name} "
-                      f"instead of them.\nAccept with /rotation accept #{info.id} (only you can); if you "
+                      f"instead of them.\nAccept with /rotation accept #{info.number} (only you can); if you "
                       "can't, just leave it."),
                 data={"swap": info.id, "duty": duty})
         self.outbox.written()
         return info
 
     async def accept(self, actor: Actor, swap_id: int) -> tuple[SwapInfo, SeriesInfo]:
+        """Accept the swap a member named ``#swap_id``: its number in the workspace."""
         now = self.clock.now()
         async with self.db.write() as session:
-            swap = await q.get_swap(session, swap_id)
+            found = await numbers_q.id_of_number(session, actor.workspace_id, "rotationswap", swap_id)
+            swap = await q.get_swap(session, found) if found is not None else None
             series_row = await meetings_q.series_by_id(session, swap.series_id) if swap else None
             if swap is None or series_row is None or series_row.workspace_id != actor.workspace_id:
                 raise NotFound(f"There is no swap #{swap_id}: /rotation show lists the open ones.")
@@ -178,8 +182,8 @@ class RotationRequests:
             info = await swap_info(session, series, swap, meeting_row)
             await self._dm(
                 session, series, meeting_row, swap.from_member, key=f"rotation:swap:{info.id}:accepted",
-                title=f"{info.to_name} accepted swap #{info.id}",
-                text=(f"{info.to_name} accepted your swap #{info.id}: they are {DUTY_WORDS[swap.duty]} of "
+                title=f"{info.to_name} accepted swap #{info.number}",
+                text=(f"{info.to_name} accepted your swap #{info.number}: they are {DUTY_WORDS[swap.duty]} of "
                       f"{meeting_row.name or series.name} instead of you."),
                 data={"swap": info.id, "duty": swap.duty})
         self.meetings.notify_changed(series.id)
@@ -200,7 +204,7 @@ class RotationRequests:
                     volunteer: bool) -> Occurrence:
         now = self.clock.now()
         async with self.db.write() as session:
-            series = await self.meetings.series_in(session, actor.workspace_id, slug)
+            series = await self.meetings.series_in(session, actor.workspace_id, slug, channel=actor.channel_id)
             await self.planning.fix_due_in(session, series)
             occurrence = await self._upcoming_on(session, series, day, "volunteer for" if volunteer else "assign")
             assignment = await self.planning.assignment_of(session, series, occurrence)

@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.rules.meetings import Occurrence
-from bot.rules.time import WeeklyRule, agenda_deadline
+from bot.rules.parsing import WEEKDAY_NAMES
+from bot.rules.time import ONE_OFFS_ONLY, WeeklyRule, agenda_deadline
 from storage.records import AgendaItemRecord, MeetingRecord, SeriesRecord
 
 
@@ -34,6 +35,19 @@ class SeriesInfo:
     updated_at: datetime
     forum_category: str | None = None
     published_before: timedelta | None = None  # the pre-RFC rule (docs/forum.md)
+    # The series' name in calendar URLs and event UIDs (unique across workspaces, unlike the slug).
+    feed_name: str = ""
+
+    @property
+    def standing(self) -> bool:
+        """False for the series that holds a workspace's one-off meetings and has no weekly meeting."""
+        return self.weekday != ONE_OFFS_ONLY
+
+    def meets(self) -> str:
+        """When it meets, in words: "Wednesdays at 08:00 America/Los_Angeles" or "one-off meetings only"."""
+        if not self.standing:
+            return "one-off meetings only"
+        return f"{WEEKDAY_NAMES[self.weekday]}s at {self.local_time:%H:%M} {self.timezone}"
 
     @property
     def rule(self) -> WeeklyRule:
@@ -48,7 +62,7 @@ class SeriesInfo:
             local_time=time(hour, minute), timezone=row.timezone, start_date=row.start_date,
             duration=timedelta(minutes=row.duration_minutes), deadline=timedelta(minutes=row.deadline_minutes),
             display_zones=split_list(row.display_zones), link_hosts=split_list(row.link_hosts),
-            channel=row.channel, feed_token=row.feed_token, updated_at=row.updated_at,
+            channel=row.channel, feed_token=row.feed_token, updated_at=row.updated_at, feed_name=row.feed_name,
             forum_category=row.forum_category,
             published_before=(timedelta(minutes=row.published_before_minutes)
                               if row.published_before_minutes is not None else None),
@@ -64,18 +78,21 @@ class AgendaEntry:
     author: str
     author_name: str
     added_at: datetime
+    # The number members type (#3), per workspace; ``id`` is the stable id kept in exports.
+    number: int = 0
 
     @classmethod
     def of(cls, row: AgendaItemRecord) -> AgendaEntry:
-        assert row.id is not None
-        return cls(row.id, row.position, row.title, row.link, row.author, row.author_name, row.added_at)
+        assert row.id is not None and row.number is not None
+        return cls(row.id, row.position, row.title, row.link, row.author, row.author_name, row.added_at,
+                   row.number)
 
 
 def occurrence_of(row: MeetingRecord) -> Occurrence:
     return Occurrence(
         key=row.occurrence_key, starts_at=row.starts_at, timezone=row.timezone,
         duration=timedelta(minutes=row.duration_minutes), status=row.status, name=row.name, host=row.host,
-        note_taker=row.note_taker, meeting_id=row.id,
+        note_taker=row.note_taker, meeting_id=row.id, number=row.number,
     )
 
 

@@ -219,7 +219,7 @@ async def _export_entry(session: AsyncSession, view: VoteView) -> dict[str, Any]
                        "prev_hash": e.prev_hash, "hash": e.hash} for e in (event_of(row) for row in rows))
     electorate = await q.electorate_with_sources(session, view.id)
     return {
-        "id": view.id, "title": view.title, "rule": view.rule, "status": view.status,
+        "id": view.id, "number": view.number, "title": view.title, "rule": view.rule, "status": view.status,
         "opened_at": iso(view.opened_at), "closes_at": iso(view.closes_at),
         "electorate": [m for m, _ in view.electorate],
         "tally": tally_dict(*counted),

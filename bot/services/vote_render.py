@@ -49,7 +49,8 @@ def vote_data(view: VoteView) -> dict[str, Any]:
     """The vote's fields for adapters and --json, with the export's key names."""
     decision = view.decision()
     return {
-        "id": view.id, "title": view.title, "link": view.link, "rule": view.rule, "status": view.status,
+        "id": view.id, "number": view.number, "title": view.title, "link": view.link, "rule": view.rule,
+        "status": view.status,
         "binding_role": view.binding_role, "opened_by": view.opened_by, "opened_at": iso(view.opened_at),
         "closes_at": iso(view.closes_at), "closed_at": iso(view.closed_at) if view.closed_at else None,
         "closed_by": view.closed_by, "close_forced": view.close_forced, "short_forced": view.short_forced,
@@ -71,9 +72,9 @@ def vote_data(view: VoteView) -> dict[str, Any]:
 def vote_buttons(view: VoteView) -> tuple[Button, ...]:
     veto = "Reason for your veto" if RULES[view.rule].vetoes else None
     return (
-        Button("+1", f"vote cast #{view.id} +1", f"quorum:vote:{view.id}:+1", "primary"),
-        Button("0", f"vote cast #{view.id} 0", f"quorum:vote:{view.id}:0", "secondary"),
-        Button("-1", f"vote cast #{view.id} -1", f"quorum:vote:{view.id}:-1", "danger", prompt=veto),
+        Button("+1", f"vote cast #{view.number} +1", f"quorum:vote:{view.id}:+1", "primary"),
+        Button("0", f"vote cast #{view.number} 0", f"quorum:vote:{view.id}:0", "secondary"),
+        Button("-1", f"vote cast #{view.number} -1", f"quorum:vote:{view.id}:-1", "danger", prompt=veto),
     )
 
 
@@ -92,7 +93,7 @@ def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply
     if not view.is_open:
         return result_reply(view, zones)
     decision = view.decision()
-    lines = [f"Vote #{view.id}: {view.title}" + (f" <{view.link}>" if view.link else "")]
+    lines = [f"Vote #{view.number}: {view.title}" + (f" <{view.link}>" if view.link else "")]
     lines.append(f"Rule: {rule_words(view.rule)}.")
     lines.append(f"Opened by {view.opened_by_name}; closes {_when(view.closes_at, zones)} "
                  f"({relative(view.closes_at, now)}).")
@@ -111,7 +112,7 @@ def vote_message(view: VoteView, now: datetime, zones: tuple[str, ...]) -> Reply
     if view.opened_digest:
         lines.append(f"Opened digest: {view.opened_digest} (covers the title, link, rule, deadline and electorate; "
                      "keep it: quorum verify --digest <vote>=<digest> checks the record against it).")
-    lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\"; "
+    lines.append(f"Vote with the buttons or /vote cast #{view.number} +1|0|-1 \"comment\"; "
                  "+0 and -0 count as 0. Anyone may vote; only the electorate's votes are binding.")
     return Reply(text="\n".join(lines), title=f"[VOTE] {untagged(view.title)}", ephemeral=False, kind="vote",
                  buttons=vote_buttons(view), moments=(view.closes_at,), moment_labels=("vote closes",),
@@ -139,7 +140,7 @@ def result_reply(view: VoteView, zones: tuple[str, ...]) -> Reply:
                "had voted")
     else:
         how = f"early by {view.closed_by_name}, once every member of the electorate had voted"
-    lines = [f"Vote #{view.id}: {view.title}" + (f" <{view.link}>" if view.link else "")]
+    lines = [f"Vote #{view.number}: {view.title}" + (f" <{view.link}>" if view.link else "")]
     lines.append(f"Closed {_when(view.closed_at, zones)}, {how}.")
     lines.append(f"Rule: {rule_words(view.rule)}.")
     lines.append(f"Binding ({view.binding_role}, electorate of {len(view.electorate)}): {decision.binding.words()}")
@@ -171,15 +172,15 @@ def reminder_reply(view: VoteView, member_zone: str | None, zones: tuple[str, ..
     own = known_member_zone(member_zone)
     mine = format_for_member(view.closes_at, own)
     home, _shown = _zones(zones)
-    lines = [f"Reminder: vote #{view.id} \"{view.title}\" closes {mine} your time"
+    lines = [f"Reminder: vote #{view.number} \"{view.title}\" closes {mine} your time"
              + ("" if own == home else f", {format_home(view.closes_at, home)}") + ", and you have not voted."]
     if view.link:
         lines.append(f"What it is about: <{view.link}>")
     lines.append(f"Rule: {rule_words(view.rule)}.")
     lines.append(f"Your vote is binding: you held {view.binding_role} when the vote opened "
                  f"(electorate of {len(view.electorate)}).")
-    lines.append(f"Vote with the buttons or /vote cast #{view.id} +1|0|-1 \"comment\" (+0 and -0 count as 0); "
-                 f"/vote status #{view.id} shows the tally so far.")
+    lines.append(f"Vote with the buttons or /vote cast #{view.number} +1|0|-1 \"comment\" (+0 and -0 count as 0); "
+                 f"/vote status #{view.number} shows the tally so far.")
     return Reply(text="\n".join(lines), title=f"[VOTE] Reminder: {untagged(view.title)}", ephemeral=False,
                  kind="reminder", buttons=vote_buttons(view), moments=(view.closes_at,),
                  moment_labels=("vote closes",),

@@ -38,6 +38,7 @@ from bot.services.members import MemberService
 from storage.db import AsyncSession, Database
 from storage.models import Vote
 from storage.queries import members as members_q
+from storage.queries import numbers as numbers_q
 from storage.queries import votes as q
 
 DEFAULT_DURATION = timedelta(hours=72)  # the Apache minimum
@@ -118,6 +119,8 @@ class VoteView:
     # all that a vote's message shows (a vote can have 100,000 non-binding ballots).
     ballots: tuple[BallotView, ...]
     tally: tuple[Tally, Tally]  # (binding, non-binding): the vote's running tally, over every ballot
+    # The number members type (#3), per workspace (migration 0015); ``id`` is the stable id in exports.
+    number: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -321,7 +324,7 @@ class VoteService:
             if RULES[vote.rule].vetoes and value == "-1" and not comment:
                 raise InvalidInput(
                     f"Under consensus a -1 is a veto and needs a reason: add it in quotes, for example "
-                    f"/vote cast #{vote_id} -1 \"it breaks the public API\"."
+                    f"/vote cast #{vote.number} -1 \"it breaks the public API\"."
                 )
             electorate = await self._electorate(session, vote)
             # The snapshot decides; roles held now do not.
@@ -416,6 +419,11 @@ class VoteService:
             await q.add_message(session, vote_id, message_ref, self.clock.now())
             return True
 
+    async def id_of(self, workspace_id: str, number: int) -> int:
+        """The stable id of the vote a member named ``#number`` in their workspace; NotFound otherwise."""
+        async with self.db.read() as session:
+            return await vote_id_of(session, workspace_id, number)
+
     async def list_votes(self, workspace_id: str, status: str | None = None) -> list[VoteView]:
         await self.close_due()
         async with self.db.read() as session:
@@ -431,8 +439,8 @@ class VoteService:
             vote = await self._locked(session, actor.workspace_id, vote_id)
             assert vote.id is not None
             if vote.status != "open":
-                raise Conflict(f"Vote #{vote_id} is already closed ({_closed_words(vote, self._zone)}): "
-                               f"/vote status #{vote_id} shows its result.")
+                raise Conflict(f"Vote #{vote.number} is already closed ({_closed_words(vote, self._zone)}): "
+                               f"/vote status #{vote.number} shows its result.")
             if now >= vote.closes_at:  # its deadline passed a moment ago: close it as of the deadline
                 return await self._close_locked(session, vote, vote.closes_at, None, False, now,
                                                 answered_in=actor.channel_id or "")
@@ -443,7 +451,8 @@ class VoteService:
             if missing and not force:
                 shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
                 raise Conflict(
-                    f"Vote #{vote_id} is open until {format_home(vote.closes_at, self._zone)} and {len(missing)} of "
+                    f"Vote #{vote.number} is open until {format_home(vote.closes_at, self._zone)} and "
+                    f"{len(missing)} of "
                     f"{len(electorate)} binding voters have not voted ({shown}): wait for the deadline, or close "
                     "it now with force=yes (the result will say so)."
                 )
@@ -517,10 +526,10 @@ class VoteService:
     def _require_open(self, vote: Vote, now: datetime) -> None:
         if vote.status != "open":
             raise Conflict(
-                f"Vote #{vote.id} is closed ({_closed_words(vote, self._zone)}): ballots can no longer be cast."
+                f"Vote #{vote.number} is closed ({_closed_words(vote, self._zone)}): ballots can no longer be cast."
             )
         if now >= vote.closes_at:
-            raise Conflict(f"Vote #{vote.id} closed at its deadline, {format_home(vote.closes_at, self._zone)}: "
+            raise Conflict(f"Vote #{vote.number} closed at its deadline, {format_home(vote.closes_at, self._zone)}: "
                            "ballots can no longer be cast.")
 
     async def _format(self, session: AsyncSession, vote_id: int) -> int:
@@ -589,6 +598,7 @@ def _view_of(vote: Vote, electorate: Sequence[tuple[str, str]], ballots: tuple[B
         closed_by_name=closed_by_name, close_forced=vote.close_forced, outcome=vote.outcome,
         explanation=vote.explanation, head_digest=head_digest or vote.head_digest, opened_digest=vote.opened_digest,
         electorate_digest=vote.electorate_digest, electorate=tuple(electorate), ballots=ballots, tally=tally,
+        number=vote.number or 0,
     )
 
 
@@ -612,6 +622,14 @@ def tally_of(vote: Vote) -> tuple[Tally, Tally]:
 def _require_chair(actor: Actor, what: str, chair_roles: tuple[str, ...]) -> None:
     if not actor.is_chair:
         raise PermissionDenied(f"Only chairs ({' or '.join(chair_roles)}) may {what}: ask a chair to do it.")
+
+
+async def vote_id_of(session: AsyncSession, workspace_id: str, number: int) -> int:
+    """The stable id of the vote a member named ``#number`` (numbers are per workspace)."""
+    vote_id = await numbers_q.id_of_number(session, workspace_id, "vote", number)
+    if vote_id is None:
+        raise _not_found(number)
+    return vote_id
 
 
 def _not_found(vote_id: int) -> NotFound:

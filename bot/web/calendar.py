@@ -20,7 +20,7 @@ from bot.services import Services
 from bot.services.calendar import Feed, Listing, PrivateFeed, SeriesPage, assigned
 
 # Same shape as series slugs; anything else (dots, slashes, encoded separators) never reaches a lookup.
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 _ETAG = re.compile(r'\s*(?:W/)?("[^"]*"|\*)\s*(?:,|$)')
 
 FEED_TYPE = "text/calendar; charset=utf-8"
@@ -184,9 +184,12 @@ def _series_section(page: SeriesPage, *, heading: bool) -> list[str]:
     if heading:
         out.append(f'<h2><a href="{escape(page.page_url)}">{escape(series.name)}</a> '
                    f'<span class="muted">({escape(series.slug)})</span></h2>')
-    out.append(f"<p>Every {escape(series.rule.local_time.strftime('%H:%M'))} on "
-               f"{escape(WEEKDAY_NAMES[series.weekday])}s"
-               f", {escape(series.timezone)}.</p>")
+    if series.standing:
+        out.append(f"<p>Every {escape(series.rule.local_time.strftime('%H:%M'))} on "
+                   f"{escape(WEEKDAY_NAMES[series.weekday])}s"
+                   f", {escape(series.timezone)}.</p>")
+    else:
+        out.append("<p>One-off meetings.</p>")
     out.append("<h3>Subscribe</h3>")
     out.append('<table class="links"><tr><th>Times written in</th><th>Calendar app</th><th>Feed URL</th></tr>')
     for link in page.links:

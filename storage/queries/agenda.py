@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from storage.models import AgendaItem
 from storage.queries.common import core_rows
+from storage.queries.numbers import next_number
 from storage.records import AgendaItemRecord
 
 # Built once: building a statement costs more than SQLite takes to run it (bench/commands.py).
@@ -47,7 +48,8 @@ async def get_item(session: AsyncSession, item_id: int) -> AgendaItem | None:
     return await session.get(AgendaItem, item_id)
 
 
-_ITEM_COLUMNS = ("meeting_id", "position", "title", "link", "link_key", "author", "author_name", "added_at")
+_ITEM_COLUMNS = ("meeting_id", "workspace_id", "number", "position", "title", "link", "link_key", "author",
+                 "author_name", "added_at")
 # On the table, not the entity: an ORM-enabled INSERT ... RETURNING costs about 1 ms of Python here.
 _INSERT_ITEM = {
     dialect: builder(_ITEM_TABLE)
@@ -59,7 +61,9 @@ _INSERT_ITEM = {
 
 
 async def insert_item(session: AsyncSession, values: dict[str, Any]) -> AgendaItemRecord | None:
-    """The new item, or None when the meeting already has this link (the unique constraint decides)."""
+    """The new item, or None when the meeting already has this link (the unique constraint decides; the
+    caller then rolls back, which gives the number back). Its per-workspace number is allocated here."""
+    values = {**values, "number": await next_number(session, values["workspace_id"], "agendaitem")}
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (await session.execute(_INSERT_ITEM[dialect], {name: values[name] for name in _ITEM_COLUMNS})).first()
 

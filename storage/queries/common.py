@@ -12,10 +12,11 @@ from sqlmodel import SQLModel
 
 
 async def insert_ignoring_conflict(
-    session: AsyncSession, model: type[SQLModel], values: dict[str, Any], conflict: list[str]
+    session: AsyncSession, model: type[SQLModel], values: dict[str, Any], conflict: list[str] | None
 ) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING on either database; True when a row was inserted. Used where
-    two requests may create the same row at once (a retry, two replicas): the constraint decides."""
+    two requests may create the same row at once (a retry, two replicas): the constraint decides.
+    ``conflict=None`` ignores a conflict with any unique constraint of the table."""
     table = SQLModel.metadata.tables[str(model.__tablename__)]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert

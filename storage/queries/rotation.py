@@ -19,6 +19,7 @@ from storage.models import (
     RotationSwap,
 )
 from storage.queries.common import core_rows, insert_ignoring_conflict
+from storage.queries.numbers import next_number
 
 # Run by every view of a meeting (the provisional picks), so built once.
 _FIRST_JOIN = select(func.min(col(RotationMember.joined_at))).where(
@@ -160,6 +161,7 @@ async def get_swap(session: AsyncSession, swap_id: int) -> RotationSwap | None:
 
 
 async def add_swap(session: AsyncSession, swap: RotationSwap) -> RotationSwap:
+    swap.number = await next_number(session, swap.workspace_id, "rotationswap")
     session.add(swap)
     await session.flush()
     return swap

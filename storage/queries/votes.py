@@ -14,10 +14,11 @@ from sqlmodel import SQLModel, col
 
 from storage.models import Member, Vote, VoteBallot, VoteElectorate, VoteEvent, VoteMessage
 from storage.queries.common import insert_ignoring_conflict
+from storage.queries.numbers import next_number
 
 
 async def insert_vote(session: AsyncSession, values: dict[str, Any]) -> Vote:
-    vote = Vote(**values)
+    vote = Vote(**values, number=await next_number(session, values["workspace_id"], "vote"))
     session.add(vote)
     await session.flush()
     return vote

@@ -47,7 +47,8 @@ def test_create_series_add_items_list_and_export(quorum: QuorumRunner) -> None:
     assert meeting["series"] == "community" and meeting["starts_at"] == "2031-01-01T16:00:00Z"
     assert [(i["position"], i["title"], i["author"], i["author_name"]) for i in meeting["agenda"]] == [
         (1, "Unify the community meetings", "console:bob", "bob"), (2, "Roadmap pre-RFC", "console:bob", "bob")]
-    assert set(meeting["agenda"][0]) == {"id", "position", "title", "link", "author", "author_name", "added_at"}
+    assert set(meeting["agenda"][0]) == {"id", "number", "position", "title", "link", "author", "author_name",
+                                         "added_at"}
 
     markdown = quorum("export", "--format", "markdown").stdout
     assert "# TVM Community Meeting (`community`)" in markdown

@@ -12,9 +12,9 @@ GOLDEN = Path(__file__).parent.parent / "golden" / "minutes.md"
 
 def sample() -> MinutesInput:
     items = [
-        MinutesItem(7, 1, "Unify the community meetings", "https://discuss.tvm.apache.org/t/12171", "alice"),
-        MinutesItem(9, 2, "Release 0.9 schedule", "https://github.com/apache/tvm/issues/10000", "bob"),
-        MinutesItem(11, 3, "CI capacity", "https://github.com/apache/tvm/issues/10001", "dan"),
+        MinutesItem(7, 1, "Unify the community meetings", "https://discuss.tvm.apache.org/t/12171", "alice", 7),
+        MinutesItem(9, 2, "Release 0.9 schedule", "https://github.com/apache/tvm/issues/10000", "bob", 9),
+        MinutesItem(11, 3, "CI capacity", "https://github.com/apache/tvm/issues/10001", "dan", 11),
     ]
     notes = [
         MinutesNote(1, "note", "Most attendees prefer one weekly meeting.", 7),

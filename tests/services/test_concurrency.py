@@ -34,3 +34,23 @@ async def test_same_link_at_once_is_stored_once(dispatcher: Dispatcher, members:
     assert all("already on this agenda" in r.text or "just added" in r.text for r in replies if not r.ok)
     listed = await services.agenda.list("tvm")
     assert len(listed.agenda) == 1
+
+
+async def test_concurrent_adds_and_votes_get_distinct_numbers_per_workspace(dispatcher: Dispatcher,
+                                                                           members: Members) -> None:
+    # Numbers come from a counter row per workspace, taken in each insert's transaction: writers racing in
+    # two workspaces get 1..n in each, with no gap and no duplicate (the unique index would refuse one).
+    other = Members(members.settings, workspace="other")
+    for team in (members, other):
+        await ok(dispatcher, team.chair(), SEED_SERIES)
+        await ok(dispatcher, team.member("m0"), '/agenda add "Item 0" https://github.com/o/r/issues/0')
+    replies = await asyncio.gather(*(
+        dispatcher.run_text(f'/agenda add "Item {i}" https://github.com/o/r/issues/{i}', team.member(f"m{i}"))
+        for i in range(1, 11) for team in (members, other)
+    ), *(dispatcher.run_text(f'/vote open "Vote {i}"', team.chair()) for i in range(6) for team in (members, other)))
+    assert all(r.ok for r in replies), [r.text for r in replies if not r.ok]
+    for team in (members, other):
+        listed = await ok(dispatcher, team.member(), "/agenda list")
+        assert sorted(i["number"] for i in listed.data["meeting"]["agenda"]) == list(range(1, 12))
+        votes = await ok(dispatcher, team.member(), "/vote list")
+        assert sorted(v["number"] for v in votes.data["votes"]) == list(range(1, 7))

@@ -29,7 +29,7 @@ def sends(messages: list[tuple[datetime, OutboundMessage]]) -> list[tuple[dateti
 
 async def meeting_row(services: Services, key: str) -> Meeting:
     async with services.db.read() as session:
-        series = await meetings_q.series_by_slug(session, "community")
+        series = await meetings_q.series_by_slug(session, "tvm", "community")
         assert series is not None and series.id is not None
         row = await meetings_q.meeting_by_key(session, series.id, key)
         assert row is not None
@@ -210,7 +210,7 @@ async def test_rotation_messages_reach_the_member_concerned_once(
     await tick(services)
 
     async with services.db.read() as session:
-        series = await meetings_q.series_by_slug(session, "community")
+        series = await meetings_q.series_by_slug(session, "tvm", "community")
         assert series is not None and series.id is not None
         second = await meetings_q.meeting_by_key(session, series.id, "2022-03-09")
         assert second is not None

@@ -96,7 +96,7 @@ async def test_a_whole_week_sends_every_message_once(dispatcher: Dispatcher, ser
     view, _ = await services.meetings.next_meeting("tvm", None)
     assert view.starts_at == utc(2022, 3, 9, 16, 0)
     async with services.db.read() as session:
-        series = await meetings_q.series_by_slug(session, "community")
+        series = await meetings_q.series_by_slug(session, "tvm", "community")
         assert series is not None and series.id is not None
         meeting = await meetings_q.meeting_by_key(session, series.id, "2022-03-02")
         assert meeting is not None and meeting.status == "held"

@@ -1,4 +1,4 @@
-"""Migration 0011 and votes logged in event format 1 (before issue 17): the opened digest is backfilled
+"""Migration 0014 and votes logged in event format 1 (before issue 17): the opened digest is backfilled
 from the stored first event, no event is re-hashed, and such a vote still verifies, still has every
 field its old log records checked, and can still be voted on and closed. On both databases."""
 

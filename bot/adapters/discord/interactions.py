@@ -186,9 +186,9 @@ class Interactions:
             except QuorumError:
                 continue
             for item in view.agenda:
-                label = f"#{item.id} {item.title} ({series.slug})"
+                label = f"#{item.number} {item.title} ({series.slug})"
                 if typed in label.lower():
-                    choices.append(app_commands.Choice(name=_name(label), value=f"#{item.id}"))
+                    choices.append(app_commands.Choice(name=_name(label), value=f"#{item.number}"))
         return choices[:SUGGESTION_LIMIT]
 
     async def _votes(self, interaction: discord.Interaction, workspace: str, typed: str, *,

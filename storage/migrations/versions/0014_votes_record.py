@@ -35,7 +35,7 @@ def upgrade() -> None:
         event.c.vote_id == vote.c.id, event.c.seq == 1).scalar_subquery()))
     # The opener's name is in every opening event's payload: read it from there, one vote at a time (the
     # payload is JSON text; reading it in Python works the same on both databases). A closer's name was
-    # not logged before 0011, so it stays NULL and the vote shows the member's current name.
+    # not logged before 0014, so it stays NULL and the vote shows the member's current name.
     bind = op.get_bind()
     payloads = sa.table("vote_event", sa.column("vote_id"), sa.column("seq"), sa.column("payload"))
     names = sa.table("vote", sa.column("id"), sa.column("opened_by_name"))
