@@ -128,8 +128,8 @@ def vote_topic(view: VoteView, zones: Sequence[str], electorate_digest: str) -> 
              f"opened; digest `{electorate_digest}`.", "",
              *([f"**Opened digest:** `{view.opened_digest}` (the vote as opened: title, link, rule, deadline and "
                 "electorate). Kept here, outside Quorum's database, anyone can check the record against it with "
-                f"`quorum verify --digest {view.id}={view.opened_digest}`.", ""] if view.opened_digest else []),
-             f"**How to vote:** in chat, `/vote cast #{view.id} +1|0|-1 \"comment\"` (or the buttons on the vote "
+                f"`quorum verify --digest {view.number}={view.opened_digest}`.", ""] if view.opened_digest else []),
+             f"**How to vote:** in chat, `/vote cast #{view.number} +1|0|-1 \"comment\"` (or the buttons on the vote "
              "message). Anyone may vote; only the electorate's votes are binding. Votes posted here are not counted.",
              "", f"_Opened by {neutral(view.opened_by_name)} through Quorum; the result will be posted below._"]
     return TopicText(f"[VOTE] {view.title}", "\n".join(lines))
@@ -149,7 +149,7 @@ def vote_result(view: VoteView, zones: Sequence[str]) -> str:
              f"**Non-binding:** {decision.non_binding.words()}", "",
              *([f"Opened digest: `{view.opened_digest}`"] if view.opened_digest else []),
              f"Final log digest: `{view.head_digest}` (anyone can check the record against it with "
-             f"`quorum verify --digest {view.id}={view.head_digest}`)."]
+             f"`quorum verify --digest {view.number}={view.head_digest}`)."]
     if view.close_forced:
         lines += ["", "Closed early with force=yes."]
     if view.short_forced:

@@ -203,7 +203,7 @@ def source_words(member: ElectorateMember, role: str, zone: str) -> str:
 
 def electorate_reply(view: VoteView, members: list[ElectorateMember], zone: str) -> Reply:
     """``/vote electorate #n``: the snapshot taken when the vote opened, one member a line."""
-    lines = [f"Vote #{view.id}: {view.title}",
+    lines = [f"Vote #{view.number}: {view.title}",
              f"Electorate: {len(members)} holder{'s' if len(members) != 1 else ''} of {view.binding_role} when it "
              f"opened {format_home(view.opened_at, zone)} (digest {view.electorate_digest}):"]
     lines.extend(f"  {m.display_name} ({m.member_id}): {source_words(m, view.binding_role, zone)}"
