@@ -9,6 +9,8 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from bot.rules.member_text import ZERO_WIDTH_SPACE, escape_markdown, strip_bidi
+
 # Discourse limits ``external_id`` to 50 characters.
 MAX_EXTERNAL_ID = 50
 _TOPIC_PATH = re.compile(r"^/t/(?:[^/]+/)?(\d+)(?:/\d+)?/?$")
@@ -53,11 +55,13 @@ def eligible_from(published_at: datetime, published_before: timedelta) -> dateti
     return published_at + published_before
 
 
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~])")
+def unmentioned(text: str) -> str:
+    """No @mention on the forum, where ``@name`` notifies any user (not only @everyone): a zero-width space
+    after every ``@``; and no direction tricks."""
+    return strip_bidi(text).replace("@", "@" + ZERO_WIDTH_SPACE)
 
 
 def neutral(text: str) -> str:
-    """Member text repeated on the forum: markdown and HTML shown literally, and no @mention (a zero-width
-    joiner after ``@`` keeps ``@group`` from notifying anyone)."""
-    single_line = " ".join(text.split())
-    return _MARKDOWN.sub(r"\\\1", single_line).replace("@", "@\u200b")
+    """Member text repeated in a forum post, on one line: Markdown and HTML shown literally (the shared
+    ``escape_markdown``), no @mention."""
+    return unmentioned(escape_markdown(" ".join(text.split())))

@@ -11,8 +11,13 @@ MAX_LINK_LENGTH = 500
 MAX_TITLE_LENGTH = 200
 
 
+def clean_link(text: str) -> str:
+    """A link as typed or as a platform sends it: Slack wraps links in ``<...>``."""
+    return text.strip().strip("<>")
+
+
 def validate_link(text: str, allowed_hosts: tuple[str, ...] = ()) -> str:
-    link = text.strip().strip("<>")
+    link = clean_link(text)
     if len(link) > MAX_LINK_LENGTH:
         raise InvalidInput(f"That link is {len(link)} characters long: links may be at most {MAX_LINK_LENGTH}.")
     try:

@@ -13,7 +13,7 @@ from bot.contracts.forum import ForumTopicInfo, ForumTopics, ForumUnavailable
 from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.rules.agenda import MAX_ITEMS_PER_MEETING, agenda_open, reorder
 from bot.rules.forum import eligible_from, topic_id_in
-from bot.rules.links import normalize_link, validate_link, validate_title
+from bot.rules.links import clean_link, normalize_link, validate_link, validate_title
 from bot.rules.meetings import Occurrence
 from bot.rules.parsing import format_duration
 from bot.rules.time import format_home
@@ -94,11 +94,12 @@ class AgendaService:
     ) -> Added:
         """Add an item to the next meeting, the one on ``day``, or the one named ``meeting`` (#4 or a name)."""
         title = validate_title(title)
-        topic, note = await self._linked_topic(link.strip())
+        link = clean_link(link)  # once, for the lookups below as for validate_link (Slack sends <url>)
+        topic, note = await self._linked_topic(link)
         if topic is not None and topic.title.strip():
             title = validate_title(topic.title[:200])
         elif topic is None and note is None:
-            fetched, note = await self._fetched_title(link.strip().strip("<>"))
+            fetched, note = await self._fetched_title(link)
             title = validate_title(fetched) if fetched else title
         now = self.clock.now()
         async with self.db.write() as session:

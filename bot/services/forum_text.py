@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.rules.forum import neutral
+from bot.rules.forum import neutral, unmentioned
 from bot.rules.minutes import MinutesInput, render_minutes
 from bot.rules.parsing import format_duration
 from bot.rules.time import agenda_deadline, format_home, render_in_zones
@@ -87,14 +87,15 @@ def meeting_topic(settings: Settings, series: SeriesInfo, *, name: str | None, s
 
 
 def minutes_reply(minutes: MinutesInput) -> str:
-    """The minutes as chat gets them, with every piece of member text neutralised for the forum."""
+    """The minutes as chat gets them (``render_minutes`` escapes member text as Markdown), with no @mention
+    left in any member text: on the forum ``@name`` notifies that user."""
     def named(name: str | None) -> str | None:
-        return neutral(name) if name else name
+        return unmentioned(name) if name else name
 
     safe = replace(
-        minutes, title=neutral(minutes.title), host=named(minutes.host), note_taker=named(minutes.note_taker),
-        items=[replace(i, title=neutral(i.title), author_name=neutral(i.author_name)) for i in minutes.items],
-        notes=[replace(n, text=neutral(n.text), owner_name=named(n.owner_name)) for n in minutes.notes])
+        minutes, title=unmentioned(minutes.title), host=named(minutes.host), note_taker=named(minutes.note_taker),
+        items=[replace(i, title=unmentioned(i.title), author_name=unmentioned(i.author_name)) for i in minutes.items],
+        notes=[replace(n, text=unmentioned(n.text), owner_name=named(n.owner_name)) for n in minutes.notes])
     return render_minutes(safe).rstrip() + "\n"
 
 

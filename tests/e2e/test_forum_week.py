@@ -99,6 +99,9 @@ async def test_a_forum_week_then_an_empty_week_then_a_flaky_forum(
         assert "[pre-RFC] Unify the meetings" in added.text and "Title taken from the forum" in added.text
         refused = await run(app.dispatcher, dan, f'/agenda add "relax" {forum.url}/t/relax/{fresh.id}')
         assert not refused.ok
+        # The same link as Slack sends it (wrapped in <...>) meets the same rule.
+        wrapped = await run(app.dispatcher, dan, f'/agenda add "relax" <{forum.url}/t/relax/{fresh.id}>')
+        assert not wrapped.ok and wrapped.text == refused.text
         assert "eligible for meetings from Wed 2022-03-02 12:00 PST" in refused.text
         assert "Wed 2022-03-09 08:00 PST" in refused.text and "date=2022-03-09" in refused.text
         await ok(app.dispatcher, dan, '/agenda add "Relay VM" https://github.com/apache/tvm/issues/1')

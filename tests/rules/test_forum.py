@@ -61,3 +61,16 @@ def test_member_text_cannot_ping_or_inject_markup() -> None:
     assert "@everyone" not in shown and "@\u200beveryone" in shown
     assert "<" not in shown.replace("\\<", "") and "[" not in shown.replace("\\[", "")
     assert "\n" not in shown and "\\*\\*now\\*\\*" in shown
+
+
+def test_forum_minutes_escape_member_text_once_and_mention_no_one() -> None:
+    from bot.rules.minutes import MinutesInput, MinutesItem, MinutesNote
+    from bot.services.forum_text import minutes_reply
+
+    posted = minutes_reply(MinutesInput(
+        "TVM sync", "Wed 2022-03-02 16:00 UTC", "alice", "@here", [MinutesItem(1, 1, "Rename foo_bar", "https://x.org/1",
+                                                                               "bob", 1)],
+        [MinutesNote(1, "decision", "Ask @carol about <T> and *this*", 1)]))
+    assert "Rename foo\\_bar" in posted and "foo\\\\" not in posted  # escaped once, as Markdown
+    assert "Ask @\u200bcarol about \\<T\\> and \\*this\\*" in posted
+    assert "@\u200bhere" in posted and "@here" not in posted.replace("@\u200bhere", "")
