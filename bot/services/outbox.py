@@ -160,6 +160,7 @@ class OutboxDispatcher:
         self._limit = asyncio.Semaphore(concurrency)
         self._stopping = False
         self._in_flight = 0  # deliveries running; stop() waits for them
+        self._sending: set[int] = set()  # rows inside notifier.send right now
         self._idle = asyncio.Event()
         self._next_prune: datetime | None = None  # None: on the next call
 
@@ -248,8 +249,10 @@ class OutboxDispatcher:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace.total_seconds()):
                     await self._idle.wait()
+        # A send still running when the grace ran out may yet reach the platform: its row stays claimed (a
+        # crash's rule: taken over after the lease), never handed to another replica to send again now.
         async with self.db.write() as session:
-            released = await q.release_claims(session, self.worker)
+            released = await q.release_claims(session, self.worker, keep=frozenset(self._sending))
         if released:
             log.info("outbox: released %d claimed message(s) not sent before the stop", released)
         return released
@@ -286,6 +289,7 @@ class OutboxDispatcher:
         async with self._limit:
             if self._stopping:
                 return None
+            self._sending.add(row.id)
             try:
                 return await notifier.send(message), None
             except DeliveryError as exc:
@@ -293,6 +297,8 @@ class OutboxDispatcher:
             except Exception as exc:  # a notifier bug must not lose the row: record it and retry
                 log.exception("notifier %s raised on outbox %s", platform, row.key)
                 return None, DeliveryError(f"{type(exc).__name__}: {exc}")
+            finally:
+                self._sending.discard(row.id)
 
     async def prune(self) -> int:
         """Delete sent messages older than ``settings.outbox.retention`` (see ``q.prune_sent`` for which

@@ -135,14 +135,14 @@ async def finish(session: AsyncSession, worker: str, outcomes: Sequence[dict[str
     await session.execute(statement, params)
 
 
-async def release_claims(session: AsyncSession, worker: str) -> int:
-    """Give back ``worker``'s claims on rows still pending (claimed, not sent): claimable again at once, and
-    the attempt the claim counted is taken back. Returns how many."""
+async def release_claims(session: AsyncSession, worker: str, keep: frozenset[int] = frozenset()) -> int:
+    """Give back ``worker``'s claims on rows still pending (claimed, not sent), but those in ``keep``:
+    claimable again at once, and the attempt the claim counted is taken back. Returns how many."""
     table = _table()
-    result = await session.execute(
-        update(table).where(_pending(table), table.c.claimed_by == worker)
-        .values(claimed_by=None, lease_until=None, attempts=table.c.attempts - 1)
-    )
+    statement = update(table).where(_pending(table), table.c.claimed_by == worker)
+    if keep:
+        statement = statement.where(table.c.id.not_in(sorted(keep)))
+    result = await session.execute(statement.values(claimed_by=None, lease_until=None, attempts=table.c.attempts - 1))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

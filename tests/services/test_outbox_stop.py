@@ -76,3 +76,21 @@ async def test_a_clean_stop_finishes_what_is_in_flight_and_releases_the_rest(ser
     assert (await dispatcher_for(services, other, "other").dispatch_due()).sent == 3
     assert sorted(other.keys()) == ["t:1", "t:2", "t:3"]
     assert (await stopping.dispatch_due()).sent == 0  # a stopped dispatcher sends nothing new
+
+
+async def test_a_send_still_running_when_the_grace_runs_out_keeps_its_claim(services: Services,
+                                                                            clock: ManualClock) -> None:
+    await enqueue_many(services, 3)
+    notifier = HoldingNotifier(clock, held_key="t:0")
+    stopping = dispatcher_for(services, notifier, "stopping", concurrency=1, batch=3, lease=timedelta(minutes=2))
+    sending = asyncio.create_task(stopping.dispatch_due())
+    await notifier.holding.wait()
+    assert await stopping.stop(timedelta(0)) == 2  # t:1 and t:2 given back; t:0 is still being sent
+    rows = await outbox_rows(services)
+    assert rows["t:0"].claimed_by == "stopping"
+    other = RecordingNotifier(clock)
+    assert (await dispatcher_for(services, other, "other").dispatch_due()).sent == 2
+    assert sorted(other.keys()) == ["t:1", "t:2"]  # never t:0, which may yet reach the platform
+    notifier.let_go.set()
+    await sending
+    notifier.assert_each_once()
