@@ -28,7 +28,7 @@ from bot.rules.time import agenda_deadline
 from bot.services import forum_text
 from bot.services.meetings import MeetingService
 from bot.services.notes import MeetingNotes
-from bot.services.outbox import Outbox
+from bot.services.outbox import Outbox, supersede
 from bot.services.views import AgendaEntry, SeriesInfo
 from bot.services.votes import VoteView
 from storage.db import AsyncSession
@@ -153,6 +153,7 @@ class ForumRecord:
         external_id = meeting_external_id(series.id, occurrence_key)
         has_topic = bool(await outbox_q.with_prefix(session, f"forum:{external_id}:"))
         if has_topic:
+            await supersede(session, f"forum:minutes:{meeting_id}:", f"forum:minutes:{meeting_id}:{latest}")
             wrote |= await self.outbox.enqueue(
                 session, key=f"forum:minutes:{meeting_id}:{latest}", workspace_id=series.workspace_id,
                 kind="forum_post", target=f"ext:{external_id}",
@@ -166,6 +167,8 @@ class ForumRecord:
             mine = [(n.kind, n.text, n.owner_name) for n in notes.notes if n.item_id == item.id]
             entry = AgendaEntry(item.id, item.position, item.title, item.link, "", item.author_name, notes.starts_at)
             text = forum_text.item_reply(notes.title, notes.starts_at, series, entry, mine, topic_link)
+            item_prefix = f"forum:item:{meeting_id}:{item.id}:"
+            await supersede(session, item_prefix, f"{item_prefix}{latest}")
             wrote |= await self.outbox.enqueue(
                 session, key=f"forum:item:{meeting_id}:{item.id}:{latest}", workspace_id=series.workspace_id,
                 kind="forum_post", target=f"id:{topic_id}",

@@ -11,11 +11,10 @@ from bot.rules.github_links import issue_ref
 from bot.rules.github_minutes import comment_marker, item_comment
 from bot.rules.minutes import MinutesNote
 from bot.services.notes import MeetingNotes
-from bot.services.outbox import Outbox
+from bot.services.outbox import Outbox, supersede
 from bot.services.views import SeriesInfo
 from storage.db import AsyncSession
 from storage.models import Meeting
-from storage.queries import outbox as outbox_q
 
 
 def comment_prefix(meeting_id: int, item_id: int) -> str:
@@ -42,14 +41,9 @@ class GitHubMinutes:
             if ref is None:
                 continue
             prefix = comment_prefix(meeting.id, item.id)
-            rows = await outbox_q.with_prefix(session, prefix)
+            # This row makes or edits the same comment as the earlier ones, whose id rides along.
             latest_key = f"{prefix}{latest}"
-            for row in rows:
-                # An older version still waiting (GitHub was failing) must not land after this one and
-                # put the old text back: it is dropped; this row makes or edits the same comment.
-                if row.id is not None and row.key != latest_key and row.status == "pending":
-                    await outbox_q.update_unclaimed(session, row.id, {
-                        "status": "cancelled", "last_error": "superseded by minutes published later"})
+            rows = await supersede(session, prefix, latest_key)
             earlier = [row for row in rows if row.platform_ref]
             known = max(earlier, key=lambda row: row.id or 0).platform_ref if earlier else None
             mine = [MinutesNote(n.id, n.kind, n.text, n.item_id, n.owner_name) for n in notes.notes

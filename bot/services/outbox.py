@@ -38,6 +38,7 @@ from bot.contracts.reply import Reply, reply_from_json, reply_to_json
 from bot.metrics import DELIVERIES, outbox_state
 from bot.rules.reminders import backoff
 from storage.db import AsyncSession, Database
+from storage.models import OutboxMessage
 from storage.queries import outbox as q
 
 log = logging.getLogger("quorum.outbox")
@@ -102,6 +103,19 @@ class Outbox:
             "attempts": 0, "claimed_by": None, "lease_until": None, "next_attempt_at": due,
             "sent_at": None, "last_error": None, "platform_ref": None, "created_at": now,
         })
+
+
+async def supersede(session: AsyncSession, prefix: str, latest_key: str) -> list[OutboxMessage]:
+    """Before writing ``latest_key``, a newer version of a post that edits the same thing (minutes
+    republished: a GitHub comment, a forum reply): the older versions still waiting (the service was
+    failing) are cancelled, so none lands after the new one and puts the old text back. Returns every
+    version written so far (with what they sent: ``platform_ref``)."""
+    rows = await q.with_prefix(session, prefix)
+    for row in rows:
+        if row.id is not None and row.key != latest_key and row.status == "pending":
+            await q.update_unclaimed(session, row.id, {"status": "cancelled",
+                                                       "last_error": "superseded by a version written later"})
+    return rows
 
 
 @dataclass

@@ -166,3 +166,28 @@ async def test_cancel_restore_and_removal_edit_the_same_topic(app: App, clock: M
     await ok(app.dispatcher, bob, "/agenda remove #1")
     await app.reminders_tick()
     assert "_No items yet._" in topic.posts[0].raw and len(forum.topics) == 1 and len(topic.posts) == 1
+
+
+async def test_a_republish_supersedes_forum_minutes_still_waiting(app: App, clock: ManualClock, members: Members,
+                                                                  forum: FakeDiscourse) -> None:
+    alice = members.chair("alice")
+    clock.set(utc(2022, 3, 1, 10))
+    await ok(app.dispatcher, alice, SEED_SERIES)
+    pre_rfc = forum.add_topic("[pre-RFC] Unify", utc(2022, 2, 1))
+    await ok(app.dispatcher, members.member("bob"), f'/agenda add "x" {forum.url}/t/x/{pre_rfc.id}')
+    await app.reminders_tick()
+    clock.set(utc(2022, 3, 2, 16, 10))  # during the meeting
+    await ok(app.dispatcher, alice, '/notes add "First version" item=#1')
+    forum.fail_next(503, count=10)  # the forum fails while the first version is due
+    await ok(app.dispatcher, alice, "/notes publish")
+    await app.services.outbox_dispatcher.dispatch_due()
+    forum.faults.clear()
+    await ok(app.dispatcher, alice, '/notes add "Second version" item=#1')
+    await ok(app.dispatcher, alice, "/notes publish")
+    for _ in range(5):  # past any backoff: the first version, if still waiting, would go now
+        clock.advance(timedelta(minutes=30))
+        await app.reminders_tick()
+    assert len(pre_rfc.posts) == 2 and "Second version" in pre_rfc.posts[1].raw
+    async with app.db.read() as session:
+        versions = {r.key: r.status for r in await outbox_q.with_prefix(session, "forum:item:")}
+    assert sorted(versions.values()) == ["cancelled", "sent"], versions
