@@ -82,7 +82,7 @@ class CancelledAfterCommit(asyncio.CancelledError):
 
 # A 64-bit key from the name; a class of its own is not needed (planning's locks use two 32-bit keys,
 # which never equal one 64-bit key: PostgreSQL keeps the two forms apart).
-_ADVISORY_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
+_ADVISORY_TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtextextended(:name, 0))")
 _ADVISORY_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
 
 
@@ -236,21 +236,31 @@ class Database:
             pause = min(pause * 2, 0.05)
 
     @asynccontextmanager
-    async def exclusive(self, name: str) -> AsyncIterator[None]:
-        """Do something (which may include calls to other services, and transactions of its own) while no
-        other process does the same ``name``: a PostgreSQL session advisory lock, held on a connection of its
-        own and waited for. SQLite serves one process, whose callers serialise themselves."""
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Do something (which may include calls to other services, and transactions of its own) only if no
+        other process is doing the same ``name``: yields True when this process got it (a PostgreSQL session
+        advisory lock, held on a connection of its own), False at once when another holds it (the caller
+        skips; never waits, so one slow holder stalls no one). SQLite serves one process: always True."""
         if self.sqlite:
-            yield
+            yield True
             return
         async with self.engine.connect() as connection:
-            await connection.execute(_ADVISORY_LOCK, {"name": name})
+            got = bool((await connection.execute(_ADVISORY_TRY_LOCK, {"name": name})).scalar())
             await connection.commit()  # the lock belongs to the session, not to this transaction
+            if not got:
+                yield False
+                return
             try:
-                yield
+                yield True
             finally:
-                await connection.execute(_ADVISORY_UNLOCK, {"name": name})
-                await connection.commit()
+                try:
+                    await connection.execute(_ADVISORY_UNLOCK, {"name": name})
+                    await connection.commit()
+                except BaseException:
+                    # Unlock interrupted (a stop): end the session, and the lock with it, rather than
+                    # return a connection that still holds it to the pool.
+                    await connection.invalidate()
+                    raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

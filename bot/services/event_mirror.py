@@ -28,9 +28,10 @@ class EventMirrorService:
         self.settings = settings
         self.meetings = meetings
 
-    def syncing(self, workspace_id: str) -> AbstractAsyncContextManager[None]:
-        """Around one sync of a workspace's platform events: replicas take turns, so two never both create
-        the event of a new meeting (the second plans from the links the first saved)."""
+    def syncing(self, workspace_id: str) -> AbstractAsyncContextManager[bool]:
+        """Around one sync of a workspace's platform events: True when this replica may sync it now, False
+        when another is syncing it (then skip: that sync, or the next periodic one, covers it). So two
+        replicas never both create the event of a new meeting."""
         return self.db.exclusive(f"quorum:event-mirror:{workspace_id}")
 
     async def plan(self, workspace_id: str) -> tuple[list[MirroredMeeting], list[EventLink]]:

@@ -1,22 +1,16 @@
 """``Database.exclusive``: on PostgreSQL two processes (two engines here) never hold the same name at once:
-the second waits until the first lets go; different names do not wait for each other. (SQLite serves one
-process, and takes no lock.)"""
+the second is told at once that another holds it (and skips: it never waits), gets it once the first lets
+go, and other names are free meanwhile. (SQLite serves one process, and takes no lock.)"""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from sqlalchemy import text
 
 from storage.db import Database
 
-
-async def _waiting_for_advisory_locks(db: Database) -> int:
-    async with db.read() as session:
-        found = await session.execute(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
-        return int(found.scalar_one())
+NAME = "quorum:event-mirror:discord:1"
 
 
 @pytest.fixture
@@ -26,31 +20,37 @@ def postgres(postgres_migrated: str | None) -> str:
     return postgres_migrated
 
 
-async def test_a_second_process_waits_for_the_first_to_let_go(postgres: str) -> None:
-    first, second, observer = Database(postgres), Database(postgres), Database(postgres)
-    entered: list[str] = []
+async def test_a_second_process_is_told_another_holds_it_until_the_first_lets_go(postgres: str) -> None:
+    first, second = Database(postgres), Database(postgres)
+    entered, release = asyncio.Event(), asyncio.Event()
 
-    async def hold(db: Database, who: str, name: str, until: asyncio.Event) -> None:
-        async with db.exclusive(name):
-            entered.append(who)
-            await until.wait()
+    async def hold() -> bool:
+        async with first.exclusive(NAME) as got:
+            entered.set()
+            await release.wait()
+            return got
 
-    release_first, release_second = asyncio.Event(), asyncio.Event()
     try:
-        one = asyncio.create_task(hold(first, "first", "quorum:event-mirror:discord:1", release_first))
-        while entered != ["first"]:  # noqa: ASYNC110  (yielding to the task, not waiting for time)
-            await asyncio.sleep(0)
-        two = asyncio.create_task(hold(second, "second", "quorum:event-mirror:discord:1", release_second))
-        while await _waiting_for_advisory_locks(observer) != 1:  # the second is queued on the lock
-            pass
-        async with asyncio.timeout(5), observer.exclusive("quorum:event-mirror:discord:2"):
-            assert entered == ["first"]  # another name is free meanwhile
-        release_first.set()
-        await one
-        while entered != ["first", "second"]:  # noqa: ASYNC110
-            await asyncio.sleep(0)
-        release_second.set()
-        await two
+        holding = asyncio.create_task(hold())
+        await entered.wait()
+        async with asyncio.timeout(5):  # told at once, never left waiting
+            async with second.exclusive(NAME) as got:
+                assert got is False
+            async with second.exclusive("quorum:event-mirror:discord:2") as other:
+                assert other is True  # another name is free meanwhile
+        release.set()
+        assert await holding is True
+        async with second.exclusive(NAME) as got:
+            assert got is True  # let go: the next one gets it
     finally:
-        for db in (first, second, observer):
+        for db in (first, second):
             await db.dispose()
+
+
+async def test_sqlite_always_gets_it(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        async with db.exclusive(NAME) as got, db.exclusive(NAME) as again:
+            assert got is True and again is True  # one process: its callers serialise themselves
+    finally:
+        await db.dispose()

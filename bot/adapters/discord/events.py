@@ -89,7 +89,10 @@ class EventSync:
     # -- the sync --------------------------------------------------------------------------
     async def sync_guild(self, guild: discord.Guild) -> None:
         workspace = workspace_id(guild.id)
-        async with self._lock, self.services.event_mirror.syncing(workspace):
+        async with self._lock, self.services.event_mirror.syncing(workspace) as mine:
+            if not mine:
+                log.debug("another replica is syncing the scheduled events of guild %s", guild.id)
+                return
             wanted, links = await self.services.event_mirror.plan(workspace)
             markers = await self._markers(guild) if needs_markers(wanted, links) else {}
             for action in plan_sync(wanted, links, markers, self.services.clock.now()):
