@@ -30,6 +30,9 @@ PRUNE_BATCH = 500
 # How long a process has to run an accepted request before another may run it again: far longer than any
 # command takes, and well inside the 30 minutes Slack's response URL stays usable for the answer.
 ACCEPT_LEASE = timedelta(minutes=2)
+# A request still running after this is given up (it would soon be taken over and run again): well inside
+# the lease, far beyond any command's few hundred milliseconds.
+RUN_LIMIT = timedelta(seconds=90)
 # An interrupted request is run again at most this many times in all (a request that kills its process
 # every time must not do so forever).
 MAX_RUNS = 3
@@ -66,7 +69,7 @@ class RequestLog:
 
     async def finished(self, key: str) -> None:
         async with self.db.write() as session:
-            await q.finish_request(session, key[:MAX_KEY_LENGTH])
+            await q.finish_request(session, key[:MAX_KEY_LENGTH], replica=self.replica)
 
     async def claim_interrupted(self, limit: int = 20) -> list[tuple[str, str]]:
         """(key, payload) of accepted requests whose process died before finishing them, for this process

@@ -28,10 +28,13 @@ async def accept_request(session: AsyncSession, key: str, now: datetime, payload
     }, ["key"])
 
 
-async def finish_request(session: AsyncSession, key: str, state: str = "done") -> None:
-    """The request has run (or was given up): forget its payload."""
-    await session.execute(update(ProcessedRequest).where(col(ProcessedRequest.key) == key)
-                          .values(state=state, payload=None, lease_until=None))
+async def finish_request(session: AsyncSession, key: str, state: str = "done", *, replica: str | None = None) -> None:
+    """The request has run (or was given up): forget its payload. With ``replica``, only while that replica
+    holds it (one whose lease ran out, and that another replica took over, no longer does)."""
+    statement = update(ProcessedRequest).where(col(ProcessedRequest.key) == key)
+    if replica is not None:
+        statement = statement.where(col(ProcessedRequest.accepted_by) == replica)
+    await session.execute(statement.values(state=state, payload=None, lease_until=None))
 
 
 async def claim_interrupted(session: AsyncSession, now: datetime, lease_until: datetime, limit: int, *,

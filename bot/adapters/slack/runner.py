@@ -20,6 +20,7 @@ from bot.commands.dispatcher import Dispatcher, make_actor
 from bot.config import Settings
 from bot.contracts.actor import Actor
 from bot.contracts.reply import Reply
+from bot.services.requests import RUN_LIMIT
 
 log = logging.getLogger("quorum.slack")
 
@@ -46,14 +47,18 @@ class SlackRunner:
         counts it as running until the block ends (``drain`` waits for it), and then marks it done. If the
         block is cancelled (the process is stopping) it stays accepted, to be run again after the lease."""
         key = request_key(body)
-        if key is not None and not context.get(REPLAY) and not await self.requests.accept(key, json.dumps(body)):
+        # Slack's legacy verification token is a secret the replay does not need: never stored.
+        kept = {name: value for name, value in body.items() if name != "token"}
+        if key is not None and not context.get(REPLAY) and not await self.requests.accept(key, json.dumps(kept)):
             log.info("Ignored a repeat of Slack request %s (already handled)", key)
             yield False
             return
         self._running += 1
         self._idle.clear()
         try:
-            yield True
+            # Never past the lease: a request still running then would be run again by another replica.
+            async with asyncio.timeout(RUN_LIMIT.total_seconds()):
+                yield True
         except asyncio.CancelledError:
             raise  # interrupted: left accepted
         except BaseException:

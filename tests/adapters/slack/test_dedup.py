@@ -34,3 +34,28 @@ async def test_a_retried_event_is_handled_once(slack: SlackHarness) -> None:
     assert (await slack.post(other, "application/json")).status == 200
     await slack.fake.wait_for(lambda: any(c.params["user_id"] == MEMBER for c in slack.fake.of("views.publish")))
     assert [c.params["user_id"] for c in slack.fake.of("views.publish")] == [CHAIR, MEMBER]
+
+
+async def test_an_acknowledged_command_is_kept_without_slack_s_token_until_it_has_run(slack: SlackHarness) -> None:
+    from sqlalchemy import text
+
+    hold = slack.fake.hold("users.info")
+    body = slack.command_body("/meeting", SERIES, trigger="13345224609.1.keep")
+    assert (await slack.post(body, FORM)).status == 200
+    await slack.fake.wait_for(lambda: len(slack.fake.held) >= 1)  # acknowledged, still running
+
+    async def stored() -> tuple[str, str | None]:
+        async with slack.services.db.read() as session:
+            row = (await session.execute(text("SELECT state, payload FROM processedrequest WHERE key = :k"),
+                                         {"k": f"slack:{TEAM}:trigger:13345224609.1.keep"})).one()
+            return str(row[0]), row[1]
+
+    state, payload = await stored()
+    assert state == "accepted" and payload is not None
+    assert "response_url" in payload and '"token"' not in payload and "gIkuvaNzQIHg97ATvDxqgjtO" not in payload
+    hold.set()
+    await slack.fake.responses_count(1)
+    for _ in range(100):  # the listener marks it done right after answering
+        if (await stored())[0] == "done":
+            break
+    assert await stored() == ("done", None)
