@@ -198,7 +198,13 @@ class App:
         return problems
 
     async def refresh_metrics(self) -> None:
-        await refresh_outbox_metrics(self.db, self.clock)
+        """The outbox gauges, from the database; when it does not answer (in time), the last values stay and
+        /metrics still answers: the process metrics matter most exactly then."""
+        try:
+            await asyncio.wait_for(refresh_outbox_metrics(self.db, self.clock), READY_CHECK_SECONDS)
+        except Exception as exc:
+            log.warning("metrics: the outbox gauges could not be read (%s); serving the last values",
+                        type(exc).__name__)
 
     async def close(self) -> None:
         if self.slack is not None:
@@ -433,7 +439,9 @@ async def shut_down(app: App, runner: web.AppRunner) -> None:
             log.exception("Stopping: %s failed; going on", name)
 
     app.ticker.shutdown()
-    await step("the web server", runner.cleanup())
+    # A third of the time at most: a request still open (a webhook reading GitHub) must not use it all.
+    web_share = left() / 3
+    await step("the web server", asyncio.wait_for(runner.cleanup(), web_share.total_seconds()))
     if app.slack is not None:
         unfinished = await app.slack.drain(left() / 2)
         if unfinished:

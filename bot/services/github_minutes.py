@@ -32,7 +32,8 @@ class GitHubMinutes:
         the latest note's id, so publishing again after new notes writes a new row, which edits the
         comment made before (its id, from the earlier row, rides along)."""
         repositories = self.settings.github.repositories
-        if not repositories or meeting.id is None or not notes.notes:
+        # Without GITHUB_TOKEN no notifier could send them: they would only pile up as failures.
+        if not self.settings.secrets.github_enabled or not repositories or meeting.id is None or not notes.notes:
             return False
         latest = max(n.id for n in notes.notes)
         written = 0

@@ -17,7 +17,8 @@ import yaml
 from tests.e2e.test_run import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS_READ = {"DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "QUORUM_METRICS_TOKEN"}
+SECRETS_READ = {"DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "QUORUM_METRICS_TOKEN",
+                "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "DISCOURSE_API_KEY"}
 
 
 def _compose() -> dict[str, Any]:
@@ -51,6 +52,8 @@ def test_compose_runs_quorum_on_postgres_once_it_is_healthy() -> None:
     passed = {name for name, value in quorum["environment"].items() if str(value).startswith("${")}
     assert passed - {"QUORUM_DATABASE_URL"} <= SECRETS_READ, "only variables Quorum reads are passed through"
     assert all(str(value).startswith("${") for name, value in quorum["environment"].items() if name in SECRETS_READ)
+    # Every secret Quorum reads can be passed: none of forum, GitHub or the platforms is out of reach.
+    assert set(quorum["environment"]) >= SECRETS_READ
 
 
 def test_the_image_command_and_its_health_checks_work(quorum_env: dict[str, str], tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import App
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.services.outbox import outbox_report
 from storage.queries import outbox as outbox_q
 from tests.adapters.github.conftest import LABEL, REPO, at, drain_github
@@ -189,3 +190,25 @@ async def test_a_republish_supersedes_a_comment_still_waiting(app: App, fake_git
         statuses = sorted(m.status for m in await outbox_q.all_messages(session) if m.kind == "github_comment")
     assert statuses == ["cancelled", "sent"]
     assert sum(1 for r in fake_github.requests if r.method in ("POST", "PATCH")) == 1
+
+
+async def test_without_a_token_publishing_writes_no_comment_that_could_never_be_sent(
+        github_settings: Settings, clock: ManualClock, members: Members) -> None:
+    from dataclasses import replace
+
+    from bot.app import build_app
+    from bot.config import Secrets
+
+    app = build_app(replace(github_settings, secrets=Secrets()), clock=clock, platforms=())
+    try:
+        chat, alice = app.dispatcher, members.chair()
+        await ok(chat, alice, SEED_SERIES)
+        added = await ok(chat, members.member("bob"), '/agenda add "x" https://github.com/apache/tvm/issues/5')
+        clock.set(FIRST + timedelta(minutes=10))
+        await ok(chat, alice, f'/notes add "Done" item=#{added.data["item"]["number"]}')
+        await ok(chat, alice, "/notes publish")
+        async with app.db.read() as session:
+            kinds = [m.kind for m in await outbox_q.all_messages(session)]
+        assert "github_comment" not in kinds and "channel" in kinds  # the chat minutes still go out
+    finally:
+        await app.close()
