@@ -55,6 +55,12 @@ def escape_markdown(text: str) -> str:
     return "\n".join(lines)
 
 
+def autolink(link: str) -> str:
+    """A member's link in Markdown, as ``<url>`` (also a valid link destination: ``[text](<url>)``); a ``<``
+    or ``>`` in it, which would end it early and let the rest forge markup, is percent-encoded."""
+    return "<" + link.replace("<", "%3C").replace(">", "%3E") + ">"
+
+
 def _escape_marker(marker: str) -> str:
     if marker[-1] in ".)":
         return marker[:-1] + "\\" + marker[-1]

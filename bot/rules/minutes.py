@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.rules.member_text import escape_markdown
+from bot.rules.member_text import autolink, escape_markdown
 
 KINDS = ("note", "decision", "action")
 
@@ -46,11 +46,6 @@ def _md(text: str) -> str:
     return escape_markdown(text)
 
 
-def _link(link: str) -> str:
-    """An autolink; a ``>`` in the URL would end it early, so the angle brackets are percent-encoded."""
-    return "<" + link.replace("<", "%3C").replace(">", "%3E") + ">"
-
-
 def _line(note: MinutesNote) -> str:
     if note.kind == "decision":
         return f"- **Decision:** {_md(note.text)}"
@@ -77,7 +72,7 @@ def render_minutes(minutes: MinutesInput, level: int = 1) -> str:
         where[item.id] = f"item {item.position}"
         lines.append(f"{sub} {item.position}. {_md(item.title)}")
         lines.append("")
-        lines.append(f"{_link(item.link)} (#{item.number}, added by {_md(item.author_name)})")
+        lines.append(f"{autolink(item.link)} (#{item.number}, added by {_md(item.author_name)})")
         lines.append("")
         notes = by_item.get(item.id, [])
         lines.extend(_line(n) for n in notes) if notes else lines.append("- (no notes)")

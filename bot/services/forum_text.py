@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.rules.forum import neutral, unmentioned
+from bot.rules.member_text import autolink
 from bot.rules.minutes import MinutesInput, render_minutes
 from bot.rules.parsing import format_duration
 from bot.rules.time import agenda_deadline, format_home, render_in_zones
@@ -49,7 +50,8 @@ def meeting_title(series: SeriesInfo, name: str | None, starts_at: datetime, *, 
 def _agenda(items: Sequence[AgendaEntry]) -> list[str]:
     if not items:
         return ["_No items yet._"]
-    return [f"{i.position}. [{neutral(i.title)}]({i.link}) (added by {neutral(i.author_name)})" for i in items]
+    return [f"{i.position}. [{neutral(i.title)}]({autolink(i.link)}) (added by {neutral(i.author_name)})"
+            for i in items]
 
 
 def calendar_link(settings: Settings, series: SeriesInfo) -> str:
@@ -122,7 +124,7 @@ def item_reply(meeting_title_text: str, starts_at: datetime, series: SeriesInfo,
 def vote_topic(view: VoteView, zones: Sequence[str], electorate_digest: str) -> TopicText:
     home = zones[0] if zones else "UTC"
     size = len(view.electorate)
-    lines = [f"**{neutral(view.title)}**" + (f" ({view.link})" if view.link else ""), "",
+    lines = [f"**{neutral(view.title)}**" + (f" {autolink(view.link)}" if view.link else ""), "",
              f"**Rule:** {neutral(rule_words(view.rule))}.", "",
              "**Voting closes**", *zone_lines(view.closes_at, home, zones), "",
              f"**Electorate:** {size} holder{'s' if size != 1 else ''} of {neutral(view.binding_role)} when the vote "

@@ -112,7 +112,7 @@ async def test_a_forum_week_then_an_empty_week_then_a_flaky_forum(
         assert len(forum.topics) == 4  # the members' three and this meeting's topic
         body = topic.posts[0].raw
         assert "1. [\\[pre-RFC\\] Unify the meetings](" in body
-        assert "2. [Relay VM](https://github.com/apache/tvm/issues/1)" in body
+        assert "2. [Relay VM](<https://github.com/apache/tvm/issues/1>)" in body
         assert "3. [Old thread](" in body and topic.posts[0].revisions == 2  # one edit for the three items
         await app.reminders_tick()
         assert topic.posts[0].revisions == 2  # nothing changed: nothing sent

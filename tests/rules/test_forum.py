@@ -74,3 +74,9 @@ def test_forum_minutes_escape_member_text_once_and_mention_no_one() -> None:
     assert "Rename foo\\_bar" in posted and "foo\\\\" not in posted  # escaped once, as Markdown
     assert "Ask @\u200bcarol about \\<T\\> and \\*this\\*" in posted
     assert "@\u200bhere" in posted and "@here" not in posted.replace("@\u200bhere", "")
+
+
+def test_a_member_link_cannot_end_its_markdown_early() -> None:
+    from bot.rules.member_text import autolink
+
+    assert autolink("https://x.org/a)b>[c](<evil>") == "<https://x.org/a)b%3E[c](%3Cevil%3E>"
