@@ -162,7 +162,7 @@ class App:
     slack: SlackAdapter | None = None
     discord: DiscordAdapter | None = None
     github: GitHubClient | None = None
-    # Called by ``close``: HTTP sessions of outside services (the forum).
+    # Called by ``close``, in order: what outside services hold (GitHub's poll and session, the forum's).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def wake_soon(self) -> None:
@@ -209,9 +209,6 @@ class App:
     async def close(self) -> None:
         if self.slack is not None:
             await self.slack.close()
-        if self.github is not None:
-            await self.services.github.stop_poll()
-            await self.github.close()
         for closer in self.closers:
             await closer()
         await self.db.dispose()
@@ -326,6 +323,7 @@ def _build_github(app: App) -> web_routes.Handler | None:
     assert secrets.github_token is not None
     client = GitHubClient(secrets.github_token, app.settings.github_api_url, app.clock)
     app.github = client
+    app.closers += [app.services.github.stop_poll, client.close]  # the poll first, then its HTTP session
     app.services.github.reader = client
     app.services.notifiers["github"] = GitHubNotifier(client)
     app.ticker.add("github", app.services.github.start_poll)

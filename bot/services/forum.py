@@ -16,19 +16,18 @@ Everything here writes outbox rows in the caller's transaction; the forum notifi
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.contracts.reply import Reply, reply_to_json
+from bot.contracts.reply import Reply
 from bot.rules.forum import meeting_external_id, topic_id_in, topic_opens_at, vote_external_id
 from bot.rules.meetings import Occurrence
 from bot.rules.time import agenda_deadline
 from bot.services import forum_text
 from bot.services.meetings import MeetingService
 from bot.services.notes import MeetingNotes
-from bot.services.outbox import Outbox, supersede
+from bot.services.outbox import Outbox, encode_reply, supersede
 from bot.services.views import AgendaEntry, SeriesInfo
 from bot.services.votes import VoteView
 from storage.db import AsyncSession
@@ -47,11 +46,6 @@ IN_FLIGHT_GAP = timedelta(minutes=1)
 def electorate_digest_of(view: VoteView) -> str:
     """The electorate's digest a vote's forum topic records (beside the opened digest, which covers it)."""
     return view.electorate_digest
-
-
-def _payload(reply: Reply) -> str:
-    # As Outbox.enqueue stores it, so a stored row can be compared with what is wanted now.
-    return json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)
 
 
 class ForumRecord:
@@ -96,7 +90,7 @@ class ForumRecord:
                                       kind="forum_topic", target=external_id, reply=reply, due_at=now)
             return None
         latest = rows[-1]  # by id: the last thing asked of the forum
-        wanted = _payload(reply)
+        wanted = encode_reply(reply)
         if latest.payload == wanted:
             return None
         if (latest.status == "pending" and latest.claimed_by is None

@@ -23,8 +23,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.contracts.actor import Actor, platform_of
-from bot.contracts.reply import Reply, reply_from_json, reply_to_json
-from bot.services.outbox import Outbox
+from bot.contracts.reply import Reply, reply_from_json
+from bot.services.outbox import Outbox, encode_reply
 from bot.services.reminders import ReminderService, meeting_prefix
 from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
 from storage.db import AsyncSession
@@ -71,7 +71,7 @@ class MeetingStatusNotices:
         await self.reminders.replan_meeting(session, series, occurrence_of(row))
         reply = await self._post(session, series, row)
         latest = await self._latest_post(session, series, occurrence.key)
-        payload = json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)  # as Outbox.enqueue writes
+        payload = encode_reply(reply)
         if latest is not None and latest.status == "pending" and await outbox_q.update_unclaimed(
                 session, latest.id or 0, {"payload": payload}):
             return  # not sent yet: the channel sees the meeting's final state once
@@ -149,7 +149,7 @@ class MeetingStatusNotices:
         prefix = f"{RESTORED_NOTE}\n" if shown.text.startswith(RESTORED_NOTE) else ""
         reply = replace(current, title=shown.title, text=prefix + current.text + "\nRemoved: " + "; ".join(lines),
                         data={**current.data, "removed_by_chair": removals})
-        payload = json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)
+        payload = encode_reply(reply)
         if target.status == "pending" and await outbox_q.update_unclaimed(session, target.id or 0,
                                                                            {"payload": payload}):
             return

@@ -98,11 +98,16 @@ class Outbox:
         due = due_at or now
         return await q.insert_message(session, {
             "key": key, "workspace_id": workspace_id, "kind": kind, "target": target,
-            "payload": json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True),
+            "payload": encode_reply(reply),
             "fallback_channel": fallback_channel, "due_at": due, "expires_at": expires_at, "status": status,
             "attempts": 0, "claimed_by": None, "lease_until": None, "next_attempt_at": due,
             "sent_at": None, "last_error": None, "platform_ref": None, "created_at": now,
         })
+
+
+def encode_reply(reply: Reply) -> str:
+    """A reply as the outbox stores it (``payload``): so a stored row can be compared with what is wanted now."""
+    return json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)
 
 
 async def supersede(session: AsyncSession, prefix: str, latest_key: str) -> list[OutboxMessage]:

@@ -19,7 +19,6 @@ Seams for features built elsewhere:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,14 +28,14 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.contracts.actor import Actor, platform_of
 from bot.contracts.outbound import OutboundKind
-from bot.contracts.reply import Reply, reply_to_json
+from bot.contracts.reply import Reply
 from bot.errors import Conflict
 from bot.rules.meetings import Occurrence
 from bot.rules.reminders import MAX_OFFSET, format_offsets, member_offsets, parse_offsets, superseded_overdue
 from bot.rules.time import agenda_deadline
 from bot.services import reminder_messages as messages
 from bot.services.meetings import MeetingService
-from bot.services.outbox import Outbox, OutboxDispatcher
+from bot.services.outbox import Outbox, OutboxDispatcher, encode_reply
 from bot.services.views import AgendaEntry, SeriesInfo, occurrence_of
 from storage.db import AsyncSession, Database
 from storage.models import Meeting
@@ -83,7 +82,7 @@ class PlannedMessage:
     fallback_channel: str | None = None
 
     def payload(self) -> str:
-        return json.dumps(reply_to_json(self.reply), ensure_ascii=False, sort_keys=True)
+        return encode_reply(self.reply)
 
 
 @dataclass

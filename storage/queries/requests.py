@@ -45,10 +45,11 @@ async def claim_interrupted(session: AsyncSession, now: datetime, lease_until: d
     table = SQLModel.metadata.tables["processedrequest"]
     interrupted = and_(table.c.state == "accepted", or_(
         table.c.lease_until <= now, and_(table.c.accepted_by == replica, table.c.created_at < started_at)))
-    chosen = (select(table.c.key).where(interrupted)
-              .order_by(table.c.lease_until).limit(limit).with_for_update(skip_locked=True))
+    # A MATERIALIZED CTE, as the outbox's claim (storage/queries/outbox.py): the locking subquery runs once.
+    chosen = (select(table.c.key).where(interrupted).order_by(table.c.lease_until).limit(limit)
+              .with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED"))
     statement = (update(table)
-                 .where(table.c.key.in_(chosen.scalar_subquery()), interrupted)
+                 .where(table.c.key.in_(select(chosen.c.key)), interrupted)
                  .values(lease_until=lease_until, attempts=table.c.attempts + 1, accepted_by=replica,
                          created_at=now)
                  .returning(table.c.key, table.c.payload, table.c.attempts))
