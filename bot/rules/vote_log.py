@@ -36,7 +36,7 @@ UNLOGGED: Any = _Unlogged()
 # The vote-level fields, in the order they are checked: a database's columns and an export's keys are
 # both mapped onto these names (bot/services/vote_audit.py).
 VOTE_FIELDS = (
-    "workspace", "title", "link", "rule", "binding_role", "opened_by", "opened_by_name", "opened_at",
+    "workspace", "number", "title", "link", "rule", "binding_role", "opened_by", "opened_by_name", "opened_at",
     "closes_at", "short_forced", "channel_id", "electorate_digest", "electorate_size", "opened_digest", "status",
     "closed_at", "closed_by", "closed_by_name", "close_forced", "tally", "outcome", "explanation", "head_digest",
 )
@@ -232,6 +232,8 @@ class LogCheck:
         ids = sorted(self.electorate)
         return {
             "workspace": logged(opened, "workspace") if v2 else UNLOGGED,
+            # The number members type (#3) is logged since per-workspace numbers; older logs do not say it.
+            "number": logged(opened, "number"),
             "title": logged(opened, "title"), "link": logged(opened, "link"), "rule": logged(opened, "rule"),
             "binding_role": logged(opened, "binding_role"), "opened_by": logged(opened, "opened_by"),
             "opened_by_name": logged(opened, "opened_by_name"),

@@ -72,7 +72,8 @@ def stated_fields(vote: Vote) -> dict[str, Any]:
     """Every column of the vote row, under the vote field it states (bot/rules/vote_log.py VOTE_FIELDS)."""
     binding, other = tally_of(vote)
     return {
-        "workspace": vote.workspace_id, "title": vote.title, "link": vote.link, "rule": vote.rule,
+        "workspace": vote.workspace_id, "number": vote.number,
+        "title": vote.title, "link": vote.link, "rule": vote.rule,
         "binding_role": vote.binding_role, "opened_by": vote.opened_by, "opened_by_name": vote.opened_by_name,
         "opened_at": _time(vote.opened_at),
         "closes_at": _time(vote.closes_at), "short_forced": bool(vote.short_forced), "channel_id": vote.channel_id,

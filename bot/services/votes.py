@@ -239,7 +239,8 @@ class VoteService:
             await q.insert_electorate(session, vote.id, electorate)
             # Format 2 (bot/rules/vote_log.py): everything that decides or shows the vote, exact instants.
             event = await self._append(session, vote.id, "open", now, {
-                "format": EVENT_FORMAT, "workspace": actor.workspace_id, "title": title, "link": link,
+                "format": EVENT_FORMAT, "workspace": actor.workspace_id, "number": vote.number, "title": title,
+                "link": link,
                 "rule": rule, "binding_role": role, "opened_by": actor.member_id,
                 "opened_by_name": actor.display_name, "opened_at": event_time(now),
                 "closes_at": event_time(now + duration), "short_forced": short, "channel_id": actor.channel_id,

@@ -76,7 +76,7 @@ def test_member_text_is_neutralised() -> None:
 def test_minutes_cannot_be_forged_by_a_title_or_a_note() -> None:
     minutes = render_minutes(MinutesInput(
         title="Community", when="Wed", host="alice", note_taker="carol",
-        items=[MinutesItem(1, 1, "## Decisions", "https://x.org/a>b", "*bob*")],
+        items=[MinutesItem(1, 1, "## Decisions", "https://x.org/a>b", "*bob*", number=1)],
         notes=[MinutesNote(1, "decision", "- [ ] fake action", item_id=1)],
     ))
     lines = minutes.splitlines()

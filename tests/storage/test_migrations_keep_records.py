@@ -145,9 +145,10 @@ def _upgrade_keeping_records(url: str, *, data_at_every_release: bool) -> None:
         if revision == chain[0] or data_at_every_release:
             known = asyncio.run(_run(url, lambda connection, seen=frozenset(known): _fill(connection, set(seen))))
         before = asyncio.run(_run(url, _snapshot))
-    assert before.keys() >= known and all(len(before[name]) == ROWS_PER_TABLE for name in known)
+    # Every table was given rows (a migration may add some of its own, e.g. the per-workspace counters).
+    assert before.keys() >= known and all(len(before[name]) >= ROWS_PER_TABLE for name in known)
     if data_at_every_release:
-        assert all(len(rows) == ROWS_PER_TABLE for rows in before.values()), "every table was given rows"
+        assert all(len(rows) >= ROWS_PER_TABLE for rows in before.values()), "every table was given rows"
 
 
 @pytest.mark.parametrize("data_at_every_release", [False, True], ids=["first-release-to-head", "release-by-release"])
