@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
@@ -68,7 +68,7 @@ async def settle(app: App, clock: ManualClock) -> None:
 
 async def agenda_ids(app: App, day: date) -> dict[str, int]:
     view = await app.services.agenda.list("tvm", "community", day)
-    return {item.link: item.id for item in view.agenda}
+    return {item.link: item.number for item in view.agenda}
 
 
 def bot_posts(forum: FakeDiscourse) -> list[str]:
@@ -136,16 +136,17 @@ async def test_a_public_record_week_on_forum_and_github(
                  f'/notes add "Write the RFC" item=#{items[f"{ISSUE_URL}/101"]} kind=action owner=@bob')
         await ok(app.dispatcher, alice, "/notes publish")
         await settle(app, clock)
-        assert len(topic.posts) == 2 and "Write the RFC (bob)" in topic.posts[1].raw
+        assert len(topic.posts) == 2 and "### bob\n\n- [ ] Write the RFC" in topic.posts[1].raw
         assert len(pre_rfc.posts) == 2
         (comment,) = github.comments[(REPO, 101)]
         assert "Write the RFC (bob)" in comment["body"]
         assert sum(1 for r in github.requests if r.method == "POST") == posts_before
         assert any(r.method == "PATCH" for r in github.requests)
 
-        # -- week 2: nobody adds anything (the chair takes the label off after the meeting) ----------------
+        # -- week 2: nobody adds anything; the label stays on #101, but one labelling is one meeting's item
+        # (docs/github.md: removing and adding the label again is what puts it on a later meeting) ----------
         clock.set(utc(2022, 3, 2, 17, 1))
-        github.unlabel(REPO, 101, LABEL, by="alice-gh")
+        assert LABEL in github.repos[REPO][101].labels
         await app.services.github.poll_tick()
         await app.reminders_tick()
         empty = meeting_topic(forum, series_id, "2022-03-09")
@@ -204,9 +205,10 @@ async def test_a_public_record_week_on_forum_and_github(
         assert len(pre_rfc.posts) == 2
         assert {k: len(v) for k, v in github.comments.items()} == {(REPO, 101): 1, (REPO, 102): 1}
         async with app.db.read() as session:
-            rows = await outbox_q.all_messages(session)
+            rows = [r for r in await outbox_q.all_messages(session) if r.key.startswith(("forum:", "github_comment:"))]
+        # (Chat reminders the jumps of the clock skipped are "missed": not this test's business.)
         assert {r.status for r in rows} <= {"sent", "cancelled"}, [(r.key, r.status, r.last_error) for r in rows]
-        retried = [r for r in rows if r.status == "sent" and r.attempts > 1]
+        retried = [r for r in rows if r.status == "sent" and r.attempts > 1 and r.key.startswith("forum:")]
         assert len(retried) >= 3, [(r.kind, r.key, r.attempts) for r in rows]  # the faults were met, retried
         assert not forum.faults  # every queued fault was met
         assert API_KEY not in " ".join(r.last_error or "" for r in rows)
