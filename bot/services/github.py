@@ -153,8 +153,9 @@ class GitHubService:
             return False
         author, author_name = await self._author(session, series.workspace_id, issue.labelled_by)
         item = await agenda_q.insert_item(session, {
-            "meeting_id": meeting.id, "position": max((i.position for i in items), default=0) + 1,
-            "title": _title(issue.title), "link": issue.url, "link_key": normalize_link(issue.url),
+            "meeting_id": meeting.id, "workspace_id": series.workspace_id,
+            "position": max((i.position for i in items), default=0) + 1, "title": _title(issue.title),
+            "link": issue.url, "link_key": normalize_link(issue.url),
             "author": author, "author_name": author_name, "added_at": now,
         })
         recorded = await q.record_labelling(session, {

@@ -99,7 +99,7 @@ async def test_a_week_with_github(app: App, fake_github: FakeGitHub, clock: Manu
     # The meeting; notes on the two GitHub items (one mentioning @someone, which must not ping them).
     clock.set(FIRST + timedelta(minutes=10))
     view = await app.services.agenda.list("tvm", None, FIRST.date())
-    item_of = {item.link.rsplit("/", 1)[1]: item.id for item in view.agenda}
+    item_of = {item.link.rsplit("/", 1)[1]: item.number for item in view.agenda}
     alice = members.chair()
     await ok(chat, alice, f'/notes add "Everyone agrees, @tqchen too" item=#{item_of["101"]}')
     await ok(chat, alice, f'/notes add "Merge the meetings" item=#{item_of["101"]} kind=decision')
