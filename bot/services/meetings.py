@@ -154,7 +154,10 @@ class MeetingService:
                 names = [s.slug for s in await q.series_of_workspace(session, workspace_id)]
                 known = f" This workspace has: {', '.join(names)}." if names else (
                     " This workspace has no series yet: a chair creates one with /meeting series create.")
-                raise NotFound(f"There is no series '{slug}'.{known}")
+                # Often not meant as a series at all: the last word of a text typed without quotes
+                # (/notes add hello world). Saying so is the fix the member needs.
+                raise NotFound(f"There is no series '{slug}'.{known} If '{slug}' is part of your text, put the "
+                               "whole text in quotes.")
             return SeriesInfo.of(row)
         rows = await q.series_of_workspace(session, workspace_id)
         if not rows:

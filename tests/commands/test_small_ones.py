@@ -70,6 +70,10 @@ async def test_an_unquoted_title_is_asked_in_quotes_and_nothing_changes(dispatch
     # One word needs no quotes.
     (single,) = await console(dispatcher, members.chair("carol"), f"/agenda add Release {LINK}")
     assert single["ok"], single["text"]
+    # A note's last word reads as a series name (the grammar cannot tell): the answer says what to do.
+    (note,) = await console(dispatcher, members.chair("carol"), "/notes add hello world")
+    assert not note["ok"] and note["text"].startswith("There is no series 'world'.")
+    assert note["text"].endswith("If 'world' is part of your text, put the whole text in quotes.")
 
 
 async def test_rotation_join_answers_with_the_members_own_turns(dispatcher: Dispatcher, members: Members) -> None:

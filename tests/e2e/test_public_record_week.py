@@ -103,8 +103,8 @@ async def test_a_public_record_week_on_forum_and_github(
 
         await app.reminders_tick()
         body = topic.posts[0].raw
-        assert f"[Relay VM roadmap]({ISSUE_URL}/101)" in body, body
-        assert "[\\[pre-RFC\\] Unify the meetings](" in body and "_No items yet._" not in body
+        assert f"[Relay VM roadmap](<{ISSUE_URL}/101>)" in body, body
+        assert "[\\[pre-RFC\\] Unify the meetings](<" in body and "_No items yet._" not in body
         assert topic.posts[0].revisions == 2  # one edit for both items
         await app.reminders_tick()
         assert topic.posts[0].revisions == 2  # nothing changed: nothing sent
@@ -175,7 +175,7 @@ async def test_a_public_record_week_on_forum_and_github(
         forum.fail_next(500)
         forum.fail_next(429, retry_after="30")
         await tick_until_quiet(clock, app)
-        assert f"[ARM CI runners]({ISSUE_URL}/102)" in third.posts[0].raw
+        assert f"[ARM CI runners](<{ISSUE_URL}/102>)" in third.posts[0].raw
 
         clock.set(utc(2022, 3, 15, 15))  # the deadline (PDT now)
         forum.fail_next(500)
