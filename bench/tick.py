@@ -80,11 +80,12 @@ async def _seed_votes(db: Database, communities: int, votes: int) -> None:
     closes = bindparam("closes", type_=UTCDateTime())
     async with db.write() as session:
         await session.execute(
-            text("INSERT INTO vote (workspace_id, title, link, rule, binding_role, opened_by, opened_at, closes_at, "
-                 "short_forced, channel_id, status, close_forced, head_digest, electorate_digest, electorate_size) "
-                 "VALUES (:ws, 'Release', NULL, 'majority', 'PMC', 'bench', :opened, :closes, false, :channel, "
-                 "'open', false, '', '', 10)").bindparams(opened, closes),
-            [{"ws": f"discord:{n % communities}", "channel": f"chan{n % communities}", "opened": T0 - timedelta(days=3),
+            text("INSERT INTO vote (workspace_id, number, title, link, rule, binding_role, opened_by, opened_at, "
+                 "closes_at, short_forced, channel_id, status, close_forced, head_digest, electorate_digest, "
+                 "electorate_size) VALUES (:ws, :number, 'Release', NULL, 'majority', 'PMC', 'bench', :opened, "
+                 ":closes, false, :channel, 'open', false, '', '', 10)").bindparams(opened, closes),
+            [{"ws": f"discord:{n % communities}", "number": n + 1, "channel": f"chan{n % communities}",
+              "opened": T0 - timedelta(days=3),
               "closes": T0 + (timedelta(hours=12) if n % 2 == 0 else timedelta(days=5)) + timedelta(seconds=n)}
              for n in range(votes)])
         ids = [row[0] for row in (await session.execute(text("SELECT id FROM vote ORDER BY id"))).all()]
@@ -109,10 +110,10 @@ async def _seed(db: Database, communities: int, outbox_rows: int, votes: int = 0
             text("INSERT INTO workspace (id, platform, name, created_at) VALUES (:id, 'discord', :id, :t)")
             .bindparams(stamp), [{"id": f"discord:{n}", "t": T0 - timedelta(days=30)} for n in range(communities)])
         await session.execute(
-            text("INSERT INTO series (workspace_id, slug, name, weekday, local_time, timezone, start_date, "
+            text("INSERT INTO series (workspace_id, slug, feed_name, name, weekday, local_time, timezone, start_date, "
                  "duration_minutes, deadline_minutes, display_zones, link_hosts, channel, feed_token, created_by, "
-                 "created_at, updated_at) VALUES (:ws, :slug, 'Weekly', 0, '17:00', 'UTC', :start, 60, 1440, 'UTC', "
-                 "'', :channel, NULL, 'bench', :t, :t)").bindparams(stamp),
+                 "created_at, updated_at) VALUES (:ws, :slug, :slug, 'Weekly', 0, '17:00', 'UTC', :start, 60, 1440, "
+                 "'UTC', '', :channel, NULL, 'bench', :t, :t)").bindparams(stamp),
             [{"ws": f"discord:{n}", "slug": f"c{n}", "start": START, "channel": f"chan{n}",
               "t": T0 - timedelta(days=30)} for n in range(communities)])
         if outbox_rows:

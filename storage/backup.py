@@ -8,6 +8,7 @@ byte for byte."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from storage.types import UTCDateTime
 
 Dump = dict[str, list[dict[str, Any]]]
 INSERT_CHUNK = 500
+DUMP_PAGE = 1000  # rows encoded between two turns of the event loop
 
 
 def tables() -> list[Table]:
@@ -53,12 +55,18 @@ def _decode(column: Any, value: Any) -> Any:
 
 
 async def dump(session: AsyncSession) -> Dump:
+    """Every table's rows, encoded. A page of rows at a time, with the event loop running others in
+    between: a vote of 100,000 ballots must not stall the bot while it is backed up."""
     found: Dump = {}
     for table in tables():
         order = list(table.primary_key.columns) or list(table.columns)
-        rows = (await session.execute(select(table).order_by(*order))).mappings().all()
-        found[table.name] = [{column.name: _encode(column, row[column.name]) for column in table.columns}
-                             for row in rows]
+        result = await session.stream(select(table).order_by(*order))
+        encoded: list[dict[str, Any]] = []
+        async for page in result.mappings().partitions(DUMP_PAGE):
+            encoded.extend({column.name: _encode(column, row[column.name]) for column in table.columns}
+                           for row in page)
+            await asyncio.sleep(0)
+        found[table.name] = encoded
     return found
 
 
