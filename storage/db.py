@@ -262,6 +262,20 @@ class Database:
                     await connection.invalidate()
                     raise
 
+    async def delete_in_batches(self, delete: Callable[[AsyncSession, int], Awaitable[int]], *, batch: int,
+                                batches: int) -> tuple[int, bool]:
+        """Housekeeping deletes in small transactions, so no writer waits long behind them: ``delete(session,
+        limit)`` deletes up to ``limit`` rows and says how many; at most ``batches`` of them run. Returns the
+        rows deleted and whether some may be left (the last batch was full) for the caller's next turn."""
+        deleted = 0
+        for _ in range(batches):
+            async with self.write() as session:
+                count = await delete(session, batch)
+            deleted += count
+            if count < batch:
+                return deleted, False
+        return deleted, True
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction: on SQLite it sees what was committed when it began, and never waits

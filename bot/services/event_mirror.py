@@ -72,13 +72,9 @@ class EventMirrorService:
         """Delete the links of meetings that ended longer ago than the retention (``[outbox] retention_days``,
         the one retention of history), in small transactions; a backlog left over goes at the next call."""
         before = self.clock.now() - self.settings.outbox.retention
-        deleted = 0
-        for _ in range(PRUNE_BATCHES):
-            async with self.db.write() as session:
-                count = await q.prune_links_ended_before(session, before, PRUNE_BATCH)
-            deleted += count
-            if count < PRUNE_BATCH:
-                break
+        deleted, _ = await self.db.delete_in_batches(
+            lambda session, limit: q.prune_links_ended_before(session, before, limit),
+            batch=PRUNE_BATCH, batches=PRUNE_BATCHES)
         return deleted
 
     async def workspace_of_series(self, series_id: int) -> str | None:

@@ -328,16 +328,10 @@ class OutboxDispatcher:
         if self.workspace_id is not None or (self._next_prune is not None and now < self._next_prune):
             return 0
         before = now - self.settings.outbox.retention
-        deleted = 0
-        self._next_prune = now + PRUNE_EVERY
-        for _ in range(PRUNE_BATCHES_PER_TICK):
-            async with self.db.write() as session:
-                count = await q.prune_sent(session, before, PRUNE_BATCH)
-            deleted += count
-            if count < PRUNE_BATCH:
-                break
-        else:
-            self._next_prune = None  # more to delete: go on at the next tick
+        deleted, more = await self.db.delete_in_batches(lambda session, limit: q.prune_sent(session, before, limit),
+                                                        batch=PRUNE_BATCH, batches=PRUNE_BATCHES_PER_TICK)
+        # More to delete: go on at the next tick.
+        self._next_prune = None if more else now + PRUNE_EVERY
         if deleted:
             log.info("outbox: deleted %d sent message(s) older than %s", deleted, self.settings.outbox.retention)
         return deleted
