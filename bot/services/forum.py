@@ -43,11 +43,6 @@ NO_ITEMS_REASON = "no agenda items"  # the status_reason the deadline step gives
 IN_FLIGHT_GAP = timedelta(minutes=1)
 
 
-def electorate_digest_of(view: VoteView) -> str:
-    """The electorate's digest a vote's forum topic records (beside the opened digest, which covers it)."""
-    return view.electorate_digest
-
-
 class ForumRecord:
     def __init__(self, settings: Settings, meetings: MeetingService, outbox: Outbox) -> None:
         self.settings = settings
@@ -178,7 +173,7 @@ class ForumRecord:
         if not self.enabled:
             return
         zones = self.settings.default_display_zones
-        text = forum_text.vote_topic(view, zones, electorate_digest_of(view))
+        text = forum_text.vote_topic(view, zones, view.electorate_digest)
         await self.outbox.enqueue(
             session, key=f"forum:vote:{view.id}:open", workspace_id=view.workspace_id, kind="forum_topic",
             target=vote_external_id(view.id),
