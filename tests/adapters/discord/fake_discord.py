@@ -45,6 +45,7 @@ class Call:
     path: str  # without the /api/v10 prefix
     query: dict[str, str]
     body: Any
+    token: str = ""  # the bot token it came with (replicas in a test use different ones to tell them apart)
 
 
 @dataclass
@@ -72,6 +73,9 @@ class FakeDiscord:
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     shard_of: dict[web.WebSocketResponse, tuple[int, int]] = field(default_factory=dict)
     sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    token_of: dict[web.WebSocketResponse, str] = field(default_factory=dict)
+    # (event, token of the session it went to) for each dispatch sent.
+    dispatched: list[tuple[str, str]] = field(default_factory=list)
     recommended_shards: int = 1
     # While set, new gateway connections are refused (503), as during a Discord gateway outage.
     refusing: bool = False
@@ -84,6 +88,7 @@ class FakeDiscord:
         guild_id = data.get("guild_id") or (data.get("id") if event in GUILD_EVENTS else None)
         for socket, (shard_id, num_shards) in list(self.shard_of.items()):
             if shard_id == (shard_for(int(guild_id), num_shards) if guild_id else 0):
+                self.dispatched.append((event, self.token_of.get(socket, "")))
                 await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
 
     async def close_shard(self, shard_id: int, code: int = 4000) -> None:
@@ -113,17 +118,19 @@ class FakeDiscord:
                 await socket.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}}))
         self.sockets.remove(socket)
         self.shard_of.pop(socket, None)
+        self.token_of.pop(socket, None)
         return socket
 
     async def _identify(self, socket: web.WebSocketResponse, request: web.Request, identify: dict[str, Any]) -> None:
         shard_id, num_shards = identify.get("shard", [0, 1])
         self.calls.append(Call("WS", "/gateway", {}, {"op": 2, "intents": identify["intents"],
-                                                      "shard": [shard_id, num_shards]}))
+                                                      "shard": identify.get("shard")}, identify["token"]))
         if not 0 <= shard_id < num_shards:
             await socket.close(code=4010)  # Discord: "Invalid shard"
             return
         session = f"session-{shard_id}-{next(self._seq)}"
         self.sessions[session] = self.shard_of[socket] = (shard_id, num_shards)
+        self.token_of[socket] = identify["token"]
         mine = [g for g in self.guilds if shard_for(int(g["id"]), num_shards) == shard_id]
         ready = {"v": 10, "user": BOT_USER, "guilds": [{"id": g["id"], "unavailable": True} for g in mine],
                  "session_id": session, "resume_gateway_url": str(request.url), "shard": [shard_id, num_shards],
@@ -204,12 +211,7 @@ class FakeDiscord:
             return 200, message
         found = re.fullmatch(r"/guilds/(\d+)(/channels)?", path)
         if found and method == "GET":
-            guild = next((g for g in self.guilds if g["id"] == found.group(1)), None)
-            if guild is None:
-                return 404, {"message": "Unknown Guild", "code": 10004}
-            if found.group(2):
-                return 200, [{**c, "guild_id": guild["id"]} for c in guild["channels"]]
-            return 200, {k: v for k, v in guild.items() if k not in GATEWAY_ONLY}
+            return self._guild(found.group(1), channels=bool(found.group(2)))
         found = re.fullmatch(r"/guilds/\d+/members/(\d+)", path)
         if found and method == "GET":
             known = self.members.get(found.group(1))
@@ -218,6 +220,15 @@ class FakeDiscord:
         if found:
             return self._events(method, found.group(1), found.group(3), body)
         return 404, {"message": "Unknown route (fake)", "code": 0}
+
+    def _guild(self, guild_id: str, *, channels: bool) -> tuple[int, Any]:
+        """Get Guild (without the gateway-only fields) or Get Guild Channels."""
+        known = next((g for g in self.guilds if g["id"] == guild_id), None)
+        if known is None:
+            return 404, {"message": "Unknown Guild", "code": 10004}
+        if channels:
+            return 200, [{**c, "guild_id": guild_id} for c in known["channels"]]
+        return 200, {k: v for k, v in known.items() if k not in GATEWAY_ONLY}
 
     def _events(self, method: str, guild_id: str, event_id: str | None, body: Any) -> tuple[int, Any]:
         if event_id is None and method == "GET":
@@ -243,7 +254,8 @@ class FakeDiscord:
         body = json.loads(raw) if raw and request.content_type == "application/json" else None
         if body is None and raw and request.content_type.startswith("multipart/"):
             body = _payload_json(raw)
-        self.calls.append(Call(request.method, path, dict(request.query), body))
+        token = request.headers.get("Authorization", "").removeprefix("Bot ")
+        self.calls.append(Call(request.method, path, dict(request.query), body, token))
         async with self._arrived:
             self._arrived.notify_all()
         for failure in self.failures:
