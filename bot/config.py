@@ -86,6 +86,11 @@ class DiscordConfig:
         return self.shard_count is not None
 
     @property
+    def holds_every_shard(self) -> bool:
+        """This process sees every guild the bot is in (unsharded, or all the shards here)."""
+        return self.shard_count is None or set(self.own_shards) == set(range(self.shard_count))
+
+    @property
     def own_shards(self) -> tuple[int, ...]:
         """The shards this process connects (empty when unsharded)."""
         if self.shard_count is None:

@@ -106,6 +106,11 @@ def interaction_payload(kind: int, data: dict[str, Any], actor: tuple[int, str, 
     return _base(kind, data, actor, in_guild=True, guild_id=guild_id, channel_id=channel_id)
 
 
+def direct_message_payload(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]]) -> dict[str, Any]:
+    """An INTERACTION_CREATE body in a direct message with the bot."""
+    return _base(kind, data, actor, in_guild=False)
+
+
 def _base(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]], *, in_guild: bool,
           message: dict[str, Any] | None = None, guild_id: int = GUILD_ID,
           channel_id: int = CHANNEL_ID) -> dict[str, Any]:

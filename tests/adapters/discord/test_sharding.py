@@ -23,7 +23,14 @@ from bot.config import DiscordConfig, Secrets, Settings
 from bot.contracts.outbound import DeliveryError, OutboundMessage
 from bot.contracts.reply import Reply
 from tests.adapters.discord.fake_discord import FakeDiscord, shard_for
-from tests.adapters.discord.harness import CHANNEL_ID, GUILD_ID, command_data, guild_payload, interaction_payload
+from tests.adapters.discord.harness import (
+    CHANNEL_ID,
+    GUILD_ID,
+    command_data,
+    direct_message_payload,
+    guild_payload,
+    interaction_payload,
+)
 from tests.adapters.discord.test_commands import ALICE, SERIES
 
 # GUILD_ID (the harness's guild) is on shard 1 of 2; this one is on shard 0.
@@ -93,6 +100,14 @@ async def test_each_replica_holds_serves_and_syncs_only_its_shards_guild(
     assert fake.dispatched == [("INTERACTION_CREATE", TOKENS[0]), ("INTERACTION_CREATE", TOKENS[1])]
     answers = await asyncio.wait_for(fake.wait_for("POST", CALLBACK, 2), 10)
     assert all("Created series community" in call.body["data"]["content"] for call in answers)
+
+    # A direct message arrives on shard 0. Replica 0 holds one guild, but the bot is in others it cannot
+    # see: without [discord] guild_ids naming one, it asks for the command in the server's channel.
+    dm = command_data(("meeting", "series", "list"), {}, in_guild=False)
+    await fake.dispatch("INTERACTION_CREATE", direct_message_payload(2, dm, ALICE))
+    assert fake.dispatched[-1] == ("INTERACTION_CREATE", TOKENS[0])
+    answer = (await asyncio.wait_for(fake.wait_for("POST", CALLBACK, 3), 10))[-1]
+    assert answer.body["data"]["content"].startswith("This direct message doesn't belong to one server")
 
     # Each new series' four meetings become events in its own guild, made by the replica holding it.
     for guild in (GUILD_0, GUILD_1):
