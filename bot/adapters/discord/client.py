@@ -259,13 +259,28 @@ class DiscordAdapter:
                           "DISCORD_API_URL.", self.settings.discord_api_url.rstrip("/"), type(exc).__name__)
                 return
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
-        self._task = asyncio.get_running_loop().create_task(self._run(token), name="quorum-discord")
-
-    async def _run(self, token: str) -> None:
+        # Log in here, then connect in the background (together what Client.start does): a refused token
+        # is reported at once, and stop() knows whether there is anything to close (discord.py's sharded
+        # client cannot be closed before a login has begun).
         try:
-            await self.client.start(token)
+            await self.client.login(token)
         except discord.LoginFailure:
             log.error("Discord: the token was refused; check DISCORD_TOKEN (docs/discord.md)")
+            await self.client.close()
+            return
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            log.error("Discord: logging in failed (%s); Discord stays off until Quorum restarts",
+                      type(exc).__name__)
+            await self.client.close()
+            return
+        except asyncio.CancelledError:  # a stop while logging in
+            await self.client.close()
+            raise
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="quorum-discord")
+
+    async def _run(self) -> None:
+        try:
+            await self.client.connect()
         except discord.PrivilegedIntentsRequired:
             log.error("Discord: the members intent is on in the config but not in the developer portal; "
                       "enable 'Server Members Intent' or set [discord] members_intent = false")
@@ -275,6 +290,7 @@ class DiscordAdapter:
             await self.client.events.tick()
 
     async def stop(self) -> None:
+        if self._task is None:
+            return  # never logged in, or already closed after a failed login: nothing is open
         await self.client.close()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(self._task, return_exceptions=True)

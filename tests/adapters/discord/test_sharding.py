@@ -16,12 +16,14 @@ from dataclasses import replace
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.adapters.discord.client import ShardedQuorumClient
-from bot.app import App, build_app
+from bot.adapters.discord.client import DiscordAdapter, ShardedQuorumClient
+from bot.app import App, build_app, build_services
 from bot.clock import ManualClock
+from bot.commands.dispatcher import Dispatcher
 from bot.config import DiscordConfig, Secrets, Settings
 from bot.contracts.outbound import DeliveryError, OutboundMessage
 from bot.contracts.reply import Reply
+from storage.db import Database
 from tests.adapters.discord.fake_discord import FakeDiscord, shard_for
 from tests.adapters.discord.harness import (
     CHANNEL_ID,
@@ -185,3 +187,28 @@ async def test_ready_names_the_shard_that_is_down_until_it_is_back(replicas: tup
         assert not next(iter(done)).exception()
         assert (await one_web.get("/health/ready")).status == 200
         assert [g.id for g in one.guilds] == [GUILD_1]
+
+
+async def test_a_sharded_replica_whose_discord_stays_off_starts_and_stops(
+        db: Database, clock: ManualClock, settings: Settings, fake: FakeDiscord, default_gateway: None) -> None:
+    fake.fail("GET", "/gateway/bot", 500, {"message": "down"})
+    configured = replace(settings, secrets=Secrets(discord_token=TOKENS[1]), discord_api_url=f"{fake.url}/api/v10",
+                         discord=DiscordConfig(shard_count=2, shard_ids=(1,)))
+    adapter = DiscordAdapter(Dispatcher(build_services(db, clock, configured)))
+    await adapter.start()
+    assert adapter.problems() == [
+        "Discord shard 1 (of 2) is not connected; its guilds wait until it is back (see the log for why)"]
+    await adapter.stop()
+
+
+async def test_a_refused_token_is_reported_at_start(db: Database, clock: ManualClock, settings: Settings,
+                                                    fake: FakeDiscord, default_gateway: None,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    fake.fail("GET", "/users/@me", 401, {"message": "401: Unauthorized", "code": 0})
+    configured = replace(settings, secrets=Secrets(discord_token=TOKENS[0]), discord_api_url=f"{fake.url}/api/v10",
+                         discord=DiscordConfig(shard_count=2, shard_ids=(0,)))
+    adapter = DiscordAdapter(Dispatcher(build_services(db, clock, configured)))
+    await adapter.start()
+    assert "the token was refused; check DISCORD_TOKEN" in caplog.text
+    assert adapter.client.is_closed() and not fake.calls_to("WS", "/gateway")
+    await adapter.stop()
