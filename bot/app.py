@@ -191,8 +191,8 @@ class App:
         except Exception as exc:  # timeouts, refused connections, driver errors: all mean "not reachable"
             problems.append(f"the database does not answer ({type(exc).__name__}); "
                             f"check {safe_url(self.settings.database_url)}")
-        if self.discord is not None and not self.discord.connected:
-            problems.append("Discord is not connected (see the log for why)")
+        if self.discord is not None:
+            problems.extend(self.discord.problems())
         if self.slack is not None and not await self.slack.connected():
             problems.append("Slack Socket Mode is not connected (see the log for why)")
         return problems

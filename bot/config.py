@@ -76,6 +76,26 @@ class DiscordConfig:
     sync_global: bool = False
     application_id: int | None = None  # for `quorum discord invite-url`
     members_intent: bool = False  # privileged; lets role holders be listed for vote electorates
+    # Gateway sharding (docs/operations.md): None keeps one unsharded connection holding every guild.
+    # ``shard_count`` alone runs all its shards here; ``shard_ids`` picks this replica's share of them.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def sharded(self) -> bool:
+        return self.shard_count is not None
+
+    @property
+    def holds_every_shard(self) -> bool:
+        """This process sees every guild the bot is in (unsharded, or all the shards here)."""
+        return self.shard_count is None or set(self.own_shards) == set(range(self.shard_count))
+
+    @property
+    def own_shards(self) -> tuple[int, ...]:
+        """The shards this process connects (empty when unsharded)."""
+        if self.shard_count is None:
+            return ()
+        return self.shard_ids if self.shard_ids is not None else tuple(range(self.shard_count))
 
 
 @dataclass(frozen=True)
@@ -280,7 +300,7 @@ _KNOWN = {
     "reminders": {"member_offsets", "author_offset", "channel_before_deadline", "vote_before_close",
                   "max_attempts"},
     "outbox": {"retention_days", "concurrency", "lease_seconds"},
-    "discord": {"guild_ids", "sync_global", "application_id", "members_intent"},
+    "discord": {"guild_ids", "sync_global", "application_id", "members_intent", "shard_count", "shard_ids"},
     "forum": {"url", "username", "category", "vote_category", "topic_lead", "lookup_timeout_seconds"},
     "scheduler": {"tick_seconds"},
     "github": {"repositories", "labels", "poll_seconds"},
@@ -371,7 +391,7 @@ def _build(raw: dict[str, Any], text: str, env: Mapping[str, str], source: str, 
     zones = _display_zones(reader)
     hosts = tuple(h.lower() for h in reader.strings("defaults", "allowed_link_hosts", ()))
     reminders = _reminders(reader)
-    discord = _discord(reader)
+    discord = _discord(reader, env)
     outbox = _outbox(reader)
     forum = _forum(reader)
     tick = _tick_seconds(reader)
@@ -555,7 +575,7 @@ def _reminders(reader: _Reader) -> ReminderConfig:
     )
 
 
-def _discord(reader: _Reader) -> DiscordConfig:
+def _discord(reader: _Reader, env: Mapping[str, str]) -> DiscordConfig:
     guild_ids_raw = reader.get("discord", "guild_ids", list, [])
     guild_ids: list[int] = []
     for gid in guild_ids_raw:
@@ -569,10 +589,71 @@ def _discord(reader: _Reader) -> DiscordConfig:
     if application_id is not None and not str(application_id).isdigit():
         reader.problem("discord", "application_id", f"'{application_id}' is not an application id (a number)")
         application_id = None
+    shard_count, shard_ids = _shards(reader, env)
     return DiscordConfig(guild_ids=tuple(guild_ids),
                          sync_global=reader.get("discord", "sync_global", bool, False),
                          application_id=int(application_id) if application_id is not None else None,
-                         members_intent=reader.get("discord", "members_intent", bool, False))
+                         members_intent=reader.get("discord", "members_intent", bool, False),
+                         shard_count=shard_count, shard_ids=shard_ids)
+
+
+def _shards(reader: _Reader, env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    """``[discord] shard_count`` and ``shard_ids``, each overridden by ``DISCORD_SHARD_COUNT`` /
+    ``DISCORD_SHARD_IDS`` ("0,1"): replicas usually share one file, so each is given its shards by its
+    environment. Invalid values leave the process unsharded (and are problems, so it does not start)."""
+    count_where: tuple[str, str | None] = ("discord", "shard_count")
+    ids_where: tuple[str, str | None] = ("discord", "shard_ids")
+
+    def problem(where: tuple[str, str | None], message: str) -> None:
+        table, key = where
+        if key is None:  # an environment variable: no line to point at
+            reader.problems.append(ConfigProblem(table, message))
+        else:
+            reader.problem(table, key, message)
+
+    count: int | None = reader.get("discord", "shard_count", int, None)
+    if env.get("DISCORD_SHARD_COUNT", "").strip():
+        count_where = ("DISCORD_SHARD_COUNT", None)
+        text = env["DISCORD_SHARD_COUNT"].strip()
+        count = int(text) if text.isdigit() else None
+        if count is None:
+            problem(count_where, f"'{text[:20]}' is not a number of shards: give a whole number such as 2")
+            return None, None
+    if count is not None and count < 1:
+        problem(count_where, f"is {count}: give the total number of shards, 1 or more, the same on every replica")
+        return None, None
+
+    raw_ids: list[Any] | None = reader.get("discord", "shard_ids", list, None)
+    if env.get("DISCORD_SHARD_IDS", "").strip():
+        ids_where = ("DISCORD_SHARD_IDS", None)
+        raw_ids = [part.strip() for part in env["DISCORD_SHARD_IDS"].split(",")]
+    if raw_ids is None:
+        return count, None
+    ids: list[int] = []
+    for value in raw_ids:
+        if isinstance(value, int) and not isinstance(value, bool):
+            ids.append(value)
+        elif isinstance(value, str) and value.isdigit():
+            ids.append(int(value))
+        else:
+            problem(ids_where, f"'{value}' is not a shard id: give whole numbers from 0, e.g. \"0,1\"")
+            return count, None
+    if not ids:
+        problem(ids_where, "is empty: list this replica's shard ids, or leave it out to run every shard here")
+        return count, None
+    if count is None:
+        problem(ids_where, "needs shard_count too ([discord] shard_count or DISCORD_SHARD_COUNT): the total "
+                           "number of shards, the same on every replica")
+        return None, None
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        problem(ids_where, f"names shard {repeated[0]} twice: give each shard id once")
+        return count, None
+    outside = [i for i in ids if i >= count]
+    if outside:
+        problem(ids_where, f"has shard {outside[0]}, but with shard_count {count} the ids run from 0 to {count - 1}")
+        return count, None
+    return count, tuple(ids)
 
 
 def _outbox(reader: _Reader) -> OutboxConfig:

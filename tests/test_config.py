@@ -164,3 +164,53 @@ def test_forum_problems_are_reported(tmp_path: Path) -> None:
         load_settings(path, {})
     text = str(raised.value)
     assert "forum.url" in text and "forum.topic_lead" in text and "forum.api_key" in text
+
+
+def test_discord_shards_from_the_file_and_per_replica_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "quorum.toml"
+    config.write_text("[discord]\nshard_count = 4\nshard_ids = [0, 1]\n", encoding="utf-8")
+    discord = load_settings(config, {}).discord
+    assert (discord.shard_count, discord.shard_ids, discord.own_shards) == (4, (0, 1), (0, 1))
+    # Replicas share the file; each is given its own shards by its environment.
+    discord = load_settings(config, {"DISCORD_SHARD_IDS": "2, 3"}).discord
+    assert (discord.shard_count, discord.own_shards) == (4, (2, 3))
+    discord = load_settings(None, {"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "1"}).discord
+    assert (discord.shard_count, discord.own_shards) == (2, (1,))
+    # A count alone runs every shard in this process; nothing at all stays unsharded, as before.
+    assert load_settings(None, {"DISCORD_SHARD_COUNT": "3"}).discord.own_shards == (0, 1, 2)
+    unsharded = load_settings(None, {}).discord
+    assert not unsharded.sharded and unsharded.own_shards == ()
+
+
+@pytest.mark.parametrize(("text", "env", "expected"), [
+    ("shard_ids = [0]\n", {},
+     "line 2: discord.shard_ids: needs shard_count too ([discord] shard_count or DISCORD_SHARD_COUNT): the total "
+     "number of shards, the same on every replica"),
+    ("shard_count = 2\nshard_ids = [0, 2]\n", {},
+     "line 3: discord.shard_ids: has shard 2, but with shard_count 2 the ids run from 0 to 1"),
+    ("shard_count = 2\nshard_ids = [1, 1]\n", {},
+     "line 3: discord.shard_ids: names shard 1 twice: give each shard id once"),
+    ("shard_count = 2\nshard_ids = []\n", {},
+     "line 3: discord.shard_ids: is empty: list this replica's shard ids, or leave it out to run every shard here"),
+    ("shard_count = 0\n", {},
+     "line 2: discord.shard_count: is 0: give the total number of shards, 1 or more, the same on every replica"),
+    ('shard_count = "2"\n', {}, "line 2: discord.shard_count: must be a whole number, not a string in quotes"),
+    ("shard_count = 4\n", {"DISCORD_SHARD_IDS": "0,4"},
+     "DISCORD_SHARD_IDS: has shard 4, but with shard_count 4 the ids run from 0 to 3"),
+    ("shard_count = 4\n", {"DISCORD_SHARD_IDS": "0,one"},
+     "DISCORD_SHARD_IDS: 'one' is not a shard id: give whole numbers from 0, e.g. \"0,1\""),
+    ("", {"DISCORD_SHARD_IDS": "0"},
+     "DISCORD_SHARD_IDS: needs shard_count too ([discord] shard_count or DISCORD_SHARD_COUNT): the total number "
+     "of shards, the same on every replica"),
+    ("", {"DISCORD_SHARD_COUNT": "four"},
+     "DISCORD_SHARD_COUNT: 'four' is not a number of shards: give a whole number such as 2"),
+    ("shard = 2\n", {},
+     "line 2: discord.shard: unknown key; known keys are application_id, guild_ids, members_intent, shard_count, "
+     "shard_ids, sync_global"),
+])
+def test_discord_shard_mistakes_are_explained(tmp_path: Path, text: str, env: dict[str, str], expected: str) -> None:
+    config = tmp_path / "quorum.toml"
+    config.write_text(f"[discord]\n{text}", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env)
+    assert str(caught.value) == expected

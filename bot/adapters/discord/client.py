@@ -1,6 +1,11 @@
 """The Discord client: minimum intents, the generated command tree synced per guild, persistent
 action buttons, scheduled-event mirroring and the notifier. ``DiscordAdapter`` is what bot/app.py builds,
-connects to the services and starts."""
+connects to the services and starts.
+
+With ``[discord] shard_count`` set the client is discord.py's ``AutoShardedClient`` connecting this
+replica's shards only (``shard_ids``): its cache then holds only those shards' guilds, so the per-guild
+work driven by the cache (command sync on ready, the scheduled-event sync) stays with the replica that
+holds the guild, while REST work (outbox deliveries) runs on any replica."""
 
 from __future__ import annotations
 
@@ -113,6 +118,12 @@ class QuorumClient(discord.Client):
     async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
         log.error("Discord command failed: %s", error)
 
+    def connection_problems(self) -> list[str]:
+        """For /health/ready: what is not connected, one sentence each; empty when all is."""
+        if self.is_ready() and not self.is_closed():
+            return []
+        return ["Discord is not connected (see the log for why)"]
+
     # -- role listing (electorate snapshots) ------------------------------------------------
     async def holders(self, workspace_id: str, role: str) -> dict[str, str] | None:
         """Everyone holding a configured role in the guild; None without the members intent (the
@@ -155,6 +166,47 @@ class QuorumClient(discord.Client):
         return found
 
 
+class ShardedQuorumClient(QuorumClient, discord.AutoShardedClient):
+    """``QuorumClient`` on discord.py's documented sharding: one gateway connection per shard of this
+    replica (``[discord] shard_ids``, default all of ``shard_count``). Discord sends each shard only the
+    guilds with ``(guild_id >> 22) % shard_count == shard_id``, and only their interactions."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        config = dispatcher.services.settings.discord
+        assert config.shard_count is not None, "a sharded client needs [discord] shard_count"
+        super().__init__(dispatcher, shard_count=config.shard_count, shard_ids=list(config.own_shards))
+        self.own_shards = config.own_shards
+        # Shards whose guilds have all arrived at least once (a RESUME keeps a shard's guilds, so a shard
+        # stays here across reconnects; whether its socket is open is asked of discord.py each time).
+        self._loaded: set[int] = set()
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        self._loaded.add(shard_id)
+        log.info("Discord: shard %d of %s ready with %d guild(s)", shard_id, self.shard_count,
+                 sum(1 for guild in self.guilds if guild.shard_id == shard_id))
+
+    def shards_down(self) -> list[int]:
+        """This replica's shards that are not connected with their guilds loaded."""
+        down = []
+        for shard_id in self.own_shards:
+            shard = self.get_shard(shard_id)
+            if shard_id not in self._loaded or shard is None or shard.is_closed():
+                down.append(shard_id)
+        return down
+
+    def connection_problems(self) -> list[str]:
+        return [f"Discord shard {shard_id} (of {self.shard_count}) is not connected; its guilds wait until it "
+                "is back (see the log for why)" for shard_id in self.shards_down()]
+
+
+def build_client(dispatcher: Dispatcher) -> QuorumClient:
+    """Sharded only when the config says so: unsharded, one connection holds every guild, as Discord
+    allows up to 2,500 guilds per connection."""
+    if dispatcher.services.settings.discord.sharded:
+        return ShardedQuorumClient(dispatcher)
+    return QuorumClient(dispatcher)
+
+
 async def gateway_from(api_url: str, token: str) -> yarl.URL:
     """The gateway a Discord-compatible server names in ``/gateway/bot`` (discord.py would otherwise
     connect to Discord's own gateway whatever the REST base)."""
@@ -173,7 +225,7 @@ class DiscordAdapter:
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self.settings = dispatcher.services.settings
-        self.client = QuorumClient(dispatcher)
+        self.client = build_client(dispatcher)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -189,10 +241,10 @@ class DiscordAdapter:
         """A series was created, changed or removed: its scheduled events follow (in the background)."""
         self.client.events.series_changed(series_id)
 
-    @property
-    def connected(self) -> bool:
-        """For /health/ready: logged in to the gateway with the guilds loaded, and not closed."""
-        return self.client.is_ready() and not self.client.is_closed()
+    def problems(self) -> list[str]:
+        """For /health/ready: each of this replica's connections (its shards, when sharded) that is not
+        logged in to the gateway with its guilds loaded, in one sentence; empty when all are."""
+        return self.client.connection_problems()
 
     async def start(self) -> None:
         token = self.settings.secrets.discord_token
@@ -207,13 +259,28 @@ class DiscordAdapter:
                           "DISCORD_API_URL.", self.settings.discord_api_url.rstrip("/"), type(exc).__name__)
                 return
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
-        self._task = asyncio.get_running_loop().create_task(self._run(token), name="quorum-discord")
-
-    async def _run(self, token: str) -> None:
+        # Log in here, then connect in the background (together what Client.start does): a refused token
+        # is reported at once, and stop() knows whether there is anything to close (discord.py's sharded
+        # client cannot be closed before a login has begun).
         try:
-            await self.client.start(token)
+            await self.client.login(token)
         except discord.LoginFailure:
             log.error("Discord: the token was refused; check DISCORD_TOKEN (docs/discord.md)")
+            await self.client.close()
+            return
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            log.error("Discord: logging in failed (%s); Discord stays off until Quorum restarts",
+                      type(exc).__name__)
+            await self.client.close()
+            return
+        except asyncio.CancelledError:  # a stop while logging in
+            await self.client.close()
+            raise
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="quorum-discord")
+
+    async def _run(self) -> None:
+        try:
+            await self.client.connect()
         except discord.PrivilegedIntentsRequired:
             log.error("Discord: the members intent is on in the config but not in the developer portal; "
                       "enable 'Server Members Intent' or set [discord] members_intent = false")
@@ -223,6 +290,7 @@ class DiscordAdapter:
             await self.client.events.tick()
 
     async def stop(self) -> None:
+        if self._task is None:
+            return  # never logged in, or already closed after a failed login: nothing is open
         await self.client.close()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(self._task, return_exceptions=True)

@@ -46,7 +46,15 @@ class Interactions:
         """The guild's workspace; in a direct message, the one guild the bot serves (if only one)."""
         if interaction.guild_id is not None:
             return workspace_id(interaction.guild_id)
-        guild_ids = set(self.settings.discord.guild_ids) or {g.id for g in self.client.guilds}
+        config = self.settings.discord
+        if config.guild_ids:
+            guild_ids = set(config.guild_ids)
+        elif config.holds_every_shard:
+            guild_ids = {g.id for g in self.client.guilds}
+        else:
+            # Direct messages arrive on shard 0 only, and this replica's cache holds its shards' guilds,
+            # not all of them: one guild here is not proof the bot serves only one.
+            return None
         if len(guild_ids) == 1:
             return workspace_id(next(iter(guild_ids)))
         return None

@@ -32,7 +32,7 @@ class DiscordNotifier:
             if message.kind == "dm":
                 return await self._dm(message)
             if message.kind == "channel":
-                return await _post(self._channel(message.workspace_id, message.target), _send_parts(message))
+                return await _post(await self._channel(message.workspace_id, message.target), _send_parts(message))
             if message.kind == "update":
                 channel_id, _, message_id = message.target.partition(":")
                 if not (channel_id.isdigit() and message_id.isdigit()):
@@ -73,20 +73,31 @@ class DiscordNotifier:
             notice = f"<@{user_id}> (your direct messages are closed, so here):"
             first = parts[0]
             first["content"] = f"{notice}\n{first['content']}"[:2000] if first.get("content") else notice
-            return await _post(self._channel(message.workspace_id, message.fallback_channel), parts)
+            return await _post(await self._channel(message.workspace_id, message.fallback_channel), parts)
 
-    def _channel(self, workspace: str, target: str) -> discord.abc.Messageable:
+    async def _channel(self, workspace: str, target: str) -> discord.abc.Messageable:
         """A channel by id, ``<#id>`` mention, or name in the workspace's guild."""
         raw = target.strip().removeprefix("<#").removesuffix(">").lstrip("#")
         if raw.isdigit():
             return self.client.get_partial_messageable(int(raw))
         guild_id = workspace.removeprefix("discord:")
-        guild = self.client.get_guild(int(guild_id)) if guild_id.isdigit() else None
-        found = discord.utils.get(guild.text_channels, name=raw) if guild is not None else None
+        found = await self._named(int(guild_id), raw) if guild_id.isdigit() else None
         if found is None:
             raise DeliveryError(f"there is no channel '{target}' in {workspace}: set the series' channel to an "
                                 "existing channel", transient=False)
         return found
+
+    async def _named(self, guild_id: int, name: str) -> discord.abc.Messageable | None:
+        """The guild's text channel called ``name``: from the cache when this process holds the guild, else
+        asked of Discord (a replica delivers any guild's messages, whichever shard holds the guild)."""
+        guild = self.client.get_guild(guild_id)
+        if guild is not None:
+            return discord.utils.get(guild.text_channels, name=name)
+        try:
+            channels = await (await self.client.fetch_guild(guild_id, with_counts=False)).fetch_channels()
+        except discord.NotFound:
+            return None
+        return next((c for c in channels if isinstance(c, discord.TextChannel) and c.name == name), None)
 
 
 async def _post(channel: discord.abc.Messageable, parts: list[dict[str, Any]]) -> str:

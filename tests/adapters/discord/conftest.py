@@ -3,7 +3,7 @@ a client logged in against the fake."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import discord
 import pytest
@@ -44,3 +44,11 @@ async def client(dispatcher: Dispatcher, fake: FakeDiscord) -> AsyncIterator[Quo
     await guild_create(started)
     yield started
     await started.close()
+
+
+@pytest.fixture
+def default_gateway() -> Iterator[None]:
+    """For tests that start an adapter: it points discord.py's gateway at the fake's."""
+    saved = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

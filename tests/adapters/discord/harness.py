@@ -62,18 +62,19 @@ ROLES = ((CHAIR_ROLE_ID, "Maintainers"), (OTHER_ROLE_ID, "Contributors"))
 
 
 def guild_payload(roles: tuple[tuple[int, str], ...] = ROLES,
-                  members: tuple[tuple[int, str, tuple[int, ...]], ...] = ()) -> dict[str, Any]:
+                  members: tuple[tuple[int, str, tuple[int, ...]], ...] = (), *, guild_id: int = GUILD_ID,
+                  channel_id: int = CHANNEL_ID, name: str = "TVM") -> dict[str, Any]:
     return {
-        "id": str(GUILD_ID), "name": "TVM", "icon": None, "owner_id": "1", "afk_channel_id": None, "afk_timeout": 300,
+        "id": str(guild_id), "name": name, "icon": None, "owner_id": "1", "afk_channel_id": None, "afk_timeout": 300,
         "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
-        "roles": [role(GUILD_ID, "@everyone", 0), *(role(rid, name, i + 1) for i, (rid, name) in enumerate(roles))],
+        "roles": [role(guild_id, "@everyone", 0), *(role(rid, name, i + 1) for i, (rid, name) in enumerate(roles))],
         "emojis": [], "features": [], "mfa_level": 0, "system_channel_id": None, "system_channel_flags": 0,
         "rules_channel_id": None, "vanity_url_code": None, "description": None, "banner": None, "premium_tier": 0,
         "preferred_locale": "en-US", "public_updates_channel_id": None, "nsfw_level": 0,
         "premium_progress_bar_enabled": False,
         "joined_at": "2022-03-01T00:00:00+00:00", "large": False,
         "member_count": len(members) or 3, "members": [member(*m) for m in members],
-        "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "general", "position": 0,
+        "channels": [{"id": str(channel_id), "type": 0, "name": "general", "position": 0,
                       "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None}],
         "threads": [], "presences": [], "voice_states": [], "stage_instances": [], "guild_scheduled_events": [],
         "stickers": [], "soundboard_sounds": [],
@@ -99,13 +100,20 @@ def member(user_id: int, name: str, roles: tuple[int, ...]) -> dict[str, Any]:
             "permissions": "2147483647"}
 
 
-def interaction_payload(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]]) -> dict[str, Any]:
+def interaction_payload(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]], *,
+                        guild_id: int = GUILD_ID, channel_id: int = CHANNEL_ID) -> dict[str, Any]:
     """An INTERACTION_CREATE body in a guild channel, e.g. to send over the fake gateway."""
-    return _base(kind, data, actor, in_guild=True)
+    return _base(kind, data, actor, in_guild=True, guild_id=guild_id, channel_id=channel_id)
+
+
+def direct_message_payload(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]]) -> dict[str, Any]:
+    """An INTERACTION_CREATE body in a direct message with the bot."""
+    return _base(kind, data, actor, in_guild=False)
 
 
 def _base(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...]], *, in_guild: bool,
-          message: dict[str, Any] | None = None) -> dict[str, Any]:
+          message: dict[str, Any] | None = None, guild_id: int = GUILD_ID,
+          channel_id: int = CHANNEL_ID) -> dict[str, Any]:
     user_id, name, roles = actor
     payload: dict[str, Any] = {
         "id": snowflake(), "application_id": str(APP_ID), "type": kind, "token": f"tok-{snowflake()}",
@@ -113,10 +121,10 @@ def _base(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...
         "attachment_size_limit": 26214400,
     }
     if in_guild:
-        payload.update({"guild_id": str(GUILD_ID), "channel_id": str(CHANNEL_ID), "guild_locale": "en-US",
-                        "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
+        payload.update({"guild_id": str(guild_id), "channel_id": str(channel_id), "guild_locale": "en-US",
+                        "channel": {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general"},
                         "member": member(user_id, name, roles), "context": 0,
-                        "authorizing_integration_owners": {"0": str(GUILD_ID)}})
+                        "authorizing_integration_owners": {"0": str(guild_id)}})
     else:
         dm = str(user_id + 1)
         payload.update({"channel_id": dm, "channel": {"id": dm, "type": 1, "recipients": [user(user_id, name)]},
@@ -128,7 +136,7 @@ def _base(kind: int, data: dict[str, Any], actor: tuple[int, str, tuple[int, ...
 
 
 def command_data(path: tuple[str, ...], options: dict[str, Any], *, focused: str | None = None,
-                 in_guild: bool = True) -> dict[str, Any]:
+                 in_guild: bool = True, guild_id: int = GUILD_ID) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     leaf = []
     for name, value in options.items():
@@ -148,7 +156,7 @@ def command_data(path: tuple[str, ...], options: dict[str, Any], *, focused: str
         nested = [{"name": word, "type": 1 if depth == 0 else 2, "options": nested}]
     data: dict[str, Any] = {"id": snowflake(), "name": path[0], "type": 1, "options": nested}
     if in_guild:
-        data["guild_id"] = str(GUILD_ID)
+        data["guild_id"] = str(guild_id)
     if resolved:
         data["resolved"] = resolved
     return data

@@ -5,11 +5,9 @@ in, and answers a slash command that arrives over the gateway."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 
 import discord
-import pytest
 
 from bot.adapters.discord.client import DiscordAdapter
 from bot.app import build_app, build_services
@@ -20,13 +18,6 @@ from storage.db import Database
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import GUILD_ID, command_data, guild_payload, interaction_payload
 from tests.adapters.discord.test_commands import ALICE, SERIES
-
-
-@pytest.fixture
-def default_gateway() -> Iterator[None]:
-    saved = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 async def test_the_adapter_serves_a_guild_end_to_end(database_url: str, clock: ManualClock, settings: Settings,
@@ -43,6 +34,7 @@ async def test_the_adapter_serves_a_guild_end_to_end(database_url: str, clock: M
         await asyncio.wait_for(adapter.client.wait_until_ready(), 10)
         identify = next(c for c in fake.calls if c.method == "WS")
         assert identify.body["intents"] == discord.Intents(guilds=True).value
+        assert identify.body["shard"] is None, "unsharded unless configured: one connection holds every guild"
         await asyncio.wait_for(fake.wait_for("PUT", rf"/applications/\d+/guilds/{GUILD_ID}/commands"), 10)
 
         data = command_data(("meeting", "series", "create"), SERIES)
