@@ -1,12 +1,14 @@
 """Three ``quorum run`` replicas on one PostgreSQL do a community's due work: a week of reminders, a meeting's
-announcement, a vote that closes and the mirrored Discord events of a Discord server's series. One replica is
-killed with SIGKILL in the middle of the deliveries. Every effect happens (0 lost), and none twice except at
-most the one message the killed replica had in flight ([outbox] concurrency = 1 makes that one: the bound is
-the concurrency).
+announcement, a vote that closes and the mirrored Discord events of a Discord server's series. The replica that
+is syncing the server's events (it holds the server's lock, and Discord has just made an event it has not
+recorded yet) is killed with SIGKILL in the middle of the deliveries. Every effect happens (0 lost), and none
+twice except at most the one message the killed replica had in flight ([outbox] concurrency = 1 makes that
+one: the bound is the concurrency): each meeting has one event, the vote one close.
 
 Everything is seeded in this process the way chairs and members make it (their commands, through the
 dispatcher, before the replicas start), with instants relative to the real now, since the replicas run the
-system clock; the replicas' own scheduler ticks plan, close and send it, three at once."""
+system clock; the replicas' own scheduler ticks plan, close and send it, three at once. The replicas are
+unsharded: each connects to the fake Discord as the whole bot."""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 
 from bot.app import build_app
 from bot.clock import ManualClock
@@ -58,7 +62,7 @@ VOTE_CHANNEL = "C0VOTES1"
 VOTE_CLOSES_IN = timedelta(seconds=6)  # after seeding: the replicas are up and sending by then
 VOTE_TITLE = "Adopt the release checklist"
 DISCORD_SERIES = ("dev-sync", "office-hours")
-KILL_AFTER = 100  # messages seen by Slack before one replica is killed
+KILL_AFTER = 100  # messages seen by Slack before the replica in the middle of the Discord sync is killed
 DRAIN_LIMIT = 90.0  # seconds the test waits for the replicas to finish (a limit, not a sleep)
 
 
@@ -93,14 +97,38 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     await fake.close()
 
 
+class HeldCreation:
+    """The first scheduled event a replica creates: Discord makes it, and its answer is held until the test
+    lets it go. The replica that asked is killed meanwhile, so it never records the event's link: the crash
+    between "the platform accepted it" and "we recorded it" (the event must be adopted, not made twice), in
+    the middle of a sync that holds the server's lock."""
+
+    def __init__(self) -> None:
+        self.made = asyncio.Event()
+        self.release = asyncio.Event()
+        self.token: str | None = None  # which replica asked (each has its own DISCORD_TOKEN)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if request.method == "POST" and request.path.endswith("/scheduled-events") and not self.made.is_set():
+            self.token = request.headers.get("Authorization", "").removeprefix("Bot ")
+            self.made.set()
+            await self.release.wait()
+        return response
+
+
 @pytest.fixture
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
+async def fake_discord() -> AsyncIterator[tuple[FakeDiscord, HeldCreation]]:
+    fake, held = FakeDiscord(), HeldCreation()
     fake.guilds = [guild_payload()]
-    server = TestServer(fake_discord_app(fake), host="127.0.0.1")
+    app = fake_discord_app(fake)
+    app.middlewares.append(held.middleware)
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     fake.url = str(server.make_url("")).rstrip("/")
-    yield fake
+    yield fake, held
+    held.release.set()
     await server.close()
 
 
@@ -227,44 +255,63 @@ def replica_config(tmp_path: Path, name: str) -> Path:
 
 async def test_three_replicas_one_killed_do_every_effect_once(
         quorum_env: dict[str, str], tmp_path: Path, postgres: str, fake_slack: FakeSlack,
-        fake_discord: FakeDiscord) -> None:
+        fake_discord: tuple[FakeDiscord, HeldCreation]) -> None:
+    discord, held = fake_discord
     seeded = await seed(postgres)
     total = sum(seeded.messages.values())
     env = {**quorum_env, "QUORUM_DATABASE_URL": postgres, "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.url("/api/"),
-           "DISCORD_TOKEN": "fake-token", "DISCORD_API_URL": f"{fake_discord.url}/api/v10"}
-    replicas = [Replica(env, replica_config(tmp_path, name), tmp_path) for name in ("a", "b", "c")]
-    killed = replicas[1]
+           "DISCORD_API_URL": f"{discord.url}/api/v10"}
+    replicas = {name: Replica({**env, "DISCORD_TOKEN": f"fake-token-{name}"}, replica_config(tmp_path, name),
+                              tmp_path) for name in ("a", "b", "c")}
+
+    def running() -> None:
+        assert all(r.process.poll() is None for r in replicas.values()), \
+            "\n".join(r.log() for r in replicas.values())
 
     def every_effect() -> bool:
         sent = delivered(fake_slack)
-        return all(arrived(sent, key) >= 1 for key in seeded.messages) and set(mirrored(fake_discord)) >= seeded.events
+        return all(arrived(sent, key) >= 1 for key in seeded.messages) and set(mirrored(discord)) >= seeded.events
 
+    # Slack holds the first messages until a replica is in the middle of the Discord server's sync, so that
+    # the replica killed below is in the middle of both.
+    slack_open = fake_slack.hold("chat.postMessage")
     try:
         async with asyncio.timeout(START_LIMIT):
+            while not held.made.is_set():
+                running()
+                await asyncio.sleep(0.05)  # polling the fakes until the replicas are up
+            slack_open.set()
             while len(fake_slack.of("chat.postMessage")) < KILL_AFTER:
-                assert all(r.process.poll() is None for r in replicas), "\n".join(r.log() for r in replicas)
+                running()
                 await asyncio.sleep(0.05)  # polling what the replicas sent
-        killed.process.send_signal(signal.SIGKILL)
-        assert await killed.stopped(10) == -signal.SIGKILL
+        syncing = replicas[str(held.token).removeprefix("fake-token-")]
+        syncing.process.send_signal(signal.SIGKILL)
+        assert await syncing.stopped(10) == -signal.SIGKILL
+        held.release.set()
+        survivors = [r for r in replicas.values() if r is not syncing]
         async with asyncio.timeout(DRAIN_LIMIT):
-            # The killed replica's claims come back after their lease: nothing due may stay pending.
+            # The killed replica's claims come back after their lease, and its server lock at once: nothing due
+            # may stay pending, and the others finish the sync (the event it made is adopted, not made again).
             while not every_effect() or await due_backlog(postgres):  # noqa: ASYNC110  (other processes' work)
                 await asyncio.sleep(0.2)  # polling the fakes and the database while the replicas work
-        for replica in (replicas[0], replicas[2]):
+        for replica in survivors:
             replica.process.send_signal(signal.SIGTERM)
             assert await replica.stopped(10) == 0, replica.log()
     finally:
-        for replica in replicas:
+        slack_open.set()
+        held.release.set()
+        for replica in replicas.values():
             replica.kill()
 
     sent = delivered(fake_slack)
     lost = [key for key in seeded.messages if arrived(sent, key) == 0]
     assert lost == [], f"{len(lost)} of {total} message(s) never arrived: {lost[:5]}"
     assert sum(sent.values()) - total <= 1, f"sent more than once: { {k: n for k, n in sent.items() if n > 1} }"
-    events = mirrored(fake_discord)
+    events = mirrored(discord)
     assert set(events) == seeded.events, "every meeting in the horizon is mirrored, and nothing else"
     assert all(count == 1 for count in events.values()), f"events created twice: {events}"
+    assert len(discord.calls_to("POST", rf"/guilds/{GUILD_ID}/scheduled-events")) == len(seeded.events)
 
     db = Database(postgres)
     try:
