@@ -30,8 +30,9 @@ class EventMirrorService:
 
     def syncing(self, workspace_id: str) -> AbstractAsyncContextManager[bool]:
         """Around one sync of a workspace's platform events: True when this replica may sync it now, False
-        when another is syncing it (then skip: that sync, or the next periodic one, covers it). So two
-        replicas never both create the event of a new meeting."""
+        when another is syncing it (then skip, and try again on the next tick: that replica may have read
+        the meetings before the change that triggered this sync, or may die half-way). So two replicas never
+        both create the event of a new meeting."""
         return self.db.exclusive(f"quorum:event-mirror:{workspace_id}")
 
     async def plan(self, workspace_id: str) -> tuple[list[MirroredMeeting], list[EventLink]]:

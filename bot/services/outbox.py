@@ -180,6 +180,11 @@ class OutboxDispatcher:
         self._stopping = False
         self._in_flight = 0  # deliveries running; stop() waits for them
         self._sending: set[int] = set()  # rows inside notifier.send right now
+        # This worker's claims being delivered (row id -> when the claim runs out, as last set). A claim lasts
+        # ``lease``; a batch may take longer (rows wait their turn for a slot, a platform is slow), so the claims
+        # are renewed every third of the lease while the process lives, and a row whose claim another worker
+        # took over meanwhile is not sent here (``_still_claimed``). Otherwise both would send it.
+        self._claims: dict[int, datetime] = {}
         self._idle = asyncio.Event()
         self._next_prune: datetime | None = None  # None: on the next call
 
@@ -221,8 +226,16 @@ class OutboxDispatcher:
                 else:
                     live.append(row)
             await recorder.flush()
-            await asyncio.gather(*(self._deliver_one(row, recorder, report) for row in live))
-            await recorder.flush()
+            self._claims.update({row.id: row.lease_until for row in live})
+            keeper = asyncio.create_task(self._keep_claims(), name="quorum-outbox-claims")
+            try:
+                await asyncio.gather(*(self._deliver_one(row, recorder, report) for row in live))
+                await recorder.flush()
+            finally:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
+                for row in live:
+                    self._claims.pop(row.id, None)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
@@ -231,7 +244,7 @@ class OutboxDispatcher:
 
     async def _deliver_one(self, row: q.Claimed, recorder: _Recorder, report: DispatchReport) -> None:
         sent = await self._send(row)
-        if sent is None:  # stopping: not sent, so not recorded; released by stop()
+        if sent is None:  # stopping (released by stop()), or taken over by another worker: not sent, not recorded
             return
         ref, error = sent
         sent_at = self.clock.now()
@@ -257,6 +270,42 @@ class OutboxDispatcher:
                       error, row.target, row.workspace_id)
             recorder.add(row, _outcome(row, "failed", sent_at, error=str(error)))
         await recorder.flush()
+
+    async def _keep_claims(self) -> None:
+        """While a batch is being delivered: renew its claims every third of the lease."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await self.renew_claims()
+            except Exception:  # the database did not answer: the claims are checked again before each send
+                log.exception("outbox: renewing this worker's claims failed; trying again")
+
+    async def renew_claims(self, ids: list[int] | None = None) -> None:
+        """Extend this worker's claims on the rows it is delivering (or on ``ids`` of them); forget those
+        another worker took over after their lease ran out."""
+        wanted = list(self._claims) if ids is None else [i for i in ids if i in self._claims]
+        if not wanted:
+            return
+        now = self.clock.now()
+        async with self.db.write() as session:
+            kept = await q.renew_claims(session, self.worker, wanted, now, self.lease)
+        for row_id in wanted:
+            if row_id in kept:
+                self._claims[row_id] = now + self.lease
+            else:
+                self._claims.pop(row_id, None)
+
+    async def _still_claimed(self, row: q.Claimed) -> bool:
+        """Whether this worker may send ``row`` now: its claim has a third of the lease left, or is renewed."""
+        until = self._claims.get(row.id)
+        if until is not None and self.clock.now() < until - self.lease / 3:
+            return True
+        await self.renew_claims([row.id])
+        if row.id in self._claims:
+            return True
+        log.warning("outbox %s: its claim ran out before its turn and another worker took it over; not sent here",
+                    row.key)
+        return False
 
     async def stop(self, grace: timedelta) -> int:
         """A clean stop: send nothing new, let the messages in flight finish (for up to ``grace``)
@@ -306,7 +355,7 @@ class OutboxDispatcher:
             reply=reply_from_json(json.loads(row.payload)), fallback_channel=row.fallback_channel,
         )
         async with self._limit:
-            if self._stopping:
+            if self._stopping or not await self._still_claimed(row):
                 return None
             self._sending.add(row.id)
             try:

@@ -40,6 +40,7 @@ class Claimed:
     due_at: datetime
     expires_at: datetime | None
     attempts: int  # including this one
+    lease_until: datetime
 
 
 async def insert_message(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -84,7 +85,8 @@ async def claim_due(
         .where(table.c.id.in_(select(chosen.c.id)), _claimable(table, now, workspace_id))
         .values(claimed_by=worker, lease_until=now + lease, attempts=table.c.attempts + 1)
         .returning(table.c.id, table.c.key, table.c.workspace_id, table.c.kind, table.c.target, table.c.payload,
-                   table.c.fallback_channel, table.c.due_at, table.c.expires_at, table.c.attempts)
+                   table.c.fallback_channel, table.c.due_at, table.c.expires_at, table.c.attempts,
+                   table.c.lease_until)
     )
     rows = (await session.execute(statement)).all()
     claimed = [Claimed(*row) for row in rows]
@@ -133,6 +135,23 @@ async def finish(session: AsyncSession, worker: str, outcomes: Sequence[dict[str
         for o in singles
     ]
     await session.execute(statement, params)
+
+
+async def renew_claims(session: AsyncSession, worker: str, ids: Sequence[int], now: datetime,
+                       lease: timedelta) -> set[int]:
+    """Extend ``worker``'s claims on those of ``ids`` it still holds (pending, claimed by it) to ``now +
+    lease``; returns those. A row not returned was taken over by another worker once the lease ran out (or
+    is no longer pending): this worker must not send it."""
+    if not ids:
+        return set()
+    table = _table()
+    result = await session.execute(
+        update(table)
+        .where(table.c.id.in_(list(ids)), table.c.claimed_by == worker, _pending(table))
+        .values(lease_until=now + lease)
+        .returning(table.c.id)
+    )
+    return {int(row[0]) for row in result}
 
 
 async def release_claims(session: AsyncSession, worker: str, keep: frozenset[int] = frozenset()) -> int:

@@ -40,6 +40,10 @@ class EventSync:
         # ``event_mirror.syncing``, one at a time across replicas).
         self._lock = asyncio.Lock()
         self._last_full: datetime | None = None
+        # Guilds whose last sync was skipped because another replica was syncing them. That replica may
+        # die in the middle (its lock goes with its connection), so they are synced again on the next tick
+        # rather than only at the next periodic sync, ten minutes later.
+        self._deferred: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- triggers --------------------------------------------------------------------------
@@ -66,16 +70,20 @@ class EventSync:
             log.exception("syncing the scheduled events of series %s failed; the periodic sync retries", series_id)
 
     async def tick(self) -> None:
-        """Ticker job: every ``PERIODIC_SYNC``, sync every guild (catches anything a trigger missed)."""
+        """Ticker job: every ``PERIODIC_SYNC``, sync every guild (catches anything a trigger missed); on the
+        ticks in between, the guilds whose sync another replica was doing when this one tried."""
         now = self.services.clock.now()
-        if self._last_full is not None and now - self._last_full < PERIODIC_SYNC:
-            return
-        self._last_full = now
-        for guild in list(self.client.guilds):
+        full = self._last_full is None or now - self._last_full >= PERIODIC_SYNC
+        guilds = [g for g in self.client.guilds if full or g.id in self._deferred]
+        if full:
+            self._last_full = now
+        for guild in guilds:
             try:
                 await self.sync_guild(guild)
             except Exception:
                 log.exception("syncing the scheduled events of guild %s failed", guild.id)
+        if not full:
+            return
         try:
             await self.services.event_mirror.prune_ended()
         except Exception:  # housekeeping: never in the way of the sync
@@ -91,8 +99,11 @@ class EventSync:
         workspace = workspace_id(guild.id)
         async with self._lock, self.services.event_mirror.syncing(workspace) as mine:
             if not mine:
-                log.debug("another replica is syncing the scheduled events of guild %s", guild.id)
+                log.debug("another replica is syncing the scheduled events of guild %s; again on the next tick",
+                          guild.id)
+                self._deferred.add(guild.id)
                 return
+            self._deferred.discard(guild.id)
             wanted, links = await self.services.event_mirror.plan(workspace)
             markers = await self._markers(guild) if needs_markers(wanted, links) else {}
             for action in plan_sync(wanted, links, markers, self.services.clock.now()):

@@ -3,6 +3,7 @@ rate limits) against the fake Discord server."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from bot.contracts.outbound import DeliveryError, DirectMessagesClosed, Outbound
 from bot.contracts.reply import Reply
 from bot.rules.event_sync import EventLink
 from bot.services import Services
+from storage.db import Database
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import CHANNEL_ID, GUILD_ID, settle, slash
 from tests.adapters.discord.test_commands import ALICE, SERIES
@@ -82,6 +84,32 @@ async def test_an_event_created_before_a_crash_is_adopted_not_duplicated(
     assert fake.calls_to("GET", EVENTS), "the guild's events were read to find the marker"
     _, links = await services.event_mirror.plan(f"discord:{GUILD_ID}")
     assert len({link.event_id for link in links}) == 4
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # a lock held by another process
+async def test_a_guild_another_replica_was_syncing_is_synced_on_the_next_tick(
+        client: QuorumClient, fake: FakeDiscord, services: Services, database_url: str) -> None:
+    await slash(client, ALICE, "meeting series create", **SERIES)
+    other = Database(database_url)  # another replica, syncing the guild's events
+    syncing, dies = asyncio.Event(), asyncio.Event()
+
+    async def other_replica() -> None:
+        async with other.exclusive(f"quorum:event-mirror:discord:{GUILD_ID}") as got:
+            assert got
+            syncing.set()
+            await dies.wait()
+
+    try:
+        holder = asyncio.create_task(other_replica())
+        await syncing.wait()
+        await client.events.tick()  # the periodic sync: skipped, the other replica is at it
+        assert not fake.calls_to("POST", EVENTS)
+        dies.set()  # ... and it stops half-way (its lock goes with its connection)
+        await holder
+        await client.events.tick()  # the very next tick, not ten minutes later
+        assert len(fake.calls_to("POST", EVENTS)) == 4
+    finally:
+        await other.dispose()
 
 
 def outbound(kind: OutboundKind, target: str, text: str = "Reminder: the meeting starts in 1 hour.",
