@@ -1,18 +1,26 @@
 """Three ``quorum run`` replicas on one PostgreSQL do a community's due work: a week of reminders, a meeting's
-announcement, a vote that closes and the mirrored Discord events of a Discord server's series. The replica that
-is syncing the server's events (it holds the server's lock, and Discord has just made an event it has not
-recorded yet) is killed with SIGKILL in the middle of the deliveries. Every effect happens (0 lost), and none
-twice except at most the one message the killed replica had in flight ([outbox] concurrency = 1 makes that
-one: the bound is the concurrency): each meeting has one event, the vote one close.
+announcement, a vote that closes and the mirrored Discord events of a Discord server's series. Discord is split
+by shard as an operator runs replicas (docs/operations.md "Discord shards"): three shards, each replica its own
+(``DISCORD_SHARD_COUNT=3``, ``DISCORD_SHARD_IDS`` 0, 1 or 2), so the server, on shard 1, is held and synced by
+one replica only. That replica is killed with SIGKILL in the middle of the server's sync (it holds the server's
+lock, and Discord has just made an event it has not recorded yet) and of the deliveries. The two others cannot
+sync a server they do not hold: they take over the deliveries (any replica sends any outbox row), while a new
+process with the killed one's shard, config and token is started, as a supervisor (systemd ``Restart=always``,
+Kubernetes, compose) would. It completes the server's events, adopting the orphaned one by its marker.
+
+Every effect happens (0 lost), and none twice except at most the one message the killed replica had in flight
+([outbox] concurrency = 1 makes that one: the bound is the concurrency): each meeting has one event (one
+creation each), the vote one close; and no other shard's replica touched the server's events.
 
 Everything is seeded in this process the way chairs and members make it (their commands, through the
 dispatcher, before the replicas start), with instants relative to the real now, since the replicas run the
-system clock; the replicas' own scheduler ticks plan, close and send it, three at once. The replicas are
-unsharded: each connects to the fake Discord as the whole bot."""
+system clock; the replicas' own scheduler ticks plan, close and send it, three at once. Each replica has its
+own bot token only so the fake Discord's records tell which one made a call."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import subprocess
@@ -38,7 +46,7 @@ from storage.db import Database
 from storage.queries import meetings as meetings_q
 from storage.queries import outbox as outbox_q
 from storage.queries import votes as votes_q
-from tests.adapters.discord.fake_discord import FakeDiscord
+from tests.adapters.discord.fake_discord import FakeDiscord, shard_for
 from tests.adapters.discord.fake_discord import build_app as fake_discord_app
 from tests.adapters.discord.harness import GUILD_ID, guild_payload
 from tests.adapters.slack.fake_slack import FakeSlack
@@ -64,6 +72,13 @@ VOTE_TITLE = "Adopt the release checklist"
 DISCORD_SERIES = ("dev-sync", "office-hours")
 KILL_AFTER = 100  # messages seen by Slack before the replica in the middle of the Discord sync is killed
 DRAIN_LIMIT = 90.0  # seconds the test waits for the replicas to finish (a limit, not a sleep)
+SHARDS = 3  # one per replica
+SERVER_SHARD = shard_for(GUILD_ID, SHARDS)  # the harness's guild 800000000000000001: (id >> 22) % 3 == 1
+EVENTS_PATH = rf"/guilds/{GUILD_ID}/scheduled-events(/\d+)?"
+
+
+def token(shard: int) -> str:
+    return f"fake-token-shard-{shard}"
 
 
 @dataclass
@@ -107,12 +122,15 @@ class HeldCreation:
         self.made = asyncio.Event()
         self.release = asyncio.Event()
         self.token: str | None = None  # which replica asked (each has its own DISCORD_TOKEN)
+        self.event_id = ""  # the event Discord made
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         if request.method == "POST" and request.path.endswith("/scheduled-events") and not self.made.is_set():
             self.token = request.headers.get("Authorization", "").removeprefix("Bot ")
+            assert isinstance(response, web.Response) and isinstance(response.body, bytes)
+            self.event_id = json.loads(response.body)["id"]
             self.made.set()
             await self.release.wait()
         return response
@@ -253,7 +271,11 @@ def replica_config(tmp_path: Path, name: str) -> Path:
     return config
 
 
-async def test_three_replicas_one_killed_do_every_effect_once(
+def test_the_server_is_on_the_shard_the_test_says() -> None:
+    assert SERVER_SHARD == 1
+
+
+async def test_three_sharded_replicas_one_killed_and_restarted_do_every_effect_once(
         quorum_env: dict[str, str], tmp_path: Path, postgres: str, fake_slack: FakeSlack,
         fake_discord: tuple[FakeDiscord, HeldCreation]) -> None:
     discord, held = fake_discord
@@ -262,8 +284,13 @@ async def test_three_replicas_one_killed_do_every_effect_once(
     env = {**quorum_env, "QUORUM_DATABASE_URL": postgres, "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.url("/api/"),
            "DISCORD_API_URL": f"{discord.url}/api/v10"}
-    replicas = {name: Replica({**env, "DISCORD_TOKEN": f"fake-token-{name}"}, replica_config(tmp_path, name),
-                              tmp_path) for name in ("a", "b", "c")}
+    # Each replica its own shard (in its environment, as docs/operations.md says), config (its web port) and
+    # token; the shard's own is kept to start it again.
+    setups = {shard: ({**env, "DISCORD_TOKEN": token(shard), "DISCORD_SHARD_COUNT": str(SHARDS),
+                       "DISCORD_SHARD_IDS": str(shard)}, replica_config(tmp_path, f"shard-{shard}"))
+              for shard in range(SHARDS)}
+    replicas = {shard: Replica(shard_env, config, tmp_path) for shard, (shard_env, config) in setups.items()}
+    restarted: Replica | None = None
 
     def running() -> None:
         assert all(r.process.poll() is None for r in replicas.values()), \
@@ -273,45 +300,70 @@ async def test_three_replicas_one_killed_do_every_effect_once(
         sent = delivered(fake_slack)
         return all(arrived(sent, key) >= 1 for key in seeded.messages) and set(mirrored(discord)) >= seeded.events
 
-    # Slack holds the first messages until a replica is in the middle of the Discord server's sync, so that
-    # the replica killed below is in the middle of both.
+    # Slack holds the first messages until the server's replica is in the middle of its sync, so that the
+    # replica killed below is in the middle of both.
     slack_open = fake_slack.hold("chat.postMessage")
     try:
         async with asyncio.timeout(START_LIMIT):
             while not held.made.is_set():
                 running()
                 await asyncio.sleep(0.05)  # polling the fakes until the replicas are up
+            assert held.token == token(SERVER_SHARD), "only the server's shard syncs its events"
             slack_open.set()
             while len(fake_slack.of("chat.postMessage")) < KILL_AFTER:
                 running()
                 await asyncio.sleep(0.05)  # polling what the replicas sent
-        syncing = replicas[str(held.token).removeprefix("fake-token-")]
+        syncing = replicas[SERVER_SHARD]
         syncing.process.send_signal(signal.SIGKILL)
         assert await syncing.stopped(10) == -signal.SIGKILL
+        killed_at = len(discord.calls)
         held.release.set()
+        # The supervisor starts the shard's process again: same environment (shard, token) and config.
+        restarted = Replica(*setups[SERVER_SHARD], tmp_path)
         survivors = [r for r in replicas.values() if r is not syncing]
         async with asyncio.timeout(DRAIN_LIMIT):
             # The killed replica's claims come back after their lease, and its server lock at once: nothing due
-            # may stay pending, and the others finish the sync (the event it made is adopted, not made again).
-            while not every_effect() or await due_backlog(postgres):  # noqa: ASYNC110  (other processes' work)
+            # may stay pending; the survivors deliver, and the restarted replica finishes the sync (the event the
+            # killed one made is adopted, not made again).
+            while not every_effect() or await due_backlog(postgres):
+                for replica in (*survivors, restarted):
+                    assert replica.process.poll() is None, replica.log()
                 await asyncio.sleep(0.2)  # polling the fakes and the database while the replicas work
-        for replica in survivors:
+        for replica in (*survivors, restarted):
             replica.process.send_signal(signal.SIGTERM)
             assert await replica.stopped(10) == 0, replica.log()
     finally:
         slack_open.set()
         held.release.set()
-        for replica in replicas.values():
+        for replica in (*replicas.values(), *([restarted] if restarted else [])):
             replica.kill()
 
-    sent = delivered(fake_slack)
+    sent, events = delivered(fake_slack), mirrored(discord)
+    # For a failed run's report (pytest -rA shows it): what arrived, how often, and the events.
+    print(f"delivered {sum(sent.values())} of {total} messages ({sum(sent.values()) - total} repeated); "
+          f"{len(events)} of {len(seeded.events)} events, made by "
+          f"{len(discord.calls_to('POST', rf'/guilds/{GUILD_ID}/scheduled-events'))} creations")
     lost = [key for key in seeded.messages if arrived(sent, key) == 0]
     assert lost == [], f"{len(lost)} of {total} message(s) never arrived: {lost[:5]}"
     assert sum(sent.values()) - total <= 1, f"sent more than once: { {k: n for k, n in sent.items() if n > 1} }"
-    events = mirrored(discord)
     assert set(events) == seeded.events, "every meeting in the horizon is mirrored, and nothing else"
     assert all(count == 1 for count in events.values()), f"events created twice: {events}"
     assert len(discord.calls_to("POST", rf"/guilds/{GUILD_ID}/scheduled-events")) == len(seeded.events)
+
+    # The shard split held: each replica identified as its own shard (the restarted one as the killed one's),
+    # and only the server's shard touched its events: before the kill the killed replica, then nobody until
+    # the restarted replica identified, then it alone, adopting the orphan (PATCH) and making the rest.
+    identified = [(i, call.token, call.body["shard"]) for i, call in enumerate(discord.calls)
+                  if call.method == "WS"]
+    assert Counter((t, tuple(s)) for _, t, s in identified) == Counter(
+        {(token(n), (n, SHARDS)): 1 + (n == SERVER_SHARD) for n in range(SHARDS)}), identified
+    back = next(i for i, t, _ in identified if i >= killed_at)
+    on_events = [(i, call) for i, call in enumerate(discord.calls) if re.fullmatch(EVENTS_PATH, call.path)]
+    assert {call.token for _, call in on_events} == {token(SERVER_SHARD)}, "another shard's replica touched them"
+    assert [i for i, _ in on_events if killed_at <= i < back] == [], "events touched while their shard was down"
+    after = [call for i, call in on_events if i >= back]
+    assert [c.path for c in after if c.method == "PATCH"] == [f"/guilds/{GUILD_ID}/scheduled-events/{held.event_id}"]
+    assert sum(c.method == "POST" for c in after) == len(seeded.events) - 1
 
     db = Database(postgres)
     try:
