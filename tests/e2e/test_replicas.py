@@ -339,7 +339,7 @@ async def test_three_sharded_replicas_one_killed_and_restarted_do_every_effect_o
             replica.kill()
 
     sent, events = delivered(fake_slack), mirrored(discord)
-    # For a failed run's report (pytest -rA shows it): what arrived, how often, and the events.
+    # Shown by pytest when the test fails (and with -rA): what arrived, how often, and the events.
     print(f"delivered {sum(sent.values())} of {total} messages ({sum(sent.values()) - total} repeated); "
           f"{len(events)} of {len(seeded.events)} events, made by "
           f"{len(discord.calls_to('POST', rf'/guilds/{GUILD_ID}/scheduled-events'))} creations")
