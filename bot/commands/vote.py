@@ -55,10 +55,9 @@ async def vote_open(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
 )
 async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
     try:
-        vote_id = await ctx.services.votes.id_of(ctx.actor.workspace_id, args["vote"])
-        result = await ctx.services.votes.cast(ctx.actor, vote_id, args["value"], args.get("comment"))
+        result = await ctx.services.votes.cast_numbered(ctx.actor, args["vote"], args["value"], args.get("comment"))
     except Conflict as refused:
-        return await _refused_on_closed_vote(ctx, vote_id, refused)
+        return await _refused_on_closed_vote(ctx, args["vote"], refused)
     view, ballot = result.vote, result.ballot
     if result.change == "unchanged":
         head = f"Your vote on #{view.number} \"{view.title}\" is already {ballot.value}; nothing changed."
@@ -83,11 +82,12 @@ async def vote_cast(ctx: CommandContext, args: Mapping[str, Any]) -> Reply:
                  refresh=message)
 
 
-async def _refused_on_closed_vote(ctx: CommandContext, vote_id: int, refused: Conflict) -> Reply:
+async def _refused_on_closed_vote(ctx: CommandContext, number: int, refused: Conflict) -> Reply:
     """A click on a vote message that closed since it was drawn (at its deadline, or by /vote close in
     another channel) is refused, and the message it was on is redrawn as the result, without buttons,
     so nobody else takes the vote for open."""
-    view = await ctx.services.votes.summary(ctx.actor.workspace_id, vote_id)
+    view = await ctx.services.votes.summary(ctx.actor.workspace_id,
+                                            await ctx.services.votes.id_of(ctx.actor.workspace_id, number))
     if view.is_open:
         raise refused
     return Reply.error(refused.message, refresh=result_reply(view, _zones(ctx)))

@@ -39,6 +39,9 @@ class MemberService:
         state = (actor.display_name, actor.platform_roles, now.date())
         if self._seen.get(key) == state:
             return
+        if await self._recorded_today(actor, now):
+            self._seen[key] = state
+            return
         async with self.db.write() as session:
             await q.ensure_workspace(session, actor.workspace_id, actor.platform, now)
             await q.upsert_member(session, actor.workspace_id, actor.member_id, actor.display_name, now)
@@ -49,6 +52,20 @@ class MemberService:
                 else:  # seen again with the same roles: the evidence is as of now
                     await q.refresh_platform_roles(session, actor.workspace_id, actor.member_id, now)
         self._seen[key] = state
+
+    async def _recorded_today(self, actor: Actor, now: datetime) -> bool:
+        """True when the database already holds all a touch would write: the member under this name and, when
+        the platform reported roles, exactly these, reported today (by another replica, or by this process
+        before a restart). Read first because the write is often empty (a member without platform roles
+        seen on a new day): a write transaction queues behind every other writer, a read does not."""
+        async with self.db.read() as session:
+            recorded = await q.recorded_member(session, actor.workspace_id, actor.member_id)
+        if recorded is None or recorded.display_name != actor.display_name:
+            return False
+        if not actor.roles_reported:
+            return True
+        return recorded.platform_roles == actor.platform_roles and (
+            recorded.oldest_evidence is None or recorded.oldest_evidence.astimezone(now.tzinfo).date() >= now.date())
 
     async def set_timezone(self, actor: Actor, zone_name: str) -> str:
         zone = parse_zone(zone_name).key

@@ -11,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 
+def upsert_builder(session: AsyncSession) -> Any:
+    """The session's dialect's ``insert``, the one with ``on_conflict_do_nothing`` / ``_do_update``
+    (PostgreSQL's, or SQLite's: both also take ``returning``)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 async def insert_ignoring_conflict(
     session: AsyncSession, model: type[SQLModel], values: dict[str, Any], conflict: list[str] | None
 ) -> bool:
@@ -18,9 +25,7 @@ async def insert_ignoring_conflict(
     two requests may create the same row at once (a retry, two replicas): the constraint decides.
     ``conflict=None`` ignores a conflict with any unique constraint of the table."""
     table = SQLModel.metadata.tables[str(model.__tablename__)]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = builder(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    statement = upsert_builder(session)(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
 

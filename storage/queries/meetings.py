@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import Meeting, Series, Workspace
-from storage.queries.common import core_rows, insert_ignoring_conflict
+from storage.queries.common import core_rows, insert_ignoring_conflict, upsert_builder
 from storage.queries.numbers import next_number
 from storage.records import MeetingRecord, SeriesRecord
 
@@ -139,8 +139,12 @@ async def get_or_create_meeting(session: AsyncSession, values: dict[str, Any]) -
     if existing is not None:
         return existing
     values = {**values, "number": await next_number(session, str(values["workspace_id"]), "meeting")}
-    await insert_ignoring_conflict(session, Meeting, values, ["series_id", "occurrence_key"])
-    meeting = await meeting_by_key(session, int(values["series_id"]), str(values["occurrence_key"]))
+    # The inserted row comes back from the INSERT itself; only a lost race reads the winner's.
+    inserted = await session.execute(
+        upsert_builder(session)(Meeting).values(**values)
+        .on_conflict_do_nothing(index_elements=["series_id", "occurrence_key"]).returning(Meeting))
+    meeting = inserted.scalars().first() or await meeting_by_key(session, int(values["series_id"]),
+                                                                  str(values["occurrence_key"]))
     assert meeting is not None
     return meeting
 

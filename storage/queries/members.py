@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -52,6 +53,37 @@ async def set_member_fields(
         setattr(member, key, value)
     member.updated_at = now
     return member
+
+
+class RecordedMember(NamedTuple):
+    """What a workspace holds on a member: their name and the roles a platform last reported for them,
+    with the oldest of those reports (None when there are no platform roles)."""
+
+    display_name: str
+    platform_roles: frozenset[str]
+    oldest_evidence: datetime | None
+
+
+_MEMBER_TABLE = Member.__table__  # type: ignore[attr-defined]
+_GRANT_TABLE = RoleGrant.__table__  # type: ignore[attr-defined]
+# One statement, built once (bind parameters): a member's first command of the day runs it.
+_RECORDED_MEMBER = (
+    select(_MEMBER_TABLE.c.display_name, _GRANT_TABLE.c.role, _GRANT_TABLE.c.seen_at)
+    .select_from(_MEMBER_TABLE.outerjoin(_GRANT_TABLE, and_(
+        _GRANT_TABLE.c.workspace_id == _MEMBER_TABLE.c.workspace_id, _GRANT_TABLE.c.member_id == _MEMBER_TABLE.c.id,
+        _GRANT_TABLE.c.source == "platform")))
+    .where(_MEMBER_TABLE.c.workspace_id == bindparam("workspace"), _MEMBER_TABLE.c.id == bindparam("member"))
+)
+
+
+async def recorded_member(session: AsyncSession, workspace_id: str, member_id: str) -> RecordedMember | None:
+    """The member as recorded, or None when the workspace has never seen them."""
+    rows = (await session.execute(_RECORDED_MEMBER, {"workspace": workspace_id, "member": member_id})).all()
+    if not rows:
+        return None
+    seen = [row[2] for row in rows if row[1] is not None]
+    return RecordedMember(rows[0][0], frozenset(row[1] for row in rows if row[1] is not None),
+                          min(seen) if seen else None)
 
 
 async def platform_roles(session: AsyncSession, workspace_id: str, member_id: str) -> set[str]:

@@ -44,9 +44,10 @@ class CastTarget(NamedTuple):
     any_due: bool  # some open vote (this one or another) is past its deadline
 
 
-def _cast_target_statement() -> Any:
+def _cast_target_statement(*, by_number: bool) -> Any:
     """The statement ``lock_vote_for_cast`` runs, built once: building it (the alias of ``vote`` above
-    all) cost a cast as much as running it. The vote id and the instant are bound parameters."""
+    all) cost a cast as much as running it. The vote (its id, or its workspace and number) and the
+    instant are bound parameters."""
     other = aliased(Vote)
     due = exists().where(col(other.status) == "open", col(other.closes_at) <= bindparam("now")).correlate(None)
     opener = (
@@ -54,13 +55,16 @@ def _cast_target_statement() -> Any:
         .where(col(Member.workspace_id) == col(Vote.workspace_id), col(Member.id) == col(Vote.opened_by))
         .scalar_subquery()
     )
+    which = ((col(Vote.workspace_id) == bindparam("workspace"), col(Vote.number) == bindparam("number"))
+             if by_number else (col(Vote.id) == bindparam("vote_id"),))
     return (
-        select(Vote, opener, due).where(col(Vote.id) == bindparam("vote_id")).with_for_update(of=Vote)
+        select(Vote, opener, due).where(*which).with_for_update(of=Vote)
         .execution_options(populate_existing=True)
     )
 
 
-_CAST_TARGET = _cast_target_statement()
+_CAST_TARGET = _cast_target_statement(by_number=False)
+_NUMBERED_CAST_TARGET = _cast_target_statement(by_number=True)
 
 
 async def lock_vote_for_cast(session: AsyncSession, vote_id: int, now: datetime) -> CastTarget | None:
@@ -70,7 +74,18 @@ async def lock_vote_for_cast(session: AsyncSession, vote_id: int, now: datetime)
     vote``: the member row is only read. Both answers come from the statement's snapshot, which may be
     older than the lock it waited for: neither is used to write (``any_due`` leads to ``close_due``,
     which checks each vote again under its own lock)."""
-    rows = await session.execute(_CAST_TARGET, {"vote_id": vote_id, "now": now})
+    return _cast_target(await session.execute(_CAST_TARGET, {"vote_id": vote_id, "now": now}))
+
+
+async def lock_numbered_vote_for_cast(session: AsyncSession, workspace_id: str, number: int,
+                                      now: datetime) -> CastTarget | None:
+    """``lock_vote_for_cast`` of the vote a member named ``#number`` in their workspace: the number is
+    looked up in the same statement, so a cast typed with a number costs no read of its own."""
+    return _cast_target(await session.execute(_NUMBERED_CAST_TARGET,
+                                              {"workspace": workspace_id, "number": number, "now": now}))
+
+
+def _cast_target(rows: Any) -> CastTarget | None:
     row = rows.first()
     return None if row is None else CastTarget(row[0], row[1], bool(row[2]))
 
