@@ -409,11 +409,14 @@ async def serve_until(settings: Settings, runner: web.AppRunner, stop: asyncio.E
 
 
 async def _start_platforms(app: App) -> None:
+    """Both at once: a slow Discord login (retried by discord.py) never holds up Slack, nor Slack Discord."""
+    starts: list[Awaitable[object]] = []
     if app.discord is not None:
-        await app.discord.start()
+        starts.append(app.discord.start())
     app_token = app.settings.secrets.slack_app_token
     if app.slack is not None and app_token:
-        await app.slack.start_socket_mode(app_token)
+        starts.append(app.slack.start_socket_mode(app_token))
+    await asyncio.gather(*starts)
 
 
 async def shut_down(app: App, runner: web.AppRunner) -> None:

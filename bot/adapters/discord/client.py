@@ -36,6 +36,8 @@ MAX_RATELIMIT_WAIT = 30.0
 # Names asked of Discord one by one when a vote opens (config-listed members never seen): a bound, so a
 # long config list costs a few seconds at most, not a rate-limited minute.
 MAX_NAME_LOOKUPS = 50
+# How long a stop waits for the gateway connection to end after close() before cancelling it.
+CLOSE_WAIT = 2.0
 
 
 def intents(settings: Settings) -> discord.Intents:
@@ -293,4 +295,9 @@ class DiscordAdapter:
         if self._task is None:
             return  # never logged in, or already closed after a failed login: nothing is open
         await self.client.close()
+        # A sharded client still launching its shards (or waiting out a gateway outage) retries each shard
+        # every few seconds without looking at close(): its connect task is ended here, not waited for.
+        done, _ = await asyncio.wait({self._task}, timeout=CLOSE_WAIT)
+        if not done:
+            self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)

@@ -79,6 +79,7 @@ class FakeDiscord:
     recommended_shards: int = 1
     # While set, new gateway connections are refused (503), as during a Discord gateway outage.
     refusing: bool = False
+    refused: int = 0  # connections refused so far
     identified: asyncio.Event = field(default_factory=asyncio.Event)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -102,6 +103,7 @@ class FakeDiscord:
         RESUME -> RESUMED, heartbeats acknowledged. Text frames (JSON), which discord.py accepts besides
         zlib streams."""
         if self.refusing:
+            self.refused += 1
             return web.Response(status=503, text="gateway unavailable (fake)")
         socket = web.WebSocketResponse()
         await socket.prepare(request)

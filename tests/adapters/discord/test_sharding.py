@@ -201,6 +201,24 @@ async def test_a_sharded_replica_whose_discord_stays_off_starts_and_stops(
     await adapter.stop()
 
 
+async def test_a_stop_while_the_gateway_refuses_every_shard_ends_at_once(
+        db: Database, clock: ManualClock, settings: Settings, fake: FakeDiscord, default_gateway: None) -> None:
+    """discord.py's shard launcher retries a shard every few seconds without looking at close(): the stop
+    must not wait for it (the process has 10 s for everything)."""
+    fake.refusing = True  # logged in over REST, but no shard can connect
+    configured = replace(settings, secrets=Secrets(discord_token=TOKENS[0]), discord_api_url=f"{fake.url}/api/v10",
+                         discord=DiscordConfig(shard_count=2, shard_ids=(0, 1)))
+    adapter = DiscordAdapter(Dispatcher(build_services(db, clock, configured)))
+    await adapter.start()
+    assert fake.calls_to("GET", "/users/@me"), "logged in"
+    async with asyncio.timeout(10):
+        while not fake.refused:  # noqa: ASYNC110  (discord.py's launcher, running on its own)
+            await asyncio.sleep(0.02)  # polling until its first attempt was refused: it then waits to retry
+    async with asyncio.timeout(5):  # a limit: the launcher's retries would hold it for ever
+        await adapter.stop()
+    assert adapter.client.is_closed()
+
+
 async def test_a_refused_token_is_reported_at_start(db: Database, clock: ManualClock, settings: Settings,
                                                     fake: FakeDiscord, default_gateway: None,
                                                     caplog: pytest.LogCaptureFixture) -> None:
