@@ -185,6 +185,10 @@ class OutboxDispatcher:
         # are renewed every third of the lease while the process lives, and a row whose claim another worker
         # took over meanwhile is not sent here (``_still_claimed``). Otherwise both would send it.
         self._claims: dict[int, datetime] = {}
+        # This worker's writes to the rows it claimed (outcomes, renewals, the release at a stop) one at a time:
+        # two transactions updating overlapping rows in different orders can deadlock on PostgreSQL, and the
+        # one it aborts could be an outcome (a sent message then left pending, to be sent again).
+        self._row_writes = asyncio.Lock()
         self._idle = asyncio.Event()
         self._next_prune: datetime | None = None  # None: on the next call
 
@@ -229,8 +233,14 @@ class OutboxDispatcher:
             self._claims.update({row.id: row.lease_until for row in live})
             keeper = asyncio.create_task(self._keep_claims(), name="quorum-outbox-claims")
             try:
-                await asyncio.gather(*(self._deliver_one(row, recorder, report) for row in live))
+                # Every send runs to its end even if another's recording failed (none outlives the batch's
+                # claims), then what is left is written; the first failure is raised after that.
+                results = await asyncio.gather(*(self._deliver_one(row, recorder, report) for row in live),
+                                               return_exceptions=True)
                 await recorder.flush()
+                failure = next((r for r in results if isinstance(r, BaseException)), None)
+                if failure is not None:
+                    raise failure
             finally:
                 keeper.cancel()
                 await asyncio.gather(keeper, return_exceptions=True)
@@ -246,6 +256,7 @@ class OutboxDispatcher:
         sent = await self._send(row)
         if sent is None:  # stopping (released by stop()), or taken over by another worker: not sent, not recorded
             return
+        self._claims.pop(row.id, None)  # its outcome is written next: nothing left to renew
         ref, error = sent
         sent_at = self.clock.now()
         if error is None:
@@ -287,7 +298,7 @@ class OutboxDispatcher:
         if not wanted:
             return
         now = self.clock.now()
-        async with self.db.write() as session:
+        async with self._row_writes, self.db.write() as session:
             kept = await q.renew_claims(session, self.worker, wanted, now, self.lease)
         for row_id in wanted:
             if row_id in kept:
@@ -319,7 +330,7 @@ class OutboxDispatcher:
                     await self._idle.wait()
         # A send still running when the grace ran out may yet reach the platform: its row stays claimed (a
         # crash's rule: taken over after the lease), never handed to another replica to send again now.
-        async with self.db.write() as session:
+        async with self._row_writes, self.db.write() as session:
             released = await q.release_claims(session, self.worker, keep=frozenset(self._sending))
         if released:
             log.info("outbox: released %d claimed message(s) not sent before the stop", released)
@@ -328,7 +339,7 @@ class OutboxDispatcher:
     async def _record(self, outcomes: list[Recorded]) -> None:
         """Write outcomes (and the channel posts replacing DMs that could not be delivered) in one
         transaction; count them once written."""
-        async with self.db.write() as session:
+        async with self._row_writes, self.db.write() as session:
             await q.finish(session, self.worker, [outcome for _, outcome, _ in outcomes])
             for row, _, fallback in outcomes:
                 if fallback is None:
@@ -377,10 +388,11 @@ class OutboxDispatcher:
         if self.workspace_id is not None or (self._next_prune is not None and now < self._next_prune):
             return 0
         before = now - self.settings.outbox.retention
+        self._next_prune = now + PRUNE_EVERY  # set first: a prune that fails waits its turn like one that ends
         deleted, more = await self.db.delete_in_batches(lambda session, limit: q.prune_sent(session, before, limit),
                                                         batch=PRUNE_BATCH, batches=PRUNE_BATCHES_PER_TICK)
-        # More to delete: go on at the next tick.
-        self._next_prune = None if more else now + PRUNE_EVERY
+        if more:
+            self._next_prune = None  # more to delete: go on at the next tick
         if deleted:
             log.info("outbox: deleted %d sent message(s) older than %s", deleted, self.settings.outbox.retention)
         return deleted
@@ -438,7 +450,13 @@ class _Recorder:
         async with self._writing:
             if self._waiting:
                 waiting, self._waiting = self._waiting, []
-                await self._write(waiting)
+                try:
+                    await self._write(waiting)
+                except BaseException:
+                    # Not written: kept for the next flush (a lost outcome would leave a sent message pending,
+                    # to be sent again once its lease runs out).
+                    self._waiting[:0] = waiting
+                    raise
 
 
 def _outcome(row: q.Claimed, status: str, now: datetime, *, ref: str | None = None, error: str | None = None,
