@@ -11,11 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """"postgresql" or "sqlite": the database the session talks to."""
+    return "postgresql" if session.bind is not None and session.bind.dialect.name == "postgresql" else "sqlite"
+
+
 def upsert_builder(session: AsyncSession) -> Any:
     """The session's dialect's ``insert``, the one with ``on_conflict_do_nothing`` / ``_do_update``
     (PostgreSQL's, or SQLite's: both also take ``returning``)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
 
 
 async def insert_ignoring_conflict(

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AgendaItem, Meeting, RotationSwap, Vote, WorkspaceCounter
+from storage.queries.common import dialect_of
 
 NumberedKind = Literal["meeting", "agendaitem", "vote", "rotationswap"]
 
@@ -42,10 +43,8 @@ _ID_OF_NUMBER = {
 
 async def next_number(session: AsyncSession, workspace_id: str, kind: NumberedKind) -> int:
     """The number for a record about to be inserted in this transaction."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement = _NEXT["postgresql" if dialect == "postgresql" else "sqlite"]
-    return int((await session.execute(statement, {"counter_workspace": workspace_id,
-                                                  "counter_kind": kind})).scalar_one())
+    params = {"counter_workspace": workspace_id, "counter_kind": kind}
+    return int((await session.execute(_NEXT[dialect_of(session)], params)).scalar_one())
 
 
 async def id_of_number(session: AsyncSession, workspace_id: str, kind: NumberedKind, number: int) -> int | None:

@@ -117,7 +117,10 @@ class FakeDiscord:
                 await self._identify(socket, request, message["d"])
             elif message["op"] == 6 and message["d"]["session_id"] in self.sessions:
                 self.shard_of[socket] = self.sessions[message["d"]["session_id"]]
+                self.token_of[socket] = message["d"]["token"]
                 await socket.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}}))
+            elif message["op"] == 6:  # Discord: an unknown session is an Invalid Session, not resumable
+                await socket.send_str(json.dumps({"op": 9, "d": False}))
         self.sockets.remove(socket)
         self.shard_of.pop(socket, None)
         self.token_of.pop(socket, None)
