@@ -12,6 +12,10 @@ Every effect happens (0 lost), and none twice except at most the one message the
 ([outbox] concurrency = 1 makes that one: the bound is the concurrency): each meeting has one event (one
 creation each), the vote one close; and no other shard's replica touched the server's events.
 
+The same test runs unsharded too (each replica connects as the whole bot, the default): then every replica
+holds the server, the event sync is taken in turn through a PostgreSQL advisory lock, and the two survivors
+take the sync over from the killed replica (whose lock went with its connection), without a restart.
+
 Everything is seeded in this process the way chairs and members make it (their commands, through the
 dispatcher, before the replicas start), with instants relative to the real now, since the replicas run the
 system clock; the replicas' own scheduler ticks plan, close and send it, three at once. Each replica has its
@@ -275,9 +279,13 @@ def test_the_server_is_on_the_shard_the_test_says() -> None:
     assert SERVER_SHARD == 1
 
 
-async def test_three_sharded_replicas_one_killed_and_restarted_do_every_effect_once(
+@pytest.mark.parametrize("sharded", [True, False], ids=["one-shard-each", "unsharded"])
+async def test_three_replicas_one_killed_do_every_effect_once(
         quorum_env: dict[str, str], tmp_path: Path, postgres: str, fake_slack: FakeSlack,
-        fake_discord: tuple[FakeDiscord, HeldCreation]) -> None:
+        fake_discord: tuple[FakeDiscord, HeldCreation], sharded: bool) -> None:
+    """Sharded, the server's replica is killed and started again (only its shard may sync the server).
+    Unsharded, every replica holds the server; the one syncing it is killed, and the others take the sync
+    over once its lock went with its connection, without a restart."""
     discord, held = fake_discord
     seeded = await seed(postgres)
     total = sum(seeded.messages.values())
@@ -286,8 +294,10 @@ async def test_three_sharded_replicas_one_killed_and_restarted_do_every_effect_o
            "DISCORD_API_URL": f"{discord.url}/api/v10"}
     # Each replica its own shard (in its environment, as docs/operations.md says), config (its web port) and
     # token; the shard's own is kept to start it again.
-    setups = {shard: ({**env, "DISCORD_TOKEN": token(shard), "DISCORD_SHARD_COUNT": str(SHARDS),
-                       "DISCORD_SHARD_IDS": str(shard)}, replica_config(tmp_path, f"shard-{shard}"))
+    sharding = {"DISCORD_SHARD_COUNT": str(SHARDS)} if sharded else {}
+    setups = {shard: ({**env, **sharding, "DISCORD_TOKEN": token(shard),
+                       **({"DISCORD_SHARD_IDS": str(shard)} if sharded else {})},
+                      replica_config(tmp_path, f"shard-{shard}"))
               for shard in range(SHARDS)}
     replicas = {shard: Replica(shard_env, config, tmp_path) for shard, (shard_env, config) in setups.items()}
     restarted: Replica | None = None
@@ -308,28 +318,32 @@ async def test_three_sharded_replicas_one_killed_and_restarted_do_every_effect_o
             while not held.made.is_set():
                 running()
                 await asyncio.sleep(0.05)  # polling the fakes until the replicas are up
-            assert held.token == token(SERVER_SHARD), "only the server's shard syncs its events"
+            if sharded:
+                assert held.token == token(SERVER_SHARD), "only the server's shard syncs its events"
             slack_open.set()
             while len(fake_slack.of("chat.postMessage")) < KILL_AFTER:
                 running()
                 await asyncio.sleep(0.05)  # polling what the replicas sent
-        syncing = replicas[SERVER_SHARD]
+        killed = next(n for n in replicas if token(n) == held.token)
+        syncing = replicas[killed]
         syncing.process.send_signal(signal.SIGKILL)
         assert await syncing.stopped(10) == -signal.SIGKILL
         killed_at = len(discord.calls)
         held.release.set()
-        # The supervisor starts the shard's process again: same environment (shard, token) and config.
-        restarted = Replica(*setups[SERVER_SHARD], tmp_path)
+        if sharded:
+            # The supervisor starts the shard's process again: same environment (shard, token) and config.
+            restarted = Replica(*setups[killed], tmp_path)
         survivors = [r for r in replicas.values() if r is not syncing]
+        working = [*survivors, *([restarted] if restarted else [])]
         async with asyncio.timeout(DRAIN_LIMIT):
             # The killed replica's claims come back after their lease, and its server lock at once: nothing due
             # may stay pending; the survivors deliver, and the restarted replica finishes the sync (the event the
             # killed one made is adopted, not made again).
             while not every_effect() or await due_backlog(postgres):
-                for replica in (*survivors, restarted):
+                for replica in working:
                     assert replica.process.poll() is None, replica.log()
                 await asyncio.sleep(0.2)  # polling the fakes and the database while the replicas work
-        for replica in (*survivors, restarted):
+        for replica in working:
             replica.process.send_signal(signal.SIGTERM)
             assert await replica.stopped(10) == 0, replica.log()
     finally:
@@ -350,17 +364,22 @@ async def test_three_sharded_replicas_one_killed_and_restarted_do_every_effect_o
     assert all(count == 1 for count in events.values()), f"events created twice: {events}"
     assert len(discord.calls_to("POST", rf"/guilds/{GUILD_ID}/scheduled-events")) == len(seeded.events)
 
-    # The shard split held: each replica identified as its own shard (the restarted one as the killed one's),
-    # and only the server's shard touched its events: before the kill the killed replica, then nobody until
-    # the restarted replica identified, then it alone, adopting the orphan (PATCH) and making the rest.
-    identified = [(i, call.token, call.body["shard"]) for i, call in enumerate(discord.calls)
-                  if call.method == "WS"]
-    assert Counter((t, tuple(s)) for _, t, s in identified) == Counter(
-        {(token(n), (n, SHARDS)): 1 + (n == SERVER_SHARD) for n in range(SHARDS)}), identified
-    back = next(i for i, t, _ in identified if i >= killed_at)
     on_events = [(i, call) for i, call in enumerate(discord.calls) if re.fullmatch(EVENTS_PATH, call.path)]
-    assert {call.token for _, call in on_events} == {token(SERVER_SHARD)}, "another shard's replica touched them"
-    assert [i for i, _ in on_events if killed_at <= i < back] == [], "events touched while their shard was down"
+    if sharded:
+        # The shard split held: each replica identified as its own shard (the restarted one as the killed
+        # one's), and only the server's shard touched its events: before the kill the killed replica, then
+        # nobody until the restarted replica identified, then it alone.
+        identified = [(i, call.token, call.body["shard"]) for i, call in enumerate(discord.calls)
+                      if call.method == "WS"]
+        assert Counter((t, tuple(s)) for _, t, s in identified) == Counter(
+            {(token(n), (n, SHARDS)): 1 + (n == SERVER_SHARD) for n in range(SHARDS)}), identified
+        back = next(i for i, t, _ in identified if i >= killed_at)
+        assert {call.token for _, call in on_events} == {token(SERVER_SHARD)}, "another shard's replica touched them"
+        assert [i for i, _ in on_events if killed_at <= i < back] == [], "events touched while their shard was down"
+    else:
+        back = killed_at  # the survivors take over: nothing to wait for
+        assert token(killed) not in {call.token for i, call in on_events if i >= back}, "a dead replica synced"
+    # After the kill: the orphan adopted (PATCH) and the rest made, by whoever took the sync over.
     after = [call for i, call in on_events if i >= back]
     assert [c.path for c in after if c.method == "PATCH"] == [f"/guilds/{GUILD_ID}/scheduled-events/{held.event_id}"]
     assert sum(c.method == "POST" for c in after) == len(seeded.events) - 1
