@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["PYTHONTZPATH"] = ""
 sys.path.insert(0, str(ROOT))
 
+from bench.postgres import ensure_database  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.contracts.reply import Reply  # noqa: E402
 from bot.services.outbox import Outbox  # noqa: E402
@@ -77,14 +78,7 @@ async def reset(url: str) -> None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    admin = await asyncpg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-                                  user=parsed.username or "postgres", password=parsed.password, database="postgres")
-    try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", parsed.database)
-        if not exists:
-            await admin.execute(f'CREATE DATABASE "{parsed.database}"')
-    finally:
-        await admin.close()
+    await ensure_database(url)
     conn = await asyncpg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
                                  user=parsed.username or "postgres", password=parsed.password, database=parsed.database)
     try:

@@ -21,11 +21,14 @@ its schema is dropped and re-created by each bench).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.postgres import ensure_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/quorum_bench"
@@ -74,6 +77,8 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     args = parser.parse_args()
     postgres_url = os.environ.get("QUORUM_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    if "postgres" in args.db.split(","):
+        asyncio.run(ensure_database(postgres_url))
     wanted = set(args.only.split(","))
     databases = args.db.split(",")
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} cores\n")
