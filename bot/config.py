@@ -575,16 +575,24 @@ def _reminders(reader: _Reader) -> ReminderConfig:
     )
 
 
+def _whole_number(value: object) -> int | None:
+    """A TOML integer or a string of digits (ids are often quoted), as an int; None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
 def _discord(reader: _Reader, env: Mapping[str, str]) -> DiscordConfig:
     guild_ids_raw = reader.get("discord", "guild_ids", list, [])
     guild_ids: list[int] = []
     for gid in guild_ids_raw:
-        if isinstance(gid, int) and not isinstance(gid, bool):
-            guild_ids.append(gid)
-        elif isinstance(gid, str) and gid.isdigit():
-            guild_ids.append(int(gid))
-        else:
+        number = _whole_number(gid)
+        if number is None:
             reader.problem("discord", "guild_ids", f"'{gid}' is not a guild id (a number)")
+        else:
+            guild_ids.append(number)
     application_id = reader.get("discord", "application_id", (int, str), None)
     if application_id is not None and not str(application_id).isdigit():
         reader.problem("discord", "application_id", f"'{application_id}' is not an application id (a number)")
@@ -631,13 +639,11 @@ def _shards(reader: _Reader, env: Mapping[str, str]) -> tuple[int | None, tuple[
         return count, None
     ids: list[int] = []
     for value in raw_ids:
-        if isinstance(value, int) and not isinstance(value, bool):
-            ids.append(value)
-        elif isinstance(value, str) and value.isdigit():
-            ids.append(int(value))
-        else:
+        number = _whole_number(value)
+        if number is None:
             problem(ids_where, f"'{value}' is not a shard id: give whole numbers from 0, e.g. \"0,1\"")
             return count, None
+        ids.append(number)
     if not ids:
         problem(ids_where, "is empty: list this replica's shard ids, or leave it out to run every shard here")
         return count, None
